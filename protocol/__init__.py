@@ -1,0 +1,1 @@
+"""Fabrica protocol SDK."""
