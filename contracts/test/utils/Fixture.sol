@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {TestBase} from "./Vm.sol";
+import {FabToken} from "../../src/FabToken.sol";
+import {NodeRegistry} from "../../src/NodeRegistry.sol";
+import {JobMarket} from "../../src/JobMarket.sol";
+import {DesignNFT} from "../../src/DesignNFT.sol";
+import {TestStablecoin} from "../../src/devnet/TestStablecoin.sol";
+import {IJobMarket} from "../../src/interfaces/IJobMarket.sol";
+import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
+import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {Job, JobStatus} from "../../src/types/Job.sol";
+
+/// @notice Deploys the protocol the way `fabrica devnet up` does and offers lifecycle helpers.
+abstract contract Fixture is TestBase {
+    address internal owner = address(0xA11CE);
+    address internal treasury = address(0x7EA5);
+    address internal arbiter = address(0xA4B1);
+    address internal customer = address(0xC0FFEE);
+    address internal shop = address(0x5409);
+    address internal designer = address(0xD351);
+
+    uint96 internal constant MIN_STAKE = 1_000e18;
+    uint96 internal constant MIN_COLLATERAL = 10e18;
+    uint40 internal constant UNBOND_DELAY = 7 days;
+    uint32 internal constant REVIEW_WINDOW = 3 days;
+    uint16 internal constant FEE_BPS = 250;
+    uint16 internal constant BOND_BPS = 1_000;
+
+    bytes internal constant SPEC_CID = hex"1220aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899";
+    bytes internal constant PROOF_CID =
+        hex"01551220ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    bytes internal constant META_CID = hex"12201111111111111111111111111111111111111111111111111111111111111111";
+    bytes32 internal constant ENC_KEY = bytes32(uint256(0xE5C));
+
+    FabToken internal fab;
+    TestStablecoin internal usd;
+    DesignNFT internal designs;
+    NodeRegistry internal registry;
+    JobMarket internal market;
+    uint256 internal nodeId;
+    uint256 internal designId;
+
+    function setUp() public virtual {
+        fab = new FabToken(owner, 1_000_000_000e18);
+        usd = new TestStablecoin(owner);
+        designs = new DesignNFT();
+        // The registry and the market name each other immutably: predict the market's address.
+        address predictedMarket = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        registry = new NodeRegistry(owner, fab, predictedMarket, MIN_STAKE, UNBOND_DELAY);
+        market = new JobMarket(owner, INodeRegistry(address(registry)), IERC2981(address(designs)), treasury, arbiter, defaultParams());
+        require(address(market) == predictedMarket, "fixture: market address");
+        vm.prank(owner);
+        market.setTokenAllowed(address(usd), true);
+
+        vm.startPrank(owner);
+        usd.mint(customer, 1_000_000e6);
+        fab.transfer(shop, 100_000e18);
+        vm.stopPrank();
+        vm.prank(customer);
+        usd.approve(address(market), type(uint256).max);
+
+        vm.startPrank(shop);
+        fab.approve(address(registry), type(uint256).max);
+        registry.stake(10_000e18);
+        nodeId = registry.registerNode(1, 3, [uint32(250), 210, 220], ENC_KEY, META_CID);
+        vm.stopPrank();
+
+        designId = designs.mint(designer, META_CID, 500);
+    }
+
+    function defaultParams() internal pure returns (IJobMarket.Params memory) {
+        return IJobMarket.Params({
+            feeBps: FEE_BPS,
+            maxRoyaltyBps: 2_000,
+            disputeBondBps: BOND_BPS,
+            reviewWindow: REVIEW_WINDOW,
+            minDeliveryWindow: 1 hours,
+            minCollateral: MIN_COLLATERAL
+        });
+    }
+
+    /// @dev The struct `post` commits to, rebuilt the way the SDK rebuilds it from JobPosted.
+    function openJob(uint96 amount, uint256 design, uint40 claimBy, uint32 window, uint96 collateral)
+        internal
+        view
+        returns (Job memory job)
+    {
+        job.customer = customer;
+        job.token = address(usd);
+        job.amount = amount;
+        job.collateral = collateral;
+        job.feeBps = FEE_BPS;
+        job.deliveryWindow = window;
+        job.reviewWindow = REVIEW_WINDOW;
+        job.deadline = claimBy;
+        if (design != 0) {
+            (address receiver, uint256 royalty) = designs.royaltyInfo(design, amount);
+            job.royaltyReceiver = receiver;
+            job.royalty = uint96(royalty);
+        }
+    }
+
+    function postJob(uint96 amount, uint256 design) internal returns (uint256 id, Job memory job) {
+        uint40 claimBy = uint40(block.timestamp + 1 days);
+        vm.prank(customer);
+        id = market.post(address(usd), amount, SPEC_CID, design, claimBy, 7 days, MIN_COLLATERAL);
+        job = openJob(amount, design, claimBy, 7 days, MIN_COLLATERAL);
+    }
+
+    function claimJob(uint256 id, Job memory job) internal returns (Job memory) {
+        vm.prank(shop);
+        market.claim(id, job, nodeId);
+        job.node = shop;
+        job.deadline = uint40(block.timestamp + job.deliveryWindow);
+        return job;
+    }
+
+    function deliverJob(uint256 id, Job memory job) internal returns (Job memory) {
+        vm.prank(shop);
+        market.deliver(id, job, PROOF_CID);
+        job.deadline = uint40(block.timestamp + job.reviewWindow);
+        return job;
+    }
+}
