@@ -1,1 +1,25 @@
-"""Generated contract artifacts."""
+"""Contract ABIs and bytecode generated from `forge build` (scripts/gen_artifacts.py); loaded, never hand-written."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ..errors import FabricaLookupError
+
+CONTRACT_NAMES = ("FabToken", "NodeRegistry", "JobMarket", "DesignNFT", "TestStablecoin")
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict[str, Any]:
+    """Return the artifact (abi, bytecode) of contract `name`."""
+    if name not in CONTRACT_NAMES:
+        raise FabricaLookupError(f"no artifact for contract {name!r}; known: {', '.join(CONTRACT_NAMES)}")
+    text = resources.files(__name__).joinpath(f"{name}.json").read_text()
+    return json.loads(text)
+
+
+def abi(name: str) -> list[dict[str, Any]]:
+    """Return the ABI of contract `name`."""
+    return load(name)["abi"]

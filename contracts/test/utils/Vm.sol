@@ -19,6 +19,15 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
     function expectEmit() external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
+    function expectEmit(address emitter) external;
+    function expectCall(address callee, bytes calldata data) external;
+    function mockCall(address callee, bytes calldata data, bytes calldata returnData) external;
+    function mockCallRevert(address callee, bytes calldata data, bytes calldata revertData) external;
+    function clearMockedCalls() external;
+    function getBlockTimestamp() external view returns (uint256 timestamp);
+    function toString(uint256 value) external pure returns (string memory stringifiedValue);
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
     function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
@@ -33,6 +42,13 @@ interface Vm {
     function assertFalse(bool condition, string calldata err) external pure;
     function assertLe(uint256 left, uint256 right, string calldata err) external pure;
     function assertGe(uint256 left, uint256 right, string calldata err) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata err) external pure;
+    function assertGt(uint256 left, uint256 right, string calldata err) external pure;
+    function assertEq(bytes calldata left, bytes calldata right, string calldata err) external pure;
+    function assertEq(string calldata left, string calldata right, string calldata err) external pure;
+    function assertNotEq(uint256 left, uint256 right, string calldata err) external pure;
+    function assertNotEq(bytes32 left, bytes32 right, string calldata err) external pure;
+    function assertNotEq(address left, address right, string calldata err) external pure;
 
     struct Log {
         bytes32[] topics;

@@ -1,0 +1,88 @@
+"""`fabrica account …`: addresses, wallet and market balances, deposits and withdrawals."""
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..accounts import DEV_ROLES, dev_account
+from ..types import from_units, to_units
+from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, console, print_tx, run
+
+app = typer.Typer(help="Accounts: balances in wallets and in the market, deposits, withdrawals.", no_args_is_help=True)
+TokenOpt = Annotated[str, typer.Option(help="payment token symbol or address")]
+
+
+@app.command()
+def balance(rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, token: TokenOpt = "fUSD",
+            json_out: JsonOpt = False) -> None:
+    """Wallet and market balances of an account (default: every dev role)."""
+
+    def body() -> None:
+        fab = client(rpc_url, home, None, need_account=False)
+        token_address = fab.deployment.token(token)
+        dec = fab.token_decimals(token_address)
+        if account:
+            from ..accounts import resolve_account
+
+            who = {account: resolve_account(account).address}
+        else:
+            who = {role: dev_account(i).address for role, i in DEV_ROLES.items()}
+        rows = []
+        for name, address in who.items():
+            rows.append({
+                "account": name, "address": address,
+                "wallet": str(from_units(fab.token_balance(token_address, address), dec)),
+                "market": str(from_units(fab.market_balance(token_address, address), dec)),
+                "fab": str(from_units(fab.token_balance(fab.fab.address, address), 18)),
+                "staked": str(from_units(fab.stake_of(address).staked, 18)),
+            })
+        if json_out:
+            print(json.dumps({"token": token_address, "fees": str(from_units(fab.fees(token_address), dec)),
+                              "balances": rows}))
+            return
+        table = Table("account", "address", f"wallet {token}", f"market {token}", "FAB", "staked FAB")
+        for r in rows:
+            table.add_row(r["account"], r["address"], r["wallet"], r["market"], r["fab"], r["staked"])
+        console.print(table)
+
+    run(body)
+
+
+@app.command()
+def deposit(amount: Annotated[str, typer.Argument(help="token units to deposit")], token: TokenOpt = "fUSD",
+            rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
+    """Deposit tokens into your market balance (new jobs draw from it first)."""
+
+    def body() -> None:
+        fab = client(rpc_url, home, account)
+        addr = fab.deployment.token(token)
+        print_tx("deposited", fab.deposit(addr, to_units(amount, fab.token_decimals(addr))), json_out)
+
+    run(body)
+
+
+@app.command()
+def withdraw(token: TokenOpt = "fUSD", to: Annotated[str | None, typer.Option(help="recipient")] = None,
+             rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
+    """Withdraw your whole market balance (payouts, refunds, deposits)."""
+
+    def body() -> None:
+        fab = client(rpc_url, home, account)
+        print_tx("withdrawn", fab.withdraw(fab.deployment.token(token), to), json_out)
+
+    run(body)
+
+
+@app.command("withdraw-fees")
+def withdraw_fees(token: TokenOpt = "fUSD", rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None,
+                  json_out: JsonOpt = False) -> None:
+    """Send accrued protocol fees to the treasury."""
+
+    def body() -> None:
+        fab = client(rpc_url, home, account)
+        print_tx("fees withdrawn", fab.withdraw_fees(fab.deployment.token(token)), json_out)
+
+    run(body)

@@ -1,0 +1,77 @@
+"""Settings from flags, then environment (`FABRICA_*`), then a TOML file, then laptop-friendly defaults."""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import FabricaValueError
+
+DEFAULT_CONFIG_FILE = "fabrica.toml"
+
+
+class Settings(BaseModel):
+    """Where the chain, the state directory and the signing account are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    home: Path = Path(".fabrica")
+    account: str | None = None
+    kubo_url: str | None = None
+    receipt_timeout: float = 120.0
+
+    @property
+    def deployments_dir(self) -> Path:
+        return self.home / "deployments"
+
+    @property
+    def content_dir(self) -> Path:
+        return self.home / "content"
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Merge flags (non-None), FABRICA_* environment variables and the TOML file into Settings."""
+    config_path = Path(flags.pop("config", None) or os.environ.get("FABRICA_CONFIG") or DEFAULT_CONFIG_FILE)
+    values: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise FabricaValueError(f"config file {config_path} is not valid TOML: {exc}") from exc
+        section = data.get("fabrica", data)
+        unknown = set(section) - set(Settings.model_fields)
+        if unknown:  # a setting nobody reads is a typo
+            raise FabricaValueError(
+                f"unknown setting(s) {', '.join(sorted(unknown))} in {config_path}; "
+                f"known: {', '.join(Settings.model_fields)}"
+            )
+        values.update(section)
+    for name in Settings.model_fields:
+        env = os.environ.get(f"FABRICA_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        raise FabricaValueError(f"bad setting: {exc}") from exc
+
+
+def parse_duration(text: str) -> int:
+    """'90s', '10m', '3h', '2d' or plain seconds -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    t = text.strip().lower()
+    try:
+        if t and t[-1] in units:
+            value = float(t[:-1]) * units[t[-1]]
+        else:
+            value = float(t)
+    except ValueError:
+        raise FabricaValueError(f"duration {text!r} must look like 90s, 10m, 3h, 2d or 1w") from None
+    if value <= 0:
+        raise FabricaValueError(f"duration {text!r} must be positive")
+    return int(value)

@@ -1,0 +1,122 @@
+"""The end-to-end demo: a customer pays for a part and a shop is paid for making it, on the devnet."""
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .accounts import DEV_ROLES, dev_account
+from .client import Fabrica, TxResult
+from .devnet import Devnet
+from .storage.sealing import generate_keypair
+from .storage.store import LocalContentStore
+from .types import JobSpec, JobStatus, Material, ProcessKind, SpecFile, Tolerance, from_units
+
+
+def box_stl(width: float, depth: float, height: float, name: str = "fabrica-demo-part") -> bytes:
+    """A binary STL of an axis-aligned box (12 triangles, outward normals)."""
+    w, d, h = width, depth, height
+    v = [(0, 0, 0), (w, 0, 0), (w, d, 0), (0, d, 0), (0, 0, h), (w, 0, h), (w, d, h), (0, d, h)]
+    faces = [  # (normal, triangle vertex indices), counter-clockwise seen from outside
+        ((0, 0, -1), (0, 2, 1)), ((0, 0, -1), (0, 3, 2)), ((0, 0, 1), (4, 5, 6)), ((0, 0, 1), (4, 6, 7)),
+        ((0, -1, 0), (0, 1, 5)), ((0, -1, 0), (0, 5, 4)), ((0, 1, 0), (3, 7, 6)), ((0, 1, 0), (3, 6, 2)),
+        ((-1, 0, 0), (0, 4, 7)), ((-1, 0, 0), (0, 7, 3)), ((1, 0, 0), (1, 2, 6)), ((1, 0, 0), (1, 6, 5)),
+    ]
+    header = name.encode()[:80].ljust(80, b"\0")
+    body = b"".join(
+        struct.pack("<3f", *n) + b"".join(struct.pack("<3f", *v[i]) for i in tri) + b"\0\0" for n, tri in faces
+    )
+    return header + struct.pack("<I", len(faces)) + body
+
+
+@dataclass
+class DemoReport:
+    """What the demo did: each step's transaction and the final balances."""
+
+    rpc_url: str
+    job_id: int = 0
+    steps: list[dict] = field(default_factory=list)
+    balances: dict[str, dict[str, str]] = field(default_factory=dict)
+    lifecycle_gas: int = 0
+
+
+def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -> DemoReport:
+    """Devnet up, then post → claim → deliver → accept, withdrawals, and final balances."""
+    devnet = Devnet(home, port=port)
+    deployment = devnet.up(lambda m: say(f"    {m}"))
+    base = Fabrica.connect(devnet.rpc_url, deployment=deployment)
+    as_role = {role: base.with_account(dev_account(i)) for role, i in DEV_ROLES.items()}
+    customer, shop, designer, treasury = (as_role[r] for r in ("customer", "shop", "designer", "treasury"))
+    usd = deployment.payment_tokens["fUSD"]
+    store = LocalContentStore(home / "content")
+    report = DemoReport(rpc_url=devnet.rpc_url)
+    before = {r: customer.token_balance(usd, as_role[r].address) for r in ("customer", "shop", "treasury", "designer")}
+
+    def step(name: str, result: TxResult, lifecycle: bool = False) -> TxResult:
+        report.steps.append({"step": name, "tx_hash": result.tx_hash, "gas_used": result.gas_used,
+                             "value": result.value})
+        if lifecycle:
+            report.lifecycle_gas += result.gas_used
+        value = f" -> {result.value}" if result.value is not None else ""
+        say(f"  {name:<38}{value:<8} gas {result.gas_used:>9,}  tx {result.tx_hash}")
+        return result
+
+    say("1. The designer publishes a part and mints it as a design NFT (5 % royalty)")
+    stl = box_stl(40, 20, 10)
+    part_cid = str(store.add(stl))
+    say(f"    part.stl ({len(stl)} bytes) stored as {part_cid}")
+    design_id = step("designer mints design", designer.mint_design(part_cid, 500)).value
+
+    say("2. The customer writes a job spec and posts the job with 25 fUSD escrowed")
+    spec = JobSpec(title="Sensor bracket", process=ProcessKind.FDM, material=Material.PETG, quantity=2,
+                   tolerance=Tolerance(linear_mm=0.2),
+                   files=[SpecFile(cid=part_cid, name="bracket.stl", role="model", size=len(stl))])
+    spec_cid = str(store.add(spec.to_json_bytes()))
+    say(f"    spec stored as {spec_cid}")
+    job_id = step("customer posts job", customer.post_job(
+        token=usd, amount=25_000_000, spec_cid=spec_cid, design_id=design_id, claim_by=customer.now() + 86_400,
+        delivery_window=3 * 86_400, collateral=10 * 10**18), lifecycle=True).value
+    report.job_id = job_id
+
+    say("3. A shop stakes FAB, registers a printer and claims the job")
+    if shop.stake_of(shop.address).staked < 1_000 * 10**18:
+        step("shop stakes 1000 FAB", shop.stake(1_000 * 10**18))
+    keys = generate_keypair()
+    meta_cid = str(store.add(json.dumps({"name": "Prusa MK4 #1", "location": "Lisbon"}).encode()))
+    node_id = step("shop registers node", shop.register_node(
+        processes=ProcessKind.FDM, materials=Material.PLA | Material.PETG, build_volume_mm=(250, 210, 220),
+        encryption_key=keys.public_key, metadata_cid=meta_cid)).value
+    step("shop claims job", shop.claim_job(job_id, node_id), lifecycle=True)
+
+    say("4. The shop fabricates and delivers a proof (its print log)")
+    fetched = JobSpec.from_json_bytes(store.get(shop.job(job_id).spec_cid))
+    model = store.get(fetched.files[0].cid)  # verified against its CID on read
+    log = {"job_id": job_id, "node_id": node_id, "model_bytes": len(model), "quantity": fetched.quantity,
+           "result": "ok", "layers": 50, "duration_s": 5400}
+    proof_cid = str(store.add(json.dumps(log, sort_keys=True).encode()))
+    say(f"    print log stored as {proof_cid}")
+    step("shop delivers proof", shop.deliver_job(job_id, proof_cid), lifecycle=True)
+
+    say("5. The customer accepts: node, treasury and designer are credited")
+    step("customer accepts", customer.accept_job(job_id), lifecycle=True)
+    assert customer.job(job_id).status == JobStatus.SETTLED
+
+    say("6. Everyone withdraws what they earned")
+    step("shop withdraws payout", shop.withdraw(usd))
+    step("designer withdraws royalty", designer.withdraw(usd))
+    step("treasury collects fees", treasury.withdraw_fees(usd))
+
+    for role in ("customer", "shop", "treasury", "designer"):
+        now = customer.token_balance(usd, as_role[role].address)
+        report.balances[role] = {
+            "address": as_role[role].address,
+            "fUSD": str(from_units(now, 6)),
+            "change": str(from_units(now - before[role], 6)) if now >= before[role] else "-" + str(from_units(before[role] - now, 6)),
+        }
+    say("Final fUSD balances (change in this run):")
+    for role, b in report.balances.items():
+        say(f"  {role:<9} {b['address']}  {b['fUSD']:>12}  ({b['change']})")
+    say(f"Job {job_id} lifecycle gas (post+claim+deliver+accept): {report.lifecycle_gas:,}")
+    return report

@@ -1,0 +1,340 @@
+"""Fabrica's domain types, defined once: enums matching Solidity ordinals, the on-chain Job, nodes, JobSpec."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, NewType
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+JobId = NewType("JobId", int)
+NodeId = NewType("NodeId", int)
+Address = NewType("Address", str)
+
+ZERO_ADDRESS = Address("0x" + "00" * 20)
+
+
+class JobStatus(enum.IntEnum):
+    """Mirror of Solidity `JobStatus` (contracts/src/types/Job.sol); ordinals only grow along transitions."""
+
+    NONE = 0
+    OPEN = 1
+    CLAIMED = 2
+    DELIVERED = 3
+    DISPUTED = 4
+    SETTLED = 5
+    RESOLVED = 6
+    CANCELLED = 7
+    EXPIRED = 8
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when no further transition is possible."""
+        return self in (JobStatus.SETTLED, JobStatus.RESOLVED, JobStatus.CANCELLED, JobStatus.EXPIRED)
+
+
+class ProcessKind(enum.IntFlag):
+    """Fabrication processes a node offers; bits of NodeRegistry's `processes` (10 defined bits)."""
+
+    FDM = 1 << 0
+    SLA = 1 << 1
+    SLS = 1 << 2
+    MJF = 1 << 3
+    CNC_MILL = 1 << 4
+    CNC_LATHE = 1 << 5
+    LASER_CUT = 1 << 6
+    LASER_ENGRAVE = 1 << 7
+    SHEET_METAL = 1 << 8
+    PCB = 1 << 9
+
+
+class Material(enum.IntFlag):
+    """Materials a node stocks; bits of NodeRegistry's `materials` (40 defined bits, 23 named)."""
+
+    PLA = 1 << 0
+    PETG = 1 << 1
+    ABS = 1 << 2
+    ASA = 1 << 3
+    TPU = 1 << 4
+    NYLON = 1 << 5
+    PC = 1 << 6
+    RESIN_STANDARD = 1 << 7
+    RESIN_TOUGH = 1 << 8
+    RESIN_CASTABLE = 1 << 9
+    PA12 = 1 << 10
+    ALUMINIUM_6061 = 1 << 11
+    ALUMINIUM_7075 = 1 << 12
+    STEEL_MILD = 1 << 13
+    STAINLESS_304 = 1 << 14
+    BRASS = 1 << 15
+    COPPER = 1 << 16
+    TITANIUM = 1 << 17
+    POM = 1 << 18
+    WOOD = 1 << 19
+    PLYWOOD = 1 << 20
+    MDF = 1 << 21
+    ACRYLIC = 1 << 22
+
+
+def parse_flags(flag_type: type[enum.IntFlag], names: str | list[str]) -> enum.IntFlag:
+    """Parse 'FDM,SLA' (or a list of names) into a flag value; unknown names are an error."""
+    from .errors import FabricaValueError
+
+    items = names.split(",") if isinstance(names, str) else names
+    value = flag_type(0)
+    for raw in items:
+        name = raw.strip().upper().replace("-", "_")
+        if not name:
+            continue
+        try:
+            value |= flag_type[name]
+        except KeyError:
+            known = ", ".join(m.name for m in flag_type)  # type: ignore[misc]
+            raise FabricaValueError(f"unknown {flag_type.__name__} {raw!r}; known: {known}") from None
+    return value
+
+
+_UINT96 = (1 << 96) - 1
+_UINT40 = (1 << 40) - 1
+_UINT32 = (1 << 32) - 1
+
+
+class Job(BaseModel):
+    """The on-chain job struct (contracts/src/types/Job.sol) the market keeps only a hash of."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer: str
+    token: str
+    node: str = ZERO_ADDRESS
+    royalty_receiver: str = ZERO_ADDRESS
+    amount: Annotated[int, Field(ge=0, le=_UINT96)]
+    royalty: Annotated[int, Field(ge=0, le=_UINT96)] = 0
+    collateral: Annotated[int, Field(ge=0, le=_UINT96)]
+    bond: Annotated[int, Field(ge=0, le=_UINT96)] = 0
+    fee_bps: Annotated[int, Field(ge=0, le=10_000)]
+    delivery_window: Annotated[int, Field(ge=0, le=_UINT32)]
+    review_window: Annotated[int, Field(ge=0, le=_UINT32)]
+    deadline: Annotated[int, Field(ge=0, le=_UINT40)]
+
+    @field_validator("customer", "token", "node", "royalty_receiver")
+    @classmethod
+    def _checksum(cls, v: str) -> str:
+        return to_checksum_address(v)
+
+    def to_abi(self) -> tuple:
+        """The struct as the tuple web3 encodes."""
+        return (
+            self.customer,
+            self.token,
+            self.node,
+            self.royalty_receiver,
+            self.amount,
+            self.royalty,
+            self.collateral,
+            self.bond,
+            self.fee_bps,
+            self.delivery_window,
+            self.review_window,
+            self.deadline,
+        )
+
+    @classmethod
+    def from_abi(cls, value: tuple | dict) -> "Job":
+        """Build from a decoded struct (tuple or web3 AttributeDict)."""
+        if isinstance(value, dict) or hasattr(value, "keys"):
+            v = dict(value)
+            return cls(
+                customer=v["customer"],
+                token=v["token"],
+                node=v["node"],
+                royalty_receiver=v["royaltyReceiver"],
+                amount=v["amount"],
+                royalty=v["royalty"],
+                collateral=v["collateral"],
+                bond=v["bond"],
+                fee_bps=v["feeBps"],
+                delivery_window=v["deliveryWindow"],
+                review_window=v["reviewWindow"],
+                deadline=v["deadline"],
+            )
+        names = list(cls.model_fields)
+        return cls(**dict(zip(names, value)))
+
+    def commitment(self, status: JobStatus) -> bytes:
+        """The 32-byte value JobMarket stores for this job in `status` (hash with status in the low byte)."""
+        digest = bytearray(keccak(abi_encode([job_abi_type()], [self.to_abi()])))
+        digest[31] = int(status)
+        return bytes(digest)
+
+    @property
+    def fee(self) -> int:
+        """Protocol fee a settlement pays to the treasury."""
+        return self.amount * self.fee_bps // 10_000
+
+    @property
+    def node_payout(self) -> int:
+        """What the node is credited when the job settles."""
+        return self.amount - self.fee - self.royalty
+
+
+def job_abi_type() -> str:
+    """The Job tuple type, read from the generated JobMarket ABI (`hashJob`'s first input)."""
+    from .artifacts import abi
+
+    fn = next(e for e in abi("JobMarket") if e.get("type") == "function" and e["name"] == "hashJob")
+    components = fn["inputs"][0]["components"]
+    names = [c["name"] for c in components]
+    expected = ["customer", "token", "node", "royaltyReceiver", "amount", "royalty", "collateral", "bond",
+                "feeBps", "deliveryWindow", "reviewWindow", "deadline"]
+    if names != expected:  # the Python model must follow the Solidity struct
+        raise RuntimeError(f"Job struct in the ABI changed: {names}; update fabrica.protocol.types.Job")
+    return "(" + ",".join(c["type"] for c in components) + ")"
+
+
+class JobRecord(BaseModel):
+    """A job as the SDK reconstructs it from the chain: id, status, struct and the CIDs around it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: int
+    status: JobStatus
+    job: Job
+    spec_cid: str
+    design_id: int = 0
+    node_id: int | None = None
+    proof_cid: str | None = None
+    reason_cid: str | None = None
+    posted_block: int
+    updated_block: int
+
+
+class Node(BaseModel):
+    """A registered fabrication node (NodeRegistry.Node)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    node_id: int
+    operator: str
+    processes: ProcessKind
+    materials: Material
+    active: bool
+    build_volume_mm: tuple[int, int, int]
+    encryption_key: bytes
+    metadata_cid: str
+
+
+class Stake(BaseModel):
+    """An operator's stake (NodeRegistry.Stake), in FAB wei."""
+
+    model_config = ConfigDict(frozen=True)
+
+    staked: int
+    locked: int
+    unbonding: int
+    unbond_at: int
+
+    @property
+    def free(self) -> int:
+        """Stake not locked as collateral."""
+        return self.staked - self.locked
+
+
+class Tolerance(BaseModel):
+    """Dimensional tolerance the part must meet."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    linear_mm: Annotated[float, Field(gt=0, le=10)] = 0.2
+    flatness_mm: Annotated[float, Field(gt=0, le=10)] | None = None
+
+
+class SpecFile(BaseModel):
+    """One file of a job: its CID, name and role (model, drawing, gcode…)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cid: str
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    role: Annotated[str, Field(pattern=r"^(model|drawing|gcode|toolpath|image|other)$")] = "model"
+    sealed: bool = False  # sealed to the claiming node's key (private design)
+    size: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("cid")
+    @classmethod
+    def _valid_cid(cls, v: str) -> str:
+        from .storage.cid import Cid
+
+        return str(Cid.parse(v))
+
+
+class JobSpec(BaseModel):
+    """What to make: stored as JSON content and referenced on chain by its CID."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = 1
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    process: ProcessKind
+    material: Material
+    quantity: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    tolerance: Tolerance = Tolerance()
+    files: Annotated[list[SpecFile], Field(min_length=1)]
+    bounding_box_mm: tuple[float, float, float] | None = None
+    notes: Annotated[str, Field(max_length=5000)] = ""
+    ship_by: datetime | None = None
+
+    @field_validator("process", "material", mode="before")
+    @classmethod
+    def _flag_by_name(cls, v, info):
+        if isinstance(v, str):
+            return parse_flags(ProcessKind if info.field_name == "process" else Material, v)
+        return v
+
+    @model_validator(mode="after")
+    def _single_flags(self) -> "JobSpec":
+        from .errors import FabricaValueError
+
+        for name in ("process", "material"):
+            value = int(getattr(self, name))
+            if value == 0 or value & (value - 1):
+                raise FabricaValueError(f"JobSpec.{name} must name exactly one {name}")
+        if self.ship_by is not None and self.ship_by.tzinfo is None:
+            object.__setattr__(self, "ship_by", self.ship_by.replace(tzinfo=timezone.utc))
+        return self
+
+    def to_json_bytes(self) -> bytes:
+        """Canonical JSON bytes (sorted keys, no spaces): the same spec always has the same CID."""
+        import json
+
+        data = self.model_dump(mode="json")
+        data["process"] = ProcessKind(self.process).name
+        data["material"] = Material(self.material).name
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json_bytes(cls, data: bytes) -> "JobSpec":
+        """Parse spec JSON as fetched from content storage."""
+        return cls.model_validate_json(data)
+
+
+def to_units(amount: str | int | Decimal, decimals: int) -> int:
+    """'12.5' with 6 decimals -> 12500000; more precision than the token has is an error."""
+    from .errors import FabricaValueError
+
+    try:
+        d = Decimal(str(amount))
+    except Exception:
+        raise FabricaValueError(f"amount {amount!r} is not a number") from None
+    scaled = d * (Decimal(10) ** decimals)
+    if scaled != scaled.to_integral_value() or d < 0:
+        raise FabricaValueError(f"amount {amount} must be non-negative with at most {decimals} decimals")
+    return int(scaled)
+
+
+def from_units(value: int, decimals: int) -> Decimal:
+    """12500000 with 6 decimals -> Decimal('12.5')."""
+    return (Decimal(value) / (Decimal(10) ** decimals)).normalize() if value else Decimal(0)
