@@ -19,11 +19,13 @@ contract FabToken is ERC20, ERC20Permit, ERC20Votes {
         return uint48(block.timestamp);
     }
 
+    // slither-disable-start naming-convention (CLOCK_MODE is the name ERC-6372 prescribes)
     /// @notice Machine-readable description of the clock (ERC-6372).
     // solhint-disable-next-line func-name-mixedcase
     function CLOCK_MODE() public pure override returns (string memory) {
         return "mode=timestamp";
     }
+    // slither-disable-end naming-convention
 
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
         super._update(from, to, value);

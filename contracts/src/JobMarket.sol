@@ -112,6 +112,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient {
     ) private view returns (Job memory job) {
         if (!_allowedTokens[token]) revert JobMarket__TokenNotAllowed(token);
         if (amount == 0) revert JobMarket__ZeroAmount();
+        // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (claimBy <= block.timestamp || claimBy > block.timestamp + MAX_CLAIM_PERIOD) {
             revert JobMarket__InvalidClaimDeadline(claimBy, block.timestamp);
         }
@@ -153,6 +154,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function claim(uint256 jobId, Job calldata job, uint256 nodeId) external {
         _expect(jobId, job, JobStatus.Open);
+        // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (block.timestamp > job.deadline) revert JobMarket__DeadlinePassed(jobId, job.deadline, block.timestamp);
         uint256 deliverBy = block.timestamp + job.deliveryWindow;
         _jobs[jobId] = job.commitWith(
@@ -167,6 +169,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient {
     function deliver(uint256 jobId, Job calldata job, bytes calldata proofCid) external {
         _expect(jobId, job, JobStatus.Claimed);
         if (msg.sender != job.node) revert JobMarket__NotClaimer(jobId, msg.sender, job.node);
+        // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (block.timestamp > job.deadline) revert JobMarket__DeadlinePassed(jobId, job.deadline, block.timestamp);
         if (!CidLib.isValid(proofCid)) revert JobMarket__InvalidCid(proofCid);
         uint256 reviewUntil = block.timestamp + job.reviewWindow;
@@ -184,6 +187,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function settle(uint256 jobId, Job calldata job) external {
         _expect(jobId, job, JobStatus.Delivered);
+        // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (block.timestamp <= job.deadline) {
             revert JobMarket__DeadlineNotPassed(jobId, job.deadline, block.timestamp);
         }
@@ -194,6 +198,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient {
     function reclaim(uint256 jobId, Job calldata job) external nonReentrant {
         _expect(jobId, job, JobStatus.Claimed);
         if (msg.sender != job.customer) revert JobMarket__NotCustomer(jobId, msg.sender, job.customer);
+        // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (block.timestamp <= job.deadline) {
             revert JobMarket__DeadlineNotPassed(jobId, job.deadline, block.timestamp);
         }
@@ -207,6 +212,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient {
     function dispute(uint256 jobId, Job calldata job, bytes calldata reasonCid) external nonReentrant {
         _expect(jobId, job, JobStatus.Delivered);
         if (msg.sender != job.customer) revert JobMarket__NotCustomer(jobId, msg.sender, job.customer);
+        // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (block.timestamp > job.deadline) revert JobMarket__DeadlinePassed(jobId, job.deadline, block.timestamp);
         if (!CidLib.isValid(reasonCid)) revert JobMarket__InvalidCid(reasonCid);
         uint256 bond = uint256(job.amount) * _disputeBondBps / BPS;
@@ -395,6 +401,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient {
     function _expect(uint256 jobId, Job calldata job, JobStatus status) private view {
         bytes32 stored = _jobs[jobId];
         if (stored != job.commit(status)) {
+            // slither-disable-next-line incorrect-equality,timestamp (0 = no such job; a hash, not a balance or time)
             if (stored == 0) revert JobMarket__UnknownJob(jobId);
             JobStatus actual = JobLib.statusOf(stored);
             if (actual != status) revert JobMarket__WrongStatus(jobId, actual, status);

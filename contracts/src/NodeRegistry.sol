@@ -40,6 +40,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         Ownable(owner_)
     {
         _stakeToken = stakeToken_;
+        // slither-disable-next-line missing-zero-check (the market's CREATE address, verified by the deployer)
         _market = market_;
         _setMinStake(minStake_);
         _setUnbondDelay(unbondDelay_);
@@ -63,6 +64,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         if (amount == 0) revert NodeRegistry__ZeroAmount();
         Stake memory s = _stakes[msg.sender];
         uint256 free = s.staked - s.locked;
+        // slither-disable-next-line timestamp (false positive: compares stake amounts, not times)
         if (amount > free) revert NodeRegistry__InsufficientFreeStake(msg.sender, free, amount);
         // unchecked: amount <= free <= staked, and unbonding + amount <= total supply < 2^96.
         unchecked {
@@ -79,6 +81,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         Stake storage s = _stakes[msg.sender];
         amount = s.unbonding;
         if (amount == 0) revert NodeRegistry__NothingUnbonding(msg.sender);
+        // slither-disable-next-line timestamp (unbonding delay by design; see contracts/SLITHER.md)
         if (block.timestamp < s.unbondAt) revert NodeRegistry__UnbondingNotDue(msg.sender, s.unbondAt, block.timestamp);
         s.unbonding = 0;
         s.unbondAt = 0;

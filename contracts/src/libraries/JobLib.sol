@@ -17,6 +17,7 @@ library JobLib {
     function commit(Job calldata job, JobStatus status) internal pure returns (bytes32 c) {
         // Hashing the raw calldata words equals keccak256(abi.encode(job)) for canonical input; a
         // non-canonical encoding hashes differently and simply fails the comparison.
+        // slither-disable-next-line assembly (hashes a Job's 12 calldata words; see contracts/SLITHER.md)
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             calldatacopy(ptr, job, SIZE)
@@ -31,6 +32,7 @@ library JobLib {
         pure
         returns (bytes32 c)
     {
+        // slither-disable-next-line assembly (hashes a Job's 12 calldata words; see contracts/SLITHER.md)
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             calldatacopy(ptr, job, SIZE)
@@ -49,6 +51,7 @@ library JobLib {
         uint256 offsetB,
         uint256 valueB
     ) internal pure returns (bytes32 c) {
+        // slither-disable-next-line assembly (hashes a Job's 12 calldata words; see contracts/SLITHER.md)
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             calldatacopy(ptr, job, SIZE)

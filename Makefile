@@ -1,0 +1,60 @@
+# Fabrica — `make demo` and `make test` are the only set-up commands a new machine needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FORGE := $(CURDIR)/node_modules/.bin/forge
+export PATH := $(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# ape-solidity finds compilers through py-solc-x's folder: point it at our solc-js adapter.
+export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
+
+.PHONY: install demo test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Fabrica needs Python 3.11, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lock:  ## re-resolve Python dependencies (then commit requirements.lock)
+	$(BIN)/uv pip compile pyproject.toml --extra ape --extra subnet --extra dev --python-version 3.11 -o requirements.lock
+
+build: install
+	cd contracts && $(FORGE) build
+
+artifacts: build  ## regenerate protocol/artifacts from forge output
+	$(BIN)/python scripts/gen_artifacts.py
+
+demo: install
+	$(BIN)/fabrica demo
+
+test: install
+	cd contracts && $(FORGE) build
+	$(BIN)/python scripts/gen_artifacts.py --check
+	$(MAKE) --no-print-directory test-contracts
+	$(BIN)/python scripts/gas_snapshot.py --check
+	bash scripts/slither.sh
+	$(BIN)/python -m pytest -q
+
+test-contracts: install
+	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) $(FORGE) test
+
+gas-snapshot: build  ## accept the current per-operation gas as the new baseline
+	$(BIN)/python scripts/gas_snapshot.py --update
+
+slither: install
+	bash scripts/slither.sh
+
+lint: install
+	$(BIN)/ruff check protocol tests scripts bench
+
+clean:
+	rm -rf contracts/out contracts/cache .build .cache
