@@ -39,9 +39,11 @@ contract DesignNFT is IDesignNFT, ERC721, ERC2981 {
     }
 
     /// @notice Royalty for a sale of `tokenId` at `salePrice`; reverts for unknown designs.
-    function royaltyInfo(uint256 tokenId, uint256 salePrice) public view override returns (address, uint256) {
-        _requireOwned(tokenId);
-        return super.royaltyInfo(tokenId, salePrice);
+    function royaltyInfo(uint256 tokenId, uint256 salePrice) public view override returns (address receiver, uint256 amount) {
+        // Every minted design has a token royalty with its holder as receiver and no default royalty is
+        // ever set, so a zero receiver means "no such design" (one storage read instead of two).
+        (receiver, amount) = super.royaltyInfo(tokenId, salePrice);
+        if (receiver == address(0)) revert ERC721NonexistentToken(tokenId);
     }
 
     /// @inheritdoc IDesignNFT
