@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -19,11 +20,12 @@ from fabrica.protocol.storage.sealing import key_from_hex, seal
 from fabrica.protocol.storage.store import ContentStore, LocalContentStore
 from fabrica.protocol.storage.unixfs import compute_cid
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 app = typer.Typer(help="Content-addressed storage (IPFS CIDs)", no_args_is_help=True)
 
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
 _PROGRESS_THRESHOLD = 16 * 1024 * 1024
 
 FileArg = Annotated[
@@ -44,14 +46,14 @@ StoreOpt = Annotated[
     typer.Option(
         "--store",
         file_okay=False,
-        help="local content directory [env FABRICA_CONTENT_DIR; default ./.fabrica/content]",
+        help="local content directory (env FABRICA_CONTENT_DIR; default ./.fabrica/content)",
     ),
 ]
 KuboOpt = Annotated[
     str | None,
     typer.Option(
         "--kubo",
-        help="use a Kubo node's RPC API, e.g. http://127.0.0.1:5001 [env FABRICA_KUBO_URL]",
+        help="use a Kubo node's RPC API, e.g. http://127.0.0.1:5001 (env FABRICA_KUBO_URL)",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
@@ -76,15 +78,28 @@ def open_store(store: Path | None, kubo: str | None) -> tuple[ContentStore, str]
     return LocalContentStore(directory), f"local:{directory}"
 
 
+@contextmanager
+def _opened(store: Path | None, kubo: str | None) -> Iterator[tuple[ContentStore, str]]:
+    """``open_store`` as a context manager that closes a Kubo client afterwards."""
+    target, label = open_store(store, kubo)
+    try:
+        yield target, label
+    finally:
+        close = getattr(target, "close", None)
+        if close is not None:
+            close()
+
+
 def _run(body: Callable[[], None]) -> None:
     """Run a command body; Fabrica and OS errors become one clear line and exit code 1."""
     try:
         body()
     except FabricaError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err.print(f"[red]error:[/red] {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        detail = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        _err.print(f"[red]error:[/red] {escape(detail)}")
         raise typer.Exit(1) from None
 
 
@@ -151,23 +166,28 @@ def add(
             raise typer.BadParameter(str(exc), param_hint="--seal-to") from None
 
     def body() -> None:
-        target, label = open_store(store, kubo)
-        fields: dict[str, Any] = {"cid_version": cid_version, "file": str(file), "store": label}
-        if public_key is not None:
-            plaintext = file.read_bytes()
-            sealed = seal(plaintext, public_key)
-            cid = target.add(sealed, cid_version=cid_version)
-            fields |= {"size": len(sealed), "sealed": True, "sealed_to": public_key.hex(),
-                       "plaintext_size": len(plaintext)}
-        else:
-            if isinstance(target, KuboContentStore):
-                cid = target.add(file, cid_version=cid_version)
-            else:
-                cid = _with_progress(file, "adding", lambda src: target.add(src, cid_version=cid_version))
-            fields |= {"size": file.stat().st_size, "sealed": False}
-        _emit(as_json, cid, fields)
+        with _opened(store, kubo) as (target, label):
+            _add(target, label, file, cid_version, public_key, as_json)
 
     _run(body)
+
+
+def _add(target: ContentStore, label: str, file: Path, cid_version: int,
+         public_key: bytes | None, as_json: bool) -> None:
+    fields: dict[str, Any] = {"cid_version": cid_version, "file": str(file), "store": label}
+    if public_key is not None:
+        plaintext = file.read_bytes()  # sealed boxes are not streamable: whole file in memory
+        sealed = seal(plaintext, public_key)
+        cid = target.add(sealed, cid_version=cid_version)
+        fields |= {"size": len(sealed), "sealed": True, "sealed_to": public_key.hex(),
+                   "plaintext_size": len(plaintext)}
+    elif isinstance(target, KuboContentStore):
+        cid = target.add(file, cid_version=cid_version)  # streamed from disk twice, no spool
+        fields |= {"size": file.stat().st_size, "sealed": False}
+    else:
+        cid = _with_progress(file, "adding", lambda src: target.add(src, cid_version=cid_version))
+        fields |= {"size": file.stat().st_size, "sealed": False}
+    _emit(as_json, cid, fields)
 
 
 @app.command("get")
@@ -186,23 +206,27 @@ def get(
     parsed = _parse_cid(cid)
 
     def body() -> None:
-        target, label = open_store(store, kubo)
-        if output is not None:
-            size = _write_atomically(output, target.iter(parsed))
-            if as_json:
-                typer.echo(json.dumps({"cid": str(parsed), "path": str(output), "size": size,
-                                       "store": label}))
-            return
-        data = target.get(parsed)  # whole content verified before anything is printed
-        if as_json:
-            typer.echo(json.dumps({"cid": str(parsed), "size": len(data), "store": label,
-                                   "content_base64": base64.b64encode(data).decode("ascii")}))
-        else:
-            stdout = typer.get_binary_stream("stdout")
-            stdout.write(data)
-            stdout.flush()
+        with _opened(store, kubo) as (target, label):
+            _get(target, label, parsed, output, as_json)
 
     _run(body)
+
+
+def _get(target: ContentStore, label: str, cid: Cid, output: Path | None, as_json: bool) -> None:
+    if output is not None:
+        size = _write_atomically(output, target.iter(cid))
+        if as_json:
+            typer.echo(json.dumps({"cid": str(cid), "path": str(output), "size": size,
+                                   "store": label}))
+        return
+    data = target.get(cid)  # the whole content is verified before anything is printed
+    if as_json:
+        typer.echo(json.dumps({"cid": str(cid), "size": len(data), "store": label,
+                               "content_base64": base64.b64encode(data).decode("ascii")}))
+    else:
+        stdout = typer.get_binary_stream("stdout")
+        stdout.write(data)
+        stdout.flush()
 
 
 def _write_atomically(path: Path, chunks: Iterator[bytes]) -> int:

@@ -323,7 +323,7 @@ class Cid:
                     raise InvalidCidError("base32upper ('B') CID mixes upper and lower case")
             elif prefix == "z":
                 raw = base58btc_decode(body)
-            elif prefix in "fF" and prefix:
+            elif prefix in ("f", "F"):
                 if (prefix == "f" and body != body.lower()) or (prefix == "F" and body != body.upper()):
                     raise InvalidCidError(f"base16 CID with prefix {prefix!r} has mixed case")
                 raw = binascii.unhexlify(body)

@@ -43,7 +43,8 @@ __all__ = ["DEFAULT_KUBO_API", "KuboContentStore"]
 DEFAULT_KUBO_API = "http://127.0.0.1:5001"
 #: Streams larger than this are spooled to a temporary file before upload.
 _SPOOL_IN_MEMORY = 16 * 1024 * 1024
-_NOT_FOUND_HINTS = ("not found", "could not find", "no link named", "is not pinned")
+# Kubo's messages for absent blocks, paths and pins ("not pinned or pinned indirectly").
+_NOT_FOUND_HINTS = ("not found", "could not find", "no link named", "not pinned")
 
 
 class _Tee:

@@ -19,7 +19,7 @@ import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol, Union
+from typing import BinaryIO, NamedTuple, Protocol, Union
 
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.storage.cid import (
@@ -81,9 +81,8 @@ Source = Union[bytes, bytearray, memoryview, "os.PathLike[str]", BinaryIO, _Read
 BlockGetter = Callable[[Cid], bytes]
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One block of a DAG: its CID and its bytes."""
+class Block(NamedTuple):
+    """One block of a DAG: its CID and its bytes (unpacks as ``cid, data``)."""
 
     cid: Cid
     data: bytes

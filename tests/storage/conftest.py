@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
+from fabrica.protocol.errors import FabricaError
 from fabrica.protocol.storage import Cid, LocalContentStore
-from fabrica.protocol.storage.errors import ContentError, ContentNotFoundError
+from fabrica.protocol.storage.errors import ContentNotFoundError
 
 
 class KuboRandom:
@@ -44,8 +44,7 @@ class KuboRandom:
 
 @pytest.fixture
 def kubo_random() -> Callable[[int, str], KuboRandom]:
-    """Factory for Kubo's deterministic pseudo-random readers."""
-    pytest.importorskip("Crypto.Cipher.ChaCha20")
+    """Factory for Kubo's deterministic pseudo-random readers (pycryptodome is a pinned dev dependency)."""
     return KuboRandom
 
 
@@ -76,6 +75,7 @@ class FakeKubo(ThreadingHTTPServer):
         self.store = store
         self.tamper = False  # flip a byte in every block and cat answer
         self.wrong_add_cid: str | None = None  # answer add with this CID instead
+        self.fail_next: str | None = None  # answer the next command with this Kubo error
         self.calls: list[tuple[str, dict[str, list[str]]]] = []
 
     @property
@@ -88,7 +88,7 @@ class FakeKubo(ThreadingHTTPServer):
 class _KuboHandler(BaseHTTPRequestHandler):
     server: FakeKubo
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
@@ -114,10 +114,10 @@ class _KuboHandler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib hook
+    def do_GET(self) -> None:
         self._send(405, b"405 - Method Not Allowed", "text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib hook
+    def do_POST(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         self.server.calls.append((url.path, query))
@@ -127,11 +127,15 @@ class _KuboHandler(BaseHTTPRequestHandler):
         if not url.path.startswith("/api/v0/") or handler is None:
             self._send(404, b"404 page not found", "text/plain")
             return
+        if self.server.fail_next is not None:
+            message, self.server.fail_next = self.server.fail_next, None
+            self._error(message)
+            return
         try:
             handler(query, body)
         except ContentNotFoundError as exc:
             self._error(f"block was not found locally (offline): ipld: could not find {exc.cid}")
-        except ContentError as exc:
+        except FabricaError as exc:
             self._error(str(exc))
 
     def _arg(self, query: dict[str, list[str]]) -> Cid:
@@ -216,7 +220,7 @@ class _KuboHandler(BaseHTTPRequestHandler):
 def fake_kubo(tmp_path: Path) -> Iterator[FakeKubo]:
     """A running fake Kubo RPC server on loopback, backed by a fresh local store."""
     server = FakeKubo(LocalContentStore(tmp_path / "kubo-repo", fsync=False))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server

@@ -4,10 +4,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
-
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.storage import (
     DAG_PB,
@@ -28,6 +24,9 @@ from fabrica.protocol.storage.cid import (
     encode_varint,
 )
 from fabrica.protocol.storage.unixfs import iter_file_bytes
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
 HELLO_V0 = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 
