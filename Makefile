@@ -10,7 +10,10 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 
 .PHONY: install demo test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed .cache/solcx/solc-v0.8.37
+
+.cache/solcx/solc-v0.8.37: scripts/ape-setup.sh node_modules/.installed
+	bash scripts/ape-setup.sh
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Fabrica needs Python 3.11, found " + sys.version' 
