@@ -40,6 +40,7 @@ demo: install
 	$(BIN)/fabrica demo
 
 test: install
+	$(BIN)/ruff check protocol tests scripts bench
 	cd contracts && $(FORGE) build
 	$(BIN)/python scripts/gen_artifacts.py --check
 	$(MAKE) --no-print-directory test-contracts

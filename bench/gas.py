@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from gas_snapshot import LIFECYCLE, measure  # noqa: E402
+from gas_snapshot import LIFECYCLE, measure
 
 GOAL = 170_000
 

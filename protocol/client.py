@@ -1,10 +1,10 @@
 """`Fabrica`: the SDK client over web3.py — one typed method per contract action, decoded events back."""
 from __future__ import annotations
 
-
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -16,9 +16,15 @@ from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhaust
 from .artifacts import abi
 from .chain_errors import ContractError, decode_revert
 from .deployment import Deployment
-from .errors import FabricaConnectionError, FabricaError, FabricaLookupError, FabricaTimeoutError, FabricaValueError
+from .errors import (
+    FabricaConnectionError,
+    FabricaError,
+    FabricaLookupError,
+    FabricaTimeoutError,
+    FabricaValueError,
+)
 from .storage.cid import Cid
-from .types import Job, JobRecord, JobStatus, Material, Node, ProcessKind, Stake, ZERO_ADDRESS
+from .types import ZERO_ADDRESS, Job, JobRecord, JobStatus, Material, Node, ProcessKind, Stake
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 MARKET_EVENTS_WITH_JOB = (
@@ -99,7 +105,7 @@ class Fabrica:
         deployment: Deployment | None = None,
         account: LocalAccount | None = None,
         timeout: float = 30.0,
-    ) -> "Fabrica":
+    ) -> Fabrica:
         """Connect to `rpc_url` and load the deployment manifest for its chain id."""
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
         try:
@@ -115,7 +121,7 @@ class Fabrica:
             raise FabricaValueError(f"deployment is for chain {deployment.chain_id} but {rpc_url} is {chain_id}")
         return cls(w3, deployment, account)
 
-    def with_account(self, account: LocalAccount) -> "Fabrica":
+    def with_account(self, account: LocalAccount) -> Fabrica:
         """The same connection signing as `account`."""
         return Fabrica(self.w3, self.deployment, account, receipt_timeout=self.receipt_timeout)
 
@@ -259,11 +265,12 @@ class Fabrica:
         token = to_checksum_address(token)
         if amount <= 0:
             raise FabricaValueError("amount must be positive")
+        spec = cid_bytes(spec_cid)  # validate before any transaction (approve) is sent
         shortfall = amount - self.market.functions.balanceOf(token, self.address).call()
         if shortfall > 0:
             self.ensure_allowance(token, self.market.address, shortfall)
         return self._send(
-            self.market, "post", token, amount, cid_bytes(spec_cid), design_id, claim_by, delivery_window,
+            self.market, "post", token, amount, spec, design_id, claim_by, delivery_window,
             collateral, value_from="JobPosted.jobId",
         )
 
@@ -293,13 +300,14 @@ class Fabrica:
 
     def dispute_job(self, job_id: int, reason_cid: str) -> TxResult:
         """Dispute a delivery during the review window, posting the bond."""
+        reason = cid_bytes(reason_cid)  # validate before any transaction (approve) is sent
         record = self.job(job_id)
         params = self.market_params()
         bond = record.job.amount * params["disputeBondBps"] // 10_000
         shortfall = bond - self.market.functions.balanceOf(record.job.token, self.address).call()
         if shortfall > 0:
             self.ensure_allowance(record.job.token, self.market.address, shortfall)
-        return self._send(self.market, "dispute", job_id, record.job.to_abi(), cid_bytes(reason_cid))
+        return self._send(self.market, "dispute", job_id, record.job.to_abi(), reason)
 
     def resolve_job(self, job_id: int, refund_bps: int, slash_bps: int) -> TxResult:
         """Arbiter: refund `refund_bps` of the payment to the customer and slash `slash_bps` of collateral."""
@@ -543,5 +551,5 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["Fabrica", "TxResult", "Event", "DEFAULT_RPC_URL", "cid_bytes", "ZERO_ADDRESS"]
+__all__ = ["DEFAULT_RPC_URL", "ZERO_ADDRESS", "Event", "Fabrica", "TxResult", "cid_bytes"]
 

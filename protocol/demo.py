@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .accounts import DEV_ROLES, dev_account
 from .client import Fabrica, TxResult
 from .devnet import Devnet
 from .storage.sealing import generate_keypair
 from .storage.store import LocalContentStore
-from .types import JobSpec, JobStatus, Material, ProcessKind, SpecFile, Tolerance, from_units
+from .types import JobSpec, JobStatus, Material, ProcessKind, SpecFile, Tolerance, format_units
 
 
 def box_stl(width: float, depth: float, height: float, name: str = "fabrica-demo-part") -> bytes:
@@ -112,8 +112,8 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
         now = customer.token_balance(usd, as_role[role].address)
         report.balances[role] = {
             "address": as_role[role].address,
-            "fUSD": str(from_units(now, 6)),
-            "change": str(from_units(now - before[role], 6)) if now >= before[role] else "-" + str(from_units(before[role] - now, 6)),
+            "fUSD": format_units(now, 6),
+            "change": format_units(now - before[role], 6) if now >= before[role] else "-" + format_units(before[role] - now, 6),
         }
     say("Final fUSD balances (change in this run):")
     for role, b in report.balances.items():

@@ -1,8 +1,8 @@
 """Deploy the Fabrica contracts to any EVM chain over RPC, from the generated artifacts."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import rlp
 from eth_account.signers.local import LocalAccount

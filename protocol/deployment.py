@@ -64,7 +64,7 @@ class Deployment(BaseModel):
         return path
 
     @classmethod
-    def load(cls, directory: Path, chain_id: int) -> "Deployment":
+    def load(cls, directory: Path, chain_id: int) -> Deployment:
         """Read the manifest for `chain_id`, or explain how to create one."""
         path = directory / f"{chain_id}.json"
         if not path.exists():

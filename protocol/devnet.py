@@ -7,9 +7,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from web3 import Web3
 
@@ -59,6 +59,11 @@ def find_anvil() -> str:
 
 
 def _alive(pid: int) -> bool:
+    try:  # reap it if it is our own exited child (else a zombie would look alive)
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except OSError:
@@ -137,12 +142,13 @@ class Devnet:
     def _start_anvil(self, say: Callable[[str], None]) -> None:
         self.paths.dir.mkdir(parents=True, exist_ok=True)
         anvil = find_anvil()
-        log = open(self.paths.log_file, "ab")
-        proc = subprocess.Popen(
-            [anvil, "--host", self.host, "--port", str(self.port), "--chain-id", str(DEVNET_CHAIN_ID),
-             "--accounts", "10", "--balance", "10000"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        # anvil outlives this process; it inherits its own copy of the log descriptor.
+        with open(self.paths.log_file, "ab") as log:
+            proc = subprocess.Popen(
+                [anvil, "--host", self.host, "--port", str(self.port), "--chain-id", str(DEVNET_CHAIN_ID),
+                 "--accounts", "10", "--balance", "10000"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
         self.paths.pid_file.write_text(str(proc.pid))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, NewType
 
@@ -143,7 +143,7 @@ class Job(BaseModel):
         )
 
     @classmethod
-    def from_abi(cls, value: tuple | dict) -> "Job":
+    def from_abi(cls, value: tuple | dict) -> Job:
         """Build from a decoded struct (tuple or web3 AttributeDict)."""
         if isinstance(value, dict) or hasattr(value, "keys"):
             v = dict(value)
@@ -295,7 +295,7 @@ class JobSpec(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _single_flags(self) -> "JobSpec":
+    def _single_flags(self) -> JobSpec:
         from .errors import FabricaValueError
 
         for name in ("process", "material"):
@@ -303,7 +303,7 @@ class JobSpec(BaseModel):
             if value == 0 or value & (value - 1):
                 raise FabricaValueError(f"JobSpec.{name} must name exactly one {name}")
         if self.ship_by is not None and self.ship_by.tzinfo is None:
-            object.__setattr__(self, "ship_by", self.ship_by.replace(tzinfo=timezone.utc))
+            object.__setattr__(self, "ship_by", self.ship_by.replace(tzinfo=UTC))
         return self
 
     def to_json_bytes(self) -> bytes:
@@ -316,7 +316,7 @@ class JobSpec(BaseModel):
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
-    def from_json_bytes(cls, data: bytes) -> "JobSpec":
+    def from_json_bytes(cls, data: bytes) -> JobSpec:
         """Parse spec JSON as fetched from content storage."""
         return cls.model_validate_json(data)
 
@@ -336,5 +336,12 @@ def to_units(amount: str | int | Decimal, decimals: int) -> int:
 
 
 def from_units(value: int, decimals: int) -> Decimal:
-    """12500000 with 6 decimals -> Decimal('12.5')."""
-    return (Decimal(value) / (Decimal(10) ** decimals)).normalize() if value else Decimal(0)
+    """12500000 with 6 decimals -> Decimal('12.5'); 1500 whole units print as '1500', not '1.5E+3'."""
+    if not value:
+        return Decimal(0)
+    return Decimal(format((Decimal(value) / (Decimal(10) ** decimals)).normalize(), "f"))
+
+
+def format_units(value: int, decimals: int) -> str:
+    """12500000 with 6 decimals -> '12.5'; never scientific notation (1 wei of FAB -> '0.000000000000000001')."""
+    return format(from_units(value, decimals), "f")

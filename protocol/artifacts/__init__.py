@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -11,7 +11,7 @@ from ..errors import FabricaLookupError
 CONTRACT_NAMES = ("FabToken", "NodeRegistry", "JobMarket", "DesignNFT", "TestStablecoin")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> dict[str, Any]:
     """Return the artifact (abi, bytecode) of contract `name`."""
     if name not in CONTRACT_NAMES:

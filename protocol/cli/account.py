@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ..accounts import DEV_ROLES, dev_account
-from ..types import from_units, to_units
+from ..types import format_units, to_units
 from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, console, print_tx, run
 
 app = typer.Typer(help="Accounts: balances in wallets and in the market, deposits, withdrawals.", no_args_is_help=True)
@@ -34,13 +34,13 @@ def balance(rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = 
         for name, address in who.items():
             rows.append({
                 "account": name, "address": address,
-                "wallet": str(from_units(fab.token_balance(token_address, address), dec)),
-                "market": str(from_units(fab.market_balance(token_address, address), dec)),
-                "fab": str(from_units(fab.token_balance(fab.fab.address, address), 18)),
-                "staked": str(from_units(fab.stake_of(address).staked, 18)),
+                "wallet": format_units(fab.token_balance(token_address, address), dec),
+                "market": format_units(fab.market_balance(token_address, address), dec),
+                "fab": format_units(fab.token_balance(fab.fab.address, address), 18),
+                "staked": format_units(fab.stake_of(address).staked, 18),
             })
         if json_out:
-            print(json.dumps({"token": token_address, "fees": str(from_units(fab.fees(token_address), dec)),
+            print(json.dumps({"token": token_address, "fees": format_units(fab.fees(token_address), dec),
                               "balances": rows}))
             return
         table = Table("account", "address", f"wallet {token}", f"market {token}", "FAB", "staked FAB")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console

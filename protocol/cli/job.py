@@ -13,8 +13,19 @@ from ..config import parse_duration
 from ..errors import FabricaValueError
 from ..storage.cid import Cid
 from ..storage.store import LocalContentStore
-from ..types import JobRecord, JobSpec, JobStatus, SpecFile, from_units, to_units
-from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, console, jsonable, print_tx, run, settings
+from ..types import JobRecord, JobSpec, JobStatus, SpecFile, format_units, to_units
+from .common import (
+    AccountOpt,
+    HomeOpt,
+    JsonOpt,
+    RpcOpt,
+    client,
+    console,
+    jsonable,
+    print_tx,
+    run,
+    settings,
+)
 
 app = typer.Typer(help="Fabrication jobs: post with escrow, claim, deliver, accept, dispute.", no_args_is_help=True)
 JobIdArg = Annotated[int, typer.Argument(help="job id")]
@@ -24,13 +35,13 @@ def record_json(fab: Fabrica, r: JobRecord) -> dict:
     """A job as JSON, with amounts also in token units."""
     decimals = fab.token_decimals(r.job.token)
     data = jsonable(r)
-    data["amount_units"] = str(from_units(r.job.amount, decimals))
+    data["amount_units"] = format_units(r.job.amount, decimals)
     return data
 
 
 @app.command()
 def post(
-    files: Annotated[list[Path], typer.Option("--file", "-f", help="part file(s): STL, STEP, G-code…")] = [],
+    files: Annotated[list[Path] | None, typer.Option("--file", "-f", help="part file(s): STL, STEP, G-code…")] = None,
     spec: Annotated[Path | None, typer.Option(help="a JobSpec JSON file instead of --file/--title…")] = None,
     spec_cid: Annotated[str | None, typer.Option(help="CID of a spec already in content storage")] = None,
     title: Annotated[str, typer.Option(help="what to make")] = "part",
@@ -102,7 +113,7 @@ def list_jobs(
             return
         table = Table("id", "status", "amount", "customer", "node", "spec")
         for r in records:
-            table.add_row(str(r.job_id), r.status.name.lower(), str(from_units(r.job.amount, fab.token_decimals(r.job.token))),
+            table.add_row(str(r.job_id), r.status.name.lower(), format_units(r.job.amount, fab.token_decimals(r.job.token)),
                           r.job.customer[:10] + "…", (r.job.node[:10] + "…") if int(r.job.node, 16) else "-", r.spec_cid)
         console.print(table)
 

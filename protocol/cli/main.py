@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from . import account, content, devnet, job, node
+from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, print_tx, run
 from .demo import demo
-from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, print_tx, run, client
 
 app = typer.Typer(
     help="Fabrica: a blockchain-native marketplace for digital fabrication.",

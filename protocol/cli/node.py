@@ -10,8 +10,19 @@ import typer
 from ..errors import FabricaValueError
 from ..storage.sealing import generate_keypair
 from ..storage.store import LocalContentStore
-from ..types import Material, ProcessKind, from_units, parse_flags, to_units
-from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, console, jsonable, print_tx, run, settings
+from ..types import Material, ProcessKind, format_units, parse_flags, to_units
+from .common import (
+    AccountOpt,
+    HomeOpt,
+    JsonOpt,
+    RpcOpt,
+    client,
+    console,
+    jsonable,
+    print_tx,
+    run,
+    settings,
+)
 
 app = typer.Typer(help="Fabrication shops: stake FAB and register nodes with their capabilities.", no_args_is_help=True)
 
@@ -131,8 +142,8 @@ def show(node_id: Annotated[int, typer.Argument(help="node id")],
         data["processes"] = str(node.processes.name)
         data["materials"] = str(node.materials.name)
         st = fab.stake_of(node.operator)
-        data["stake"] = {"staked": str(from_units(st.staked, 18)), "locked": str(from_units(st.locked, 18)),
-                         "unbonding": str(from_units(st.unbonding, 18)), "unbond_at": st.unbond_at}
+        data["stake"] = {"staked": format_units(st.staked, 18), "locked": format_units(st.locked, 18),
+                         "unbonding": format_units(st.unbonding, 18), "unbond_at": st.unbond_at}
         print(json.dumps(data, indent=None if json_out else 2))
 
     run(body)

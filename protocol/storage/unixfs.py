@@ -302,7 +302,7 @@ def compute_cid(
 ) -> Cid:
     """Return the CID ``ipfs add`` (``--cid-version=version``) gives this content."""
     root: Block | None = None
-    for root in iter_blocks(
+    for root in iter_blocks(  # noqa: B007 - the last block yielded is the root
         source,
         version,
         raw_leaves=raw_leaves,

@@ -1,0 +1,137 @@
+"""Constants and the `Chain` helper shared by the SDK and CLI tests (fixtures live in conftest.py)."""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector
+from fabrica.protocol.accounts import DEV_ROLES, dev_account
+from fabrica.protocol.client import Fabrica
+from fabrica.protocol.deployment import Deployment
+from fabrica.protocol.devnet import Devnet
+from fabrica.protocol.storage.store import LocalContentStore
+
+FAB = 10**18
+USD = 10**6
+SHOP_STAKE = 2_000 * FAB
+COLLATERAL = 10 * FAB
+# Dev accounts outside the named roles; fund_dev_accounts gives accounts 0..9 FAB and fUSD.
+NEWCOMER = 6  # an operator with no stake and no node
+STRANGER = 7  # an account that is party to nothing
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DevnetInfo:
+    devnet: Devnet
+    deployment: Deployment
+    home: Path
+
+    @property
+    def rpc_url(self) -> str:
+        return self.devnet.rpc_url
+
+
+def role_clients(base: Fabrica) -> dict[str, Fabrica]:
+    """A signing client for every dev role, plus the newcomer and the stranger."""
+    out = {role: base.with_account(dev_account(i)) for role, i in DEV_ROLES.items()}
+    out["newcomer"] = base.with_account(dev_account(NEWCOMER))
+    out["stranger"] = base.with_account(dev_account(STRANGER))
+    return out
+
+
+class Chain:
+    """Handles on the devnet for one test: role clients, tokens, the clock and a funds ledger."""
+
+    def __init__(self, base: Fabrica, info: DevnetInfo, content_dir: Path, clients: dict[str, Fabrica]) -> None:
+        self.base = base
+        self.info = info
+        self.w3 = base.w3
+        self.deployment = info.deployment
+        self.usd = info.deployment.payment_tokens["fUSD"]
+        self.fab_token = info.deployment.contracts["FabToken"]
+        self.store = LocalContentStore(content_dir)
+        self.roles = {role: clients[role] for role in DEV_ROLES}
+        self.newcomer = clients["newcomer"]
+        self.stranger = clients["stranger"]
+        self.node_id = 1  # the shop's baseline node
+
+    def __getattr__(self, role: str) -> Fabrica:
+        roles = self.__dict__.get("roles", {})
+        if role in roles:
+            return roles[role]
+        raise AttributeError(role)
+
+    # ---- clock
+
+    def advance(self, seconds: int) -> None:
+        """Move the chain clock forward and mine a block."""
+        self.w3.provider.make_request("evm_increaseTime", [seconds])
+        self.w3.provider.make_request("evm_mine", [])
+
+    # ---- content
+
+    def cid(self, data: bytes = b"part") -> str:
+        return str(self.store.add(data))
+
+    # ---- funds
+
+    def everyone(self) -> dict[str, str]:
+        out = {role: c.address for role, c in self.roles.items()}
+        out["newcomer"] = self.newcomer.address
+        out["stranger"] = self.stranger.address
+        out["market"] = self.base.market.address
+        out["registry"] = self.base.registry.address
+        return out
+
+    def ledger(self) -> dict:
+        """Every balance a Fabrica action could move: wallets, market balances, fees, stakes.
+
+        Read with one JSON-RPC batch of raw eth_calls (the whole ledger costs one round trip).
+        """
+        usd, fab = self.usd, self.fab_token
+        market, registry = self.base.market.address, self.base.registry.address
+        calls: dict[str, tuple[str, str]] = {"fees": (market, _calldata("feesOf(address)", usd))}
+        for name, addr in self.everyone().items():
+            calls[f"{name}.usd"] = (usd, _calldata("balanceOf(address)", addr))
+            calls[f"{name}.fab"] = (fab, _calldata("balanceOf(address)", addr))
+            calls[f"{name}.market"] = (market, _calldata("balanceOf(address,address)", usd, addr))
+            calls[f"{name}.stake"] = (registry, _calldata("stakeOf(address)", addr))
+        batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": [{"to": to, "data": data}, "latest"]}
+                 for i, (to, data) in enumerate(calls.values())]
+        answers = {a["id"]: a["result"] for a in httpx.post(self.info.rpc_url, json=batch, timeout=10).json()}
+        return {key: answers[i] for i, key in enumerate(calls)}
+
+    # ---- scenario helpers
+
+    def post(self, amount: int = 25 * USD, *, claim_in: int = 86_400, window: int = 86_400,
+             collateral: int = COLLATERAL, design_id: int = 0, who: Fabrica | None = None) -> int:
+        who = who or self.customer
+        return who.post_job(
+            token=self.usd, amount=amount, spec_cid=self.cid(b"spec %d" % amount), claim_by=who.now() + claim_in,
+            delivery_window=window, collateral=collateral, design_id=design_id,
+        ).value
+
+    def claimed(self, **kw) -> int:
+        job_id = self.post(**kw)
+        self.shop.claim_job(job_id, self.node_id)
+        return job_id
+
+    def delivered(self, **kw) -> int:
+        job_id = self.claimed(**kw)
+        self.shop.deliver_job(job_id, self.cid(b"proof of job %d" % job_id))
+        return job_id
+
+
+def _calldata(signature: str, *args: str) -> str:
+    types = signature[signature.index("(") + 1:-1].split(",")
+    return "0x" + (function_signature_to_4byte_selector(signature) + encode(types, list(args))).hex()
