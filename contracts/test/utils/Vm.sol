@@ -27,6 +27,8 @@ interface Vm {
     function mockCallRevert(address callee, bytes calldata data, bytes calldata revertData) external;
     function clearMockedCalls() external;
     function getBlockTimestamp() external view returns (uint256 timestamp);
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function toString(uint256 value) external pure returns (string memory stringifiedValue);
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
