@@ -10,7 +10,12 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 /// @notice Fixed-supply governance and staking token: ERC-20 with EIP-2612 permit and ERC-5805 votes on a
 /// timestamp clock, so voting periods mean the same on L2s whose block times differ.
 contract FabToken is ERC20, ERC20Permit, ERC20Votes {
+    /// @notice The fixed supply exceeds what stakes (uint96) can hold.
+    error FabToken__SupplyTooLarge(uint256 supply, uint256 max);
+
     constructor(address holder, uint256 supply) ERC20("Fabrica", "FAB") ERC20Permit("Fabrica") {
+        // Stake accounting packs FAB amounts into uint96; a larger supply could overflow it.
+        if (supply > type(uint96).max) revert FabToken__SupplyTooLarge(supply, type(uint96).max);
         _mint(holder, supply);
     }
 

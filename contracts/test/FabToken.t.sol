@@ -52,10 +52,15 @@ contract FabTokenTest is TestBase {
         new FabToken(address(0), 1);
     }
 
-    function test_constructor_revertsWhenSupplyAboveVotesCap() public {
-        uint256 cap = type(uint208).max;
-        vm.expectRevert(abi.encodeWithSelector(ERC20Votes.ERC20ExceededSafeSupply.selector, cap + 1, cap));
+    function test_constructor_revertsWhenSupplyAboveStakeWidth() public {
+        uint256 cap = type(uint96).max;
+        vm.expectRevert(abi.encodeWithSelector(FabToken.FabToken__SupplyTooLarge.selector, cap + 1, cap));
         new FabToken(holder, cap + 1);
+    }
+
+    function test_constructor_acceptsSupplyAtStakeWidth() public {
+        FabToken max = new FabToken(holder, type(uint96).max);
+        vm.assertEq(max.totalSupply(), type(uint96).max, "supply");
     }
 
     function test_transfer_movesBalance() public {

@@ -820,7 +820,7 @@ contract JobMarketTest is MarketFixture {
         vm.prank(customer);
         market.accept(id, job);
         vm.assertEq(_status(id), uint256(JobStatus.Settled), "status");
-        vm.assertEq(market.commitmentOf(id), market.hashJob(job, JobStatus.Settled), "commitment");
+        vm.assertEq(market.commitmentOf(id), bytes32(0), "settled slot is cleared");
         vm.assertEq(market.balanceOf(address(usd), shop), 92_500_000, "node payout");
         vm.assertEq(market.balanceOf(address(usd), designer), 5_000_000, "royalty");
         vm.assertEq(market.feesOf(address(usd)), 2_500_000, "fee");

@@ -130,6 +130,8 @@ def test_claim_deliver_accept_pays_node_treasury_and_designer(chain: Chain) -> N
     assert settled == {"jobId": job_id, "node": shop.address, "nodePayout": 25 * USD - fee - royalty,
                        "fee": fee, "royalty": royalty, "accepted": True}
     assert c.job(job_id).status == JobStatus.SETTLED == status_on_chain(chain, job_id)
+    # The market clears a settled job's slot; statusOf still answers Settled.
+    assert c.market.functions.commitmentOf(job_id).call() == bytes(32)
     assert shop.market_balance(chain.usd, shop.address) == 25 * USD - fee - royalty
     assert c.market_balance(chain.usd, designer.address) == royalty
     assert c.fees(chain.usd) == fee
@@ -240,6 +242,6 @@ def test_jobs_filters(chain: Chain) -> None:
     assert [r.job_id for r in c.jobs(customer=other.address)] == [d]
     assert [r.job_id for r in c.jobs(node=chain.shop.address)] == [b]
     assert c.jobs(status=JobStatus.SETTLED) == []
-    # Every rebuilt record matches its on-chain commitment.
+    # Every rebuilt record matches its on-chain commitment (none of these jobs is settled).
     for r in c.jobs():
         assert c.market.functions.commitmentOf(r.job_id).call() == r.job.commitment(r.status)

@@ -20,7 +20,6 @@ interface IJobMarket {
 
     error JobMarket__TokenNotAllowed(address token);
     error JobMarket__ZeroAmount();
-    error JobMarket__AmountTooLarge(uint256 amount, uint256 max);
     error JobMarket__InvalidCid(bytes cid);
     error JobMarket__DeadlinePassed(uint256 jobId, uint256 deadline, uint256 nowTs);
     error JobMarket__DeadlineNotPassed(uint256 jobId, uint256 deadline, uint256 nowTs);
@@ -105,7 +104,8 @@ interface IJobMarket {
     /// @notice Pays accrued protocol fees in `token` to the treasury.
     function withdrawFees(address token) external returns (uint256 amount);
 
-    /// @notice The job's stored commitment: `keccak256(abi.encode(job))` with the status in the low byte.
+    /// @notice The job's stored commitment: `keccak256(abi.encode(job))` with the status in the low byte;
+    /// zero for a settled job (its slot is cleared) and for ids never posted.
     function commitmentOf(uint256 jobId) external view returns (bytes32);
     /// @notice The job's current status.
     function statusOf(uint256 jobId) external view returns (JobStatus);
