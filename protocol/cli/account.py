@@ -2,17 +2,41 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ..accounts import DEV_ROLES, dev_account
+from ..accounts import DEV_ROLES, create_keystore, dev_account
+from ..errors import FabricaValueError
 from ..types import format_units, to_units
 from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, console, print_tx, run
 
 app = typer.Typer(help="Accounts: balances in wallets and in the market, deposits, withdrawals.", no_args_is_help=True)
 TokenOpt = Annotated[str, typer.Option(help="payment token symbol or address")]
+
+
+@app.command()
+def new(keystore: Annotated[Path, typer.Argument(help="where to write the encrypted keystore (JSON)")],
+        json_out: JsonOpt = False) -> None:
+    """Create a new account as an encrypted keystore (password from FABRICA_PASSWORD or a prompt)."""
+
+    def body() -> None:
+        if keystore.exists():
+            raise FabricaValueError(f"{keystore} already exists; refusing to overwrite a key")
+        password = os.environ.get("FABRICA_PASSWORD") or typer.prompt(
+            "Keystore password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 8:
+            raise FabricaValueError("the keystore password must have at least 8 characters")
+        account = create_keystore(keystore, password)
+        if json_out:
+            print(json.dumps({"address": account.address, "keystore": str(keystore)}))
+        else:
+            console.print(f"created {account.address} in {keystore}; use it with --account {keystore}")
+
+    run(body)
 
 
 @app.command()
