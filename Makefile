@@ -23,8 +23,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
+# `npm install` (not `npm ci`): the lock cannot list the other platforms' optional Foundry binaries the
+# registry here does not serve, which `npm ci` treats as out of sync; versions stay pinned by the lock.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
+	git diff --quiet -- package-lock.json 2>/dev/null || { echo "package-lock.json changed: commit it"; exit 1; }
 	touch $@
 
 lock:  ## re-resolve Python dependencies (then commit requirements.lock)
