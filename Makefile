@@ -27,7 +27,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 # registry here does not serve, which `npm ci` treats as out of sync; versions stay pinned by the lock.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
-	git diff --quiet -- package-lock.json 2>/dev/null || { echo "package-lock.json changed: commit it"; exit 1; }
+	@if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- package-lock.json; then \
+	  echo "package-lock.json changed: the lock and package.json disagree; commit the lock"; exit 1; fi
 	touch $@
 
 lock:  ## re-resolve Python dependencies (then commit requirements.lock)
