@@ -23,11 +23,22 @@ class ContractError(FabricaError):
     def __init__(self, values: tuple[Any, ...] = (), hint: str = "") -> None:
         self.values = tuple(values)
         self.args_by_name = dict(zip(self.input_names, self.values))
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in self.args_by_name.items())
+        shown = ", ".join(f"{k}={self._show_arg(k, v)}" for k, v in self.args_by_name.items())
         message = f"{self.error_name}({shown})"
         if hint:
             message += f": {hint}"
         super().__init__(message)
+
+    def _show_arg(self, name: str, value: Any) -> str:
+        # Job statuses travel as uint8 ordinals; show their names (JobStatus mirrors the Solidity enum).
+        if self.error_name == "JobMarket__WrongStatus" and name in ("actual", "expected"):
+            from .types import JobStatus
+
+            try:
+                return JobStatus(value).name
+            except ValueError:
+                return str(value)
+        return _show(value)
 
 
 class RevertedWithoutReason(ContractError):

@@ -118,5 +118,6 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
     say("Final fUSD balances (change in this run):")
     for role, b in report.balances.items():
         say(f"  {role:<9} {b['address']}  {b['fUSD']:>12}  ({b['change']})")
-    say(f"Job {job_id} lifecycle gas (post+claim+deliver+accept): {report.lifecycle_gas:,}")
+    say(f"Job {job_id} lifecycle gas (post+claim+deliver+accept): {report.lifecycle_gas:,}"
+        " (a first job creates the payees' balances; `python bench/gas.py` measures the steady state)")
     return report

@@ -15,7 +15,7 @@ from ..config import Settings, load_settings
 from ..errors import FabricaError
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 RpcOpt = Annotated[str | None, typer.Option("--rpc-url", help="JSON-RPC URL [env FABRICA_RPC_URL]")]
 HomeOpt = Annotated[str | None, typer.Option("--home", help="state directory [env FABRICA_HOME, default .fabrica]")]

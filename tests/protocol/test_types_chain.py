@@ -102,3 +102,15 @@ def test_units_round_trip(text: str, decimals: int, units: int) -> None:
 def test_to_units_rejects(bad: str) -> None:
     with pytest.raises(FabricaValueError):
         to_units(bad, 6)
+
+
+def test_wrong_status_error_names_the_statuses() -> None:
+    from eth_abi import encode
+
+    from fabrica.protocol import chain_errors
+
+    selector = chain_errors.JobMarket__WrongStatus.selector
+    err = chain_errors.decode_revert(selector + encode(["uint256", "uint8", "uint8"], [7, 5, 3]))
+    assert isinstance(err, chain_errors.JobMarket__WrongStatus)
+    assert err.args_by_name == {"jobId": 7, "actual": 5, "expected": 3}
+    assert "actual=SETTLED, expected=DELIVERED" in str(err)
