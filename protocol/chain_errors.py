@@ -10,7 +10,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector
 
-from .artifacts import CONTRACT_NAMES, abi
+from .artifacts import CONTRACT_NAMES, abi, canonical_type
 from .errors import FabricaError
 
 
@@ -77,7 +77,7 @@ def _build() -> None:
         for item in abi(contract):
             if item.get("type") != "error":
                 continue
-            types = [_abi_type(i) for i in item["inputs"]]
+            types = [canonical_type(i) for i in item["inputs"]]
             signature = f"{item['name']}({','.join(types)})"
             selector = function_signature_to_4byte_selector(signature)
             if selector in REGISTRY:
@@ -95,13 +95,6 @@ def _build() -> None:
             )
             REGISTRY[selector] = cls
             globals()[item["name"]] = cls
-
-
-def _abi_type(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in param["components"])
-        return f"({inner}){param['type'][5:]}"
-    return param["type"]
 
 
 def decode_revert(data: bytes | str | None) -> ContractError:

@@ -13,7 +13,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 
-from .artifacts import abi
+from .artifacts import abi, canonical_type
 from .chain_errors import ContractError, decode_revert
 from .deployment import Deployment
 from .errors import (
@@ -91,7 +91,7 @@ class Fabrica:
         for name, contract in self.contracts.items():
             for ev in contract.abi:
                 if ev.get("type") == "event":
-                    sig = f"{ev['name']}({','.join(_abi_type(i) for i in ev['inputs'])})"
+                    sig = f"{ev['name']}({','.join(canonical_type(i) for i in ev['inputs'])})"
                     self._topics[bytes(Web3.keccak(text=sig))] = (name, ev["name"])
 
     # ------------------------------------------------------------------------------ connection
@@ -523,12 +523,6 @@ def _contract_error(exc: Exception) -> ContractError:
     if not err.values and str(exc) and "without" in str(err):
         return type(err)((), str(exc))
     return err
-
-
-def _abi_type(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in param["components"]) + ")" + param["type"][5:]
-    return param["type"]
 
 
 def _output_components(contract: Contract, fn_name: str) -> list[dict[str, Any]]:

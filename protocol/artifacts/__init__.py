@@ -23,3 +23,10 @@ def load(name: str) -> dict[str, Any]:
 def abi(name: str) -> list[dict[str, Any]]:
     """Return the ABI of contract `name`."""
     return load(name)["abi"]
+
+
+def canonical_type(param: dict[str, Any]) -> str:
+    """The canonical ABI type of a parameter, tuples expanded: what selectors and topics hash."""
+    if param["type"].startswith("tuple"):
+        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + param["type"][5:]
+    return param["type"]
