@@ -1,0 +1,1 @@
+"""Subnet task wire schemas (versioned, shared by miners and validators) and their file loaders."""

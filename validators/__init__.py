@@ -1,0 +1,1 @@
+"""Fabrica subnet validator: task generation, scoring and weights."""

@@ -1,0 +1,1 @@
+"""Pure scoring functions: answers are verified and measured against the validator's own baseline."""
