@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import os
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,11 @@ from fabrica.protocol.tasks.loaders import load_task
 from fabrica.protocol.tasks.schedule import ScheduleTask
 from fabrica.validators.scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
 
-BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
-"""The repository's sibling `../shared/benchmarks`: jssp/*.txt and fjsp/*.fjs with references.json beside them."""
+BENCHMARKS = Path(
+    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
+)
+"""`$FABRICA_BENCHMARKS`, else the repository's sibling `../shared/benchmarks`: jssp/*.txt and fjsp/*.fjs
+with references.json beside them."""
 KINDS = {"jssp": "*.txt", "fjsp": "*.fjs"}
 MISSING = "<benchmarks missing>"
 
