@@ -3,8 +3,8 @@ feasibly, never below the proven optimum nor the trivial lower bounds."""
 from __future__ import annotations
 
 import json
-import statistics
 import os
+import statistics
 from pathlib import Path
 
 import pytest
