@@ -44,7 +44,7 @@ demo: install
 	$(BIN)/fabrica demo
 
 test: install
-	$(BIN)/ruff check protocol validators tests scripts bench
+	$(BIN)/ruff check protocol validators miners tests scripts bench
 	cd contracts && $(FORGE) build
 	$(BIN)/python scripts/gen_artifacts.py --check
 	$(MAKE) --no-print-directory test-contracts
@@ -62,7 +62,7 @@ slither: install
 	bash scripts/slither.sh
 
 lint: install
-	$(BIN)/ruff check protocol validators tests scripts bench
+	$(BIN)/ruff check protocol validators miners tests scripts bench
 
 clean:
 	rm -rf contracts/out contracts/cache .build .cache

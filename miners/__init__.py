@@ -1,0 +1,1 @@
+"""Subnet miners: reference solvers and (later) the miner server."""

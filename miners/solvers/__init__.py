@@ -1,0 +1,1 @@
+"""Reference solvers a new miner starts from."""

@@ -1,0 +1,244 @@
+"""A CP-SAT solver for the subnet's schedule task: flexible job shop with machine availability windows.
+
+Model: every operation gets one optional interval per *option*, an option being an eligible machine together
+with (on a machine with availability windows) one window long enough for the operation there; exactly one
+option is chosen. An option inside window `[ws, we)` has its start domain `[ws, we - duration]`, so the chosen
+interval lies entirely inside that window: the availability constraint is exact, with no gap-blocking needed.
+Operations of a job follow each other; the intervals on one machine do not overlap; the makespan (the latest
+end) is minimised.
+
+The validator's greedy baseline is always a valid schedule, so its makespan bounds the horizon
+(`makespan <= baseline`) and it (or a caller's feasible hint, when better) is the warm start and the fallback:
+`solve_schedule` always returns an answer that passes `check_schedule`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from ortools.sat.python import cp_model
+
+from fabrica.protocol.errors import FabricaValueError
+from fabrica.protocol.tasks.schedule import ScheduleAnswer, ScheduledOperation, ScheduleTask
+from fabrica.validators.scoring.schedule import (
+    BaselineInfeasibleError,
+    baseline_schedule,
+    check_schedule,
+    makespan_lower_bound,
+)
+
+MAX_TIME_LIMIT_S = 3600.0
+"""Upper bound accepted for `time_limit_s` (the longest task deadline is one hour)."""
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What `solve_schedule` found: a feasible answer, whether its makespan is proven optimal, and the bound."""
+
+    answer: ScheduleAnswer
+    status: Literal["optimal", "feasible"]
+    makespan: int
+    bound: int
+    """A proven lower bound on the optimal makespan (equals `makespan` when status is "optimal")."""
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class _Option:
+    machine: int
+    duration: int
+    start_min: int
+    start_max: int
+    presence: cp_model.IntVar
+    start: cp_model.IntVar
+    window: tuple[int, int] | None
+
+
+def _check_args(time_limit_s: float, workers: int, seed: int) -> None:
+    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, int | float):
+        raise FabricaValueError(f"time limit must be a number of seconds, got {time_limit_s!r}")
+    if not math.isfinite(time_limit_s) or not 0 < time_limit_s <= MAX_TIME_LIMIT_S:
+        raise FabricaValueError(
+            f"time limit must be > 0 and <= {MAX_TIME_LIMIT_S:g} seconds, got {time_limit_s!r}"
+        )
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
+        raise FabricaValueError(f"workers must be an integer from 1 to 256, got {workers!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise FabricaValueError(f"seed must be an integer from 0 to 2**31 - 1, got {seed!r}")
+
+
+def _trivial_horizon(task: ScheduleTask) -> int:
+    """An upper bound on the makespan of some feasible schedule, used only when the baseline fails.
+
+    Heuristic (not a proof): all operations run one after another at their longest duration, after the last
+    window opens.
+    """
+    last_window = max(
+        (w[-1][1] for m in range(task.num_machines) if (w := task.windows(m))), default=0
+    )
+    work = sum(max(alt.duration for alt in op.alternatives) for job in task.jobs for op in job.operations)
+    return last_window + work
+
+
+def _feasible(task: ScheduleTask, answer: ScheduleAnswer | None) -> bool:
+    return answer is not None and check_schedule(task, answer).feasible
+
+
+def solve_schedule(
+    task: ScheduleTask,
+    time_limit_s: float,
+    *,
+    workers: int = 2,
+    seed: int = 0,
+    hint: ScheduleAnswer | None = None,
+) -> SolveResult:
+    """Minimise the makespan of `task` with CP-SAT within `time_limit_s` seconds of solver time.
+
+    `workers` and `seed` set CP-SAT's parallel workers and random seed (runs are reproducible with one worker;
+    with several, which solution is reached by the time limit may vary). `hint` is an optional warm start;
+    when it is feasible and beats the baseline it also bounds the search and serves as the fallback.
+    Returns the best answer found (never worse than the baseline / feasible hint); raises
+    `FabricaValueError` for bad arguments, and when neither the baseline nor CP-SAT finds any schedule.
+    """
+    _check_args(time_limit_s, workers, seed)
+    t0 = time.perf_counter()
+
+    try:
+        incumbent: ScheduleAnswer | None = baseline_schedule(task)
+    except BaselineInfeasibleError:
+        incumbent = None
+    if _feasible(task, hint) and (incumbent is None or hint.makespan < incumbent.makespan):  # type: ignore[union-attr]
+        incumbent = hint
+    horizon = incumbent.makespan if incumbent is not None else _trivial_horizon(task)
+    lower = min(makespan_lower_bound(task), horizon)
+
+    model = cp_model.CpModel()
+    options: list[list[list[_Option]]] = []
+    by_machine: list[list[cp_model.IntervalVar]] = [[] for _ in range(task.num_machines)]
+    op_start: list[list[cp_model.IntVar]] = []
+    op_end: list[list[cp_model.IntVar]] = []
+    for j, job in enumerate(task.jobs):
+        job_opts, job_starts, job_ends = [], [], []
+        for k, op in enumerate(job.operations):
+            opts: list[_Option] = []
+            for alt in op.alternatives:
+                windows = task.windows(alt.machine)
+                spans = [(0, horizon, None)] if windows is None else [(ws, we, (ws, we)) for ws, we in windows]
+                for ws, we, window in spans:
+                    lo, hi = ws, min(we, horizon) - alt.duration
+                    if lo > hi:
+                        continue  # the operation does not fit this window (or not before the horizon)
+                    name = f"j{j}o{k}m{alt.machine}" + ("" if window is None else f"w{ws}")
+                    presence = model.NewBoolVar(f"p_{name}")
+                    start = model.NewIntVar(lo, hi, f"s_{name}")
+                    interval = model.NewOptionalFixedSizeIntervalVar(start, alt.duration, presence, f"i_{name}")
+                    by_machine[alt.machine].append(interval)
+                    opts.append(_Option(alt.machine, alt.duration, lo, hi, presence, start, window))
+            if not opts:
+                raise FabricaValueError(
+                    f"task {task.task_id}: job {j} op {k} fits no availability window before time {horizon}"
+                )
+            s = model.NewIntVar(0, horizon, f"start_j{j}o{k}")
+            e = model.NewIntVar(0, horizon, f"end_j{j}o{k}")
+            model.AddExactlyOne(o.presence for o in opts)
+            for o in opts:
+                model.Add(s == o.start).OnlyEnforceIf(o.presence)
+                model.Add(e == o.start + o.duration).OnlyEnforceIf(o.presence)
+            if len(opts) == 1:
+                model.Add(opts[0].presence == 1)
+            model.Add(e >= s + min(o.duration for o in opts))
+            model.Add(e <= s + max(o.duration for o in opts))
+            if k > 0:
+                model.Add(s >= job_ends[-1])
+            job_opts.append(opts)
+            job_starts.append(s)
+            job_ends.append(e)
+        options.append(job_opts)
+        op_start.append(job_starts)
+        op_end.append(job_ends)
+    for intervals in by_machine:
+        if len(intervals) > 1:
+            model.AddNoOverlap(intervals)
+    makespan = model.NewIntVar(lower, horizon, "makespan")
+    model.AddMaxEquality(makespan, [ends[-1] for ends in op_end])
+    model.Minimize(makespan)
+
+    warm = hint if hint is not None and len(hint.operations) == task.num_operations else incumbent
+    if warm is not None:
+        _add_hint(model, options, op_start, op_end, warm)
+
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.num_workers = workers
+    params.random_seed = seed
+    params.max_time_in_seconds = max(0.0, time_limit_s - (time.perf_counter() - t0))
+    params.log_search_progress = False
+    code = solver.Solve(model)
+
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        answer = _extract(solver, options)
+        bound = max(int(math.ceil(solver.BestObjectiveBound() - 1e-9)), lower)
+        if _feasible(task, answer) and (incumbent is None or answer.makespan <= incumbent.makespan):
+            optimal = code == cp_model.OPTIMAL
+            return SolveResult(answer, "optimal" if optimal else "feasible", answer.makespan,
+                               answer.makespan if optimal else min(bound, answer.makespan),
+                               time.perf_counter() - t0)
+    if incumbent is None:
+        raise FabricaValueError(
+            f"task {task.task_id}: no feasible schedule found in {time_limit_s:g} s "
+            "(the baseline fails on its availability windows)"
+        )
+    bound = lower
+    if code == cp_model.INFEASIBLE:  # nothing strictly inside the model: the incumbent is optimal
+        bound = incumbent.makespan
+    elif code in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.UNKNOWN):
+        bound = max(lower, min(incumbent.makespan, int(math.ceil(solver.BestObjectiveBound() - 1e-9))))
+    status: Literal["optimal", "feasible"] = "optimal" if bound >= incumbent.makespan else "feasible"
+    return SolveResult(incumbent, status, incumbent.makespan, min(bound, incumbent.makespan),
+                       time.perf_counter() - t0)
+
+
+def _add_hint(
+    model: cp_model.CpModel,
+    options: list[list[list[_Option]]],
+    op_start: list[list[cp_model.IntVar]],
+    op_end: list[list[cp_model.IntVar]],
+    warm: ScheduleAnswer,
+) -> None:
+    """Hint every variable from `warm` (entries out of range or on no option are skipped)."""
+    placed: dict[tuple[int, int], ScheduledOperation] = {}
+    for entry in warm.operations:
+        placed.setdefault((entry.job, entry.op), entry)
+    for j, job_opts in enumerate(options):
+        for k, opts in enumerate(job_opts):
+            entry = placed.get((j, k))
+            chosen = None
+            if entry is not None:
+                for o in opts:
+                    if o.machine == entry.machine and o.start_min <= entry.start <= o.start_max:
+                        chosen = o
+                        break
+            if chosen is None:
+                continue
+            for o in opts:
+                model.AddHint(o.presence, o is chosen)
+            model.AddHint(chosen.start, entry.start)  # type: ignore[union-attr]
+            model.AddHint(op_start[j][k], entry.start)  # type: ignore[union-attr]
+            model.AddHint(op_end[j][k], entry.start + chosen.duration)  # type: ignore[union-attr]
+
+
+def _extract(solver: cp_model.CpSolver, options: list[list[list[_Option]]]) -> ScheduleAnswer:
+    result = []
+    end = 0
+    for j, job_opts in enumerate(options):
+        for k, opts in enumerate(job_opts):
+            chosen = next(o for o in opts if solver.BooleanValue(o.presence))
+            start = solver.Value(chosen.start)
+            result.append(ScheduledOperation(job=j, op=k, machine=chosen.machine, start=start))
+            end = max(end, start + chosen.duration)
+    return ScheduleAnswer(operations=tuple(result), makespan=end)
+
+
+__all__ = ["MAX_TIME_LIMIT_S", "SolveResult", "solve_schedule"]
