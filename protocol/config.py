@@ -32,6 +32,15 @@ class Settings(BaseModel):
     def content_dir(self) -> Path:
         return self.home / "content"
 
+    def content_store(self):
+        """The content store these settings name: a Kubo node when `kubo_url` is set, else the local store."""
+        from .storage.kubo import KuboContentStore
+        from .storage.store import LocalContentStore
+
+        if self.kubo_url:
+            return KuboContentStore(self.kubo_url)
+        return LocalContentStore(self.content_dir)
+
 
 def load_settings(**flags: Any) -> Settings:
     """Merge flags (non-None), FABRICA_* environment variables and the TOML file into Settings."""

@@ -9,10 +9,9 @@ import typer
 from rich.table import Table
 
 from ..client import Fabrica
-from ..config import parse_duration
+from ..config import Settings, parse_duration
 from ..errors import FabricaValueError
 from ..storage.cid import Cid
-from ..storage.store import LocalContentStore
 from ..types import JobRecord, JobSpec, JobStatus, SpecFile, format_units, to_units
 from .common import (
     AccountOpt,
@@ -62,7 +61,7 @@ def post(
         if not amount:
             raise FabricaValueError("--amount is required (payment in token units, e.g. 25)")
         fab = client(rpc_url, home, account)
-        store = LocalContentStore(settings(rpc_url, home, account).content_dir)
+        store = settings(rpc_url, home, account).content_store()
         cid = spec_cid
         if cid is not None:
             Cid.parse(cid)
@@ -161,7 +160,7 @@ def deliver(job_id: JobIdArg,
     """Deliver a claimed job with proof of fabrication."""
 
     def body() -> None:
-        cid = _cid_or_file(proof, settings(rpc_url, home, account).content_dir)
+        cid = _cid_or_file(proof, settings(rpc_url, home, account))
         print_tx("job delivered", client(rpc_url, home, account).deliver_job(job_id, cid), json_out, {"proof_cid": cid})
 
     run(body)
@@ -174,7 +173,7 @@ def dispute(job_id: JobIdArg,
     """Dispute a delivery during the review window, posting the bond."""
 
     def body() -> None:
-        cid = _cid_or_file(reason, settings(rpc_url, home, account).content_dir)
+        cid = _cid_or_file(reason, settings(rpc_url, home, account))
         print_tx("job disputed", client(rpc_url, home, account).dispute_job(job_id, cid), json_out, {"reason_cid": cid})
 
     run(body)
@@ -189,8 +188,8 @@ def resolve(job_id: JobIdArg,
     run(lambda: print_tx("job resolved", client(rpc_url, home, account).resolve_job(job_id, refund_bps, slash_bps), json_out))
 
 
-def _cid_or_file(value: str, content_dir: Path) -> str:
+def _cid_or_file(value: str, s: Settings) -> str:
     path = Path(value)
     if path.is_file():
-        return str(LocalContentStore(content_dir).add(path))
+        return str(s.content_store().add(path))
     return str(Cid.parse(value))

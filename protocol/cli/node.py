@@ -9,7 +9,7 @@ import typer
 
 from ..errors import FabricaValueError
 from ..storage.sealing import generate_keypair
-from ..storage.store import LocalContentStore
+from ..config import Settings
 from ..types import Material, ProcessKind, format_units, parse_flags, to_units
 from .common import (
     AccountOpt,
@@ -41,8 +41,9 @@ def _volume(text: str) -> tuple[int, int, int]:
     return x, y, z
 
 
-def _key_and_meta(key: str | None, meta: str | None, home_dir: Path, description: dict) -> tuple[bytes, str]:
-    store = LocalContentStore(home_dir / "content")
+def _key_and_meta(key: str | None, meta: str | None, s: Settings, description: dict) -> tuple[bytes, str]:
+    home_dir = s.home
+    store = s.content_store()
     if key is None:
         # The private half stays with the shop: it unseals private designs sent to this node.
         pair = generate_keypair()
@@ -79,7 +80,7 @@ def register(
         s = settings(rpc_url, home, account)
         processes, materials = parse_flags(ProcessKind, process), parse_flags(Material, material)
         vol = _volume(volume)
-        pub, meta_cid = _key_and_meta(encryption_key, metadata, s.home,
+        pub, meta_cid = _key_and_meta(encryption_key, metadata, s,
                                       {"name": name, "process": process, "material": material, "volume_mm": vol})
         result = client(rpc_url, home, account).register_node(
             processes=processes, materials=materials, build_volume_mm=vol, encryption_key=pub, metadata_cid=meta_cid)
@@ -100,7 +101,7 @@ def update(
     def body() -> None:
         s = settings(rpc_url, home, account)
         vol = _volume(volume)
-        pub, meta_cid = _key_and_meta(encryption_key, metadata, s.home,
+        pub, meta_cid = _key_and_meta(encryption_key, metadata, s,
                                       {"name": name, "process": process, "material": material, "volume_mm": vol})
         result = client(rpc_url, home, account).update_node(
             node_id, processes=parse_flags(ProcessKind, process), materials=parse_flags(Material, material),
