@@ -1,0 +1,184 @@
+"""Design scoring primitives: the check of an answer's density field and its compliance by our own FE solve.
+
+The finite-element model is that of Andreassen et al. 2011 ("Efficient topology optimization in MATLAB using
+88 lines of code"): unit square 4-node bilinear elements in plane stress, SIMP interpolation
+`E = Emin + x**penal * (E0 - Emin)`, node `[i, j]` numbered `n = (nely + 1) * i + j` with degrees of freedom
+`2n` (x) and `2n + 1` (y), y pointing up. The element stiffness matrix is integrated here with 2x2 Gauss points
+(exact for this element), which reproduces the paper's closed form.
+
+All functions are pure and deterministic: the same task and densities always give the same result.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+
+from fabrica.protocol.errors import FabricaValueError
+from fabrica.protocol.tasks.design import DesignAnswer, DesignTask, dof_index
+
+MAX_VIOLATIONS = 100
+"""At most this many violations are spelled out; one last line counts the rest."""
+
+VOLUME_TOLERANCE = 1e-3
+"""Relative slack on the volume limit: a mean density up to `volfrac * (1 + VOLUME_TOLERANCE)` is accepted."""
+
+
+@dataclass(frozen=True)
+class DesignCheck:
+    """The verdict on one answer: feasible or not, its compliance when feasible, its volume, and every violation."""
+
+    feasible: bool
+    compliance: float | None
+    volume: float | None
+    """The mean density, when the field has the task's shape (even if other checks fail)."""
+    violations: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=16)
+def _element_stiffness(nu: float) -> np.ndarray:
+    # Local nodes counter-clockwise from the lower left: (0,0), (1,0), (1,1), (0,1); dofs (u, v) per node.
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    d = np.array([[1.0, nu, 0.0], [nu, 1.0, 0.0], [0.0, 0.0, (1.0 - nu) / 2.0]]) / (1.0 - nu**2)
+    ke = np.zeros((8, 8))
+    g = 0.5 / math.sqrt(3.0)
+    for px in (0.5 - g, 0.5 + g):
+        for py in (0.5 - g, 0.5 + g):
+            # Bilinear shape functions N_a = (1 - |x - x_a|)(1 - |y - y_a|) on the unit square; their gradients.
+            sx = np.where(corners[:, 0] > 0, 1.0, -1.0)
+            sy = np.where(corners[:, 1] > 0, 1.0, -1.0)
+            wx = np.where(corners[:, 0] > 0, px, 1.0 - px)
+            wy = np.where(corners[:, 1] > 0, py, 1.0 - py)
+            dndx, dndy = sx * wy, sy * wx
+            b = np.zeros((3, 8))
+            b[0, 0::2] = dndx
+            b[1, 1::2] = dndy
+            b[2, 0::2] = dndy
+            b[2, 1::2] = dndx
+            ke += 0.25 * b.T @ d @ b  # each Gauss point has weight 1/4 on the unit square
+    ke = (ke + ke.T) / 2.0
+    ke.flags.writeable = False
+    return ke
+
+
+def element_stiffness(nu: float) -> np.ndarray:
+    """The 8x8 stiffness matrix of a unit square plane-stress element with E = 1 (read-only)."""
+    return _element_stiffness(float(nu))
+
+
+def element_dofs(nelx: int, nely: int) -> np.ndarray:
+    """The (nelx * nely, 8) global dofs of each element, elements column-major (element `e = r + c * nely`)."""
+    c, r = np.meshgrid(np.arange(nelx), np.arange(nely), indexing="ij")
+    n1 = ((nely + 1) * c + r).ravel()  # upper left node
+    n2 = ((nely + 1) * (c + 1) + r).ravel()  # upper right node
+    return np.stack(
+        [2 * n1 + 2, 2 * n1 + 3, 2 * n2 + 2, 2 * n2 + 3, 2 * n2, 2 * n2 + 1, 2 * n1, 2 * n1 + 1], axis=1
+    ).astype(np.int64)
+
+
+def load_vector(task: DesignTask) -> np.ndarray:
+    """The global force vector of `task`."""
+    f = np.zeros(task.num_dofs)
+    for load in task.loads:
+        f[dof_index(task.nely, load.node, load.direction)] += load.value
+    return f
+
+
+def fixed_dofs(task: DesignTask) -> np.ndarray:
+    """The sorted global dofs that `task`'s supports fix."""
+    return np.array(sorted({dof_index(task.nely, s.node, s.direction) for s in task.supports}), dtype=np.int64)
+
+
+def _as_field(task: DesignTask, densities: DesignAnswer | np.ndarray | list) -> np.ndarray:
+    raw = densities.densities if isinstance(densities, DesignAnswer) else densities
+    try:
+        x = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise FabricaValueError(f"densities: not a rectangular array of numbers ({exc})") from None
+    if x.shape != (task.nely, task.nelx):
+        raise FabricaValueError(f"densities: shape {x.shape} but the task needs (nely, nelx) = ({task.nely}, {task.nelx})")
+    if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
+        raise FabricaValueError("densities: every value must be a finite number in [0, 1]")
+    return x
+
+
+def compliance(task: DesignTask, densities: DesignAnswer | np.ndarray | list) -> float:
+    """The compliance F . U of `densities` (nely rows x nelx columns, in [0, 1]) by our own FE solve."""
+    x = _as_field(task, densities)
+    ke = element_stiffness(task.nu)
+    edof = element_dofs(task.nelx, task.nely)
+    stiffness = task.Emin + x.ravel(order="F") ** task.penal * (task.E0 - task.Emin)
+    rows = np.repeat(edof, 8, axis=1).ravel()
+    cols = np.tile(edof, (1, 8)).ravel()
+    vals = (stiffness[:, None] * ke.ravel()[None, :]).ravel()
+    n = task.num_dofs
+    k = sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsc()
+    f = load_vector(task)
+    free = np.setdiff1d(np.arange(n), fixed_dofs(task))
+    kff = k[free][:, free]
+    kff = ((kff + kff.T) / 2.0).tocsc()
+    u = np.zeros(n)
+    u[free] = spsolve(kff, f[free], permc_spec="MMD_AT_PLUS_A")  # a symmetric ordering suits the SPD matrix
+    return float(f @ u)
+
+
+def check_design(task: DesignTask, answer: DesignAnswer) -> DesignCheck:
+    """Check `answer`'s density field against `task` (shape, finite values in [0, 1], volume) and compute its compliance."""
+    violations: list[str] = []
+    rows = answer.densities
+    if len(rows) != task.nely:
+        violations.append(f"densities: {len(rows)} rows but the task has nely = {task.nely}")
+    for r, row in enumerate(rows):
+        if len(row) != task.nelx:
+            violations.append(f"densities[{r}]: {len(row)} entries but the task has nelx = {task.nelx}")
+    if violations:
+        return DesignCheck(feasible=False, compliance=None, volume=None, violations=_capped(violations))
+
+    x = np.asarray(rows, dtype=float)
+    bad = np.argwhere(~np.isfinite(x) | (x < 0) | (x > 1))
+    spelled = MAX_VIOLATIONS - 1  # leaves room for the count line
+    for r, c in bad[:spelled]:
+        value = x[r, c]
+        why = "is not finite" if not math.isfinite(value) else "is below 0" if value < 0 else "is above 1"
+        violations.append(f"densities[{r}][{c}] = {value!r} {why}; densities must be in [0, 1]")
+    if len(bad) > spelled:
+        violations.append(f"... and {len(bad) - spelled} more densities out of [0, 1]")
+    volume = float(np.mean(x)) if not len(bad) else None
+    if volume is not None and volume > task.volfrac * (1 + VOLUME_TOLERANCE):
+        violations.append(
+            f"volume: mean density {volume:.6g} exceeds volfrac = {task.volfrac:g} "
+            f"(relative tolerance {VOLUME_TOLERANCE:g})"
+        )
+    if violations:
+        return DesignCheck(feasible=False, compliance=None, volume=volume, violations=_capped(violations))
+    return DesignCheck(feasible=True, compliance=compliance(task, x), volume=volume)
+
+
+def uniform_densities(task: DesignTask) -> np.ndarray:
+    """The trivial feasible design: every element at density `volfrac` (nely rows x nelx columns)."""
+    return np.full((task.nely, task.nelx), task.volfrac)
+
+
+def _capped(violations: list[str]) -> list[str]:
+    if len(violations) > MAX_VIOLATIONS:
+        extra = len(violations) - MAX_VIOLATIONS
+        return [*violations[:MAX_VIOLATIONS], f"... and {extra} more violations"]
+    return violations
+
+
+__all__ = [
+    "MAX_VIOLATIONS",
+    "VOLUME_TOLERANCE",
+    "DesignCheck",
+    "check_design",
+    "compliance",
+    "element_dofs",
+    "element_stiffness",
+    "fixed_dofs",
+    "load_vector",
+    "uniform_densities",
+]
