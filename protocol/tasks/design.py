@@ -24,9 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic import Field, Strict, model_validator
 
 from fabrica.protocol.errors import FabricaValueError
+
+from .wire import WireModel, parse_wire
 
 DESIGN_SCHEMA_VERSION = 1
 """Version of both design wire schemas; bumped on any incompatible change."""
@@ -55,11 +57,9 @@ class DesignSchemaError(FabricaValueError):
     """A design task or answer does not match its wire schema; the message names each offending field."""
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class PointLoad(_Wire):
+class PointLoad(WireModel):
     """A point force of `value` in `direction` at grid node `node` (y is positive upward)."""
 
     node: Node
@@ -67,7 +67,7 @@ class PointLoad(_Wire):
     value: Annotated[float, Field(ge=-MAX_LOAD, le=MAX_LOAD, allow_inf_nan=False)]
 
 
-class Support(_Wire):
+class Support(WireModel):
     """A fixed (zero) displacement component `direction` at grid node `node`."""
 
     node: Node
@@ -80,7 +80,7 @@ def dof_index(nely: int, node: Node, direction: Direction) -> int:
     return 2 * ((nely + 1) * i + j) + (1 if direction == "y" else 0)
 
 
-class DesignTask(_Wire):
+class DesignTask(WireModel):
     """A minimum-compliance topology-optimisation task on a rectangle of unit square elements."""
 
     schema_version: Literal[1] = DESIGN_SCHEMA_VERSION
@@ -160,7 +160,7 @@ Density = Annotated[float, Field(allow_inf_nan=True)]
 """Any float on the wire, NaN and infinities included: `check_design` reports the ones out of [0, 1]."""
 
 
-class DesignAnswer(_Wire):
+class DesignAnswer(WireModel):
     """A miner's answer to a `DesignTask`: the element densities as `nely` rows of `nelx` floats (row 0 on top)."""
 
     schema_version: Literal[1] = DESIGN_SCHEMA_VERSION
@@ -202,32 +202,14 @@ def mbb_beam(
     )
 
 
-def _format_validation_error(what: str, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}" if loc else msg)
-    return f"invalid {what}: " + "; ".join(lines)
-
-
-def _parse(model: type[_Wire], what: str, data: str | bytes | Mapping[str, Any]) -> Any:
-    try:
-        if isinstance(data, str | bytes):
-            return model.model_validate_json(data)
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise DesignSchemaError(_format_validation_error(what, exc)) from None
-
-
 def parse_task(data: str | bytes | Mapping[str, Any]) -> DesignTask:
     """Validate a design task from JSON text or a mapping; raises `DesignSchemaError` naming the fields."""
-    return _parse(DesignTask, "design task", data)
+    return parse_wire(DesignTask, "design task", data, DesignSchemaError)
 
 
 def parse_answer(data: str | bytes | Mapping[str, Any]) -> DesignAnswer:
     """Validate a design answer from JSON text or a mapping; raises `DesignSchemaError` naming the fields."""
-    return _parse(DesignAnswer, "design answer", data)
+    return parse_wire(DesignAnswer, "design answer", data, DesignSchemaError)
 
 
 __all__ = [

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic import Field, Strict, model_validator
 
 from fabrica.protocol.errors import FabricaValueError
+
+from .wire import WireModel, parse_wire
 
 SCHEDULE_SCHEMA_VERSION = 1
 """Version of both schedule wire schemas; bumped on any incompatible change."""
@@ -46,18 +48,16 @@ class ScheduleSchemaError(FabricaValueError):
     """A schedule task or answer does not match its wire schema; the message names each offending field."""
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Alternative(_Wire):
+class Alternative(WireModel):
     """One way to run an operation: on `machine`, taking `duration` time units."""
 
     machine: Index
     duration: Duration
 
 
-class Operation(_Wire):
+class Operation(WireModel):
     """One step of a job; it runs on exactly one of its alternatives."""
 
     alternatives: tuple[Alternative, ...] = Field(min_length=1)
@@ -79,13 +79,13 @@ class Operation(_Wire):
         return None
 
 
-class Job(_Wire):
+class Job(WireModel):
     """An ordered list of operations: each may start only when the previous one has ended."""
 
     operations: tuple[Operation, ...] = Field(min_length=1)
 
 
-class ScheduleTask(_Wire):
+class ScheduleTask(WireModel):
     """A flexible job-shop scheduling task with optional machine availability windows."""
 
     schema_version: Literal[1] = SCHEDULE_SCHEMA_VERSION
@@ -163,7 +163,7 @@ class ScheduleTask(_Wire):
         )
 
 
-class ScheduledOperation(_Wire):
+class ScheduledOperation(WireModel):
     """Where and when one operation runs: job `job`'s operation `op` on `machine` from `start`."""
 
     job: Index
@@ -172,7 +172,7 @@ class ScheduledOperation(_Wire):
     start: Time
 
 
-class ScheduleAnswer(_Wire):
+class ScheduleAnswer(WireModel):
     """A miner's answer to a `ScheduleTask`: one entry per operation and the makespan it claims."""
 
     schema_version: Literal[1] = SCHEDULE_SCHEMA_VERSION
@@ -180,38 +180,14 @@ class ScheduleAnswer(_Wire):
     makespan: Annotated[int, Strict(), Field(ge=0, le=2 * MAX_TIME)]
 
 
-def _format_validation_error(what: str, exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False)
-    lines = []
-    for err in errors:
-        # A tuple whose items failed also reports "too short after validation": noise next to the real cause.
-        if err["type"] == "too_short" and any(
-            len(o["loc"]) > len(err["loc"]) and o["loc"][: len(err["loc"])] == err["loc"] for o in errors
-        ):
-            continue
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}" if loc else msg)
-    return f"invalid {what}: " + "; ".join(lines)
-
-
-def _parse(model: type[_Wire], what: str, data: str | bytes | Mapping[str, Any]) -> Any:
-    try:
-        if isinstance(data, str | bytes):
-            return model.model_validate_json(data)
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ScheduleSchemaError(_format_validation_error(what, exc)) from None
-
-
 def parse_task(data: str | bytes | Mapping[str, Any]) -> ScheduleTask:
     """Validate a schedule task from JSON text or a mapping; raises `ScheduleSchemaError` naming the fields."""
-    return _parse(ScheduleTask, "schedule task", data)
+    return parse_wire(ScheduleTask, "schedule task", data, ScheduleSchemaError)
 
 
 def parse_answer(data: str | bytes | Mapping[str, Any]) -> ScheduleAnswer:
     """Validate a schedule answer from JSON text or a mapping; raises `ScheduleSchemaError` naming the fields."""
-    return _parse(ScheduleAnswer, "schedule answer", data)
+    return parse_wire(ScheduleAnswer, "schedule answer", data, ScheduleSchemaError)
 
 
 __all__ = [
