@@ -17,6 +17,7 @@ from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.storage.errors import InvalidCidError, InvalidKeyError
 from fabrica.protocol.storage.kubo import KuboContentStore
 from fabrica.protocol.storage.sealing import key_from_hex, seal
+from fabrica.protocol.config import load_settings
 from fabrica.protocol.storage.store import ContentStore, LocalContentStore
 from fabrica.protocol.storage.unixfs import compute_cid
 from rich.console import Console
@@ -46,7 +47,7 @@ StoreOpt = Annotated[
     typer.Option(
         "--store",
         file_okay=False,
-        help="local content directory (env FABRICA_CONTENT_DIR; default ./.fabrica/content)",
+        help="local content directory (env FABRICA_CONTENT_DIR; default <home>/content, home from FABRICA_HOME or .fabrica)",
     ),
 ]
 KuboOpt = Annotated[
@@ -60,9 +61,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JS
 
 
 def default_store_dir() -> Path:
-    """The local store directory: $FABRICA_CONTENT_DIR, else ./.fabrica/content."""
+    """The local store directory: $FABRICA_CONTENT_DIR, else `<home>/content` as every other command uses."""
     env = os.environ.get("FABRICA_CONTENT_DIR")
-    return Path(env) if env else Path.cwd() / ".fabrica" / "content"
+    return Path(env) if env else load_settings().content_dir
 
 
 def open_store(store: Path | None, kubo: str | None) -> tuple[ContentStore, str]:
@@ -71,7 +72,7 @@ def open_store(store: Path | None, kubo: str | None) -> tuple[ContentStore, str]
         raise typer.BadParameter("pass either --store DIR or --kubo URL, not both",
                                  param_hint="--store / --kubo")
     if kubo is None and store is None:
-        kubo = os.environ.get("FABRICA_KUBO_URL") or None
+        kubo = load_settings().kubo_url  # FABRICA_KUBO_URL or fabrica.toml, like the job commands
     if kubo is not None:
         return KuboContentStore(kubo), f"kubo:{kubo}"
     directory = store if store is not None else default_store_dir()

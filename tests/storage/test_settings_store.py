@@ -27,3 +27,23 @@ def test_kubo_url_routes_content_through_kubo(tmp_path: Path, monkeypatch, fake_
     assert cid == compute_cid(b"a part file")
     assert store.get(cid) == b"a part file"
     assert not (tmp_path / "h" / "content").exists()  # nothing went to the local store
+
+
+def test_content_cli_uses_the_same_home_as_the_other_commands(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from fabrica.protocol.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FABRICA_CONTENT_DIR", raising=False)
+    monkeypatch.delenv("FABRICA_KUBO_URL", raising=False)
+    monkeypatch.setenv("FABRICA_HOME", str(tmp_path / "shop-home"))
+    part = tmp_path / "part.stl"
+    part.write_bytes(b"solid part\nendsolid part\n")
+    result = CliRunner().invoke(app, ["content", "add", str(part)])
+    assert result.exit_code == 0, result.output
+    cid = result.output.strip().splitlines()[-1]
+    # `fabrica job post` and `fabrica node register` read the store through Settings: same place.
+    assert load_settings().content_store().get(cid) == part.read_bytes()
+    assert (tmp_path / "shop-home" / "content").is_dir()
+    assert not (tmp_path / ".fabrica").exists()
