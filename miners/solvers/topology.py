@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
+from scipy.linalg import cho_solve_banded, cholesky_banded
 
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.tasks.design import DesignAnswer, DesignTask
@@ -54,7 +54,11 @@ class TopologyResult:
 
 
 class _Model:
-    """The FE model of one task, with the assembly pattern precomputed."""
+    """The FE model of one task, assembled straight into symmetric band storage for a banded Cholesky solve.
+
+    A rectangular grid numbered along its shorter side has a stiffness bandwidth of about twice that side, so
+    LAPACK's banded Cholesky (O(n * band^2), no fill-in search, no sorting) beats a general sparse LU here.
+    """
 
     def __init__(self, task: DesignTask) -> None:
         self.task = task
@@ -64,22 +68,35 @@ class _Model:
         n = task.num_dofs
         self.free = np.setdiff1d(np.arange(n), fixed_dofs(task))
         self.f = load_vector(task)
-        # The element matrices' entries on free dofs, renumbered to the reduced system (csc sums duplicates).
+        # Renumber free dofs node by node along the shorter side of the grid (the narrow band).
+        node = np.arange(n) // 2
+        col, row = node // (task.nely + 1), node % (task.nely + 1)
+        along_rows = task.nelx < task.nely
+        major, minor = (row, col) if along_rows else (col, row)
+        width = (task.nelx + 1) if along_rows else (task.nely + 1)
+        order_key = (major * width + minor) * 2 + np.arange(n) % 2
+        free_order = self.free[np.argsort(order_key[self.free], kind="stable")]
+        index = np.full(n, -1, dtype=np.int64)
+        index[free_order] = np.arange(free_order.size)
+        self.free_order = free_order
         rows = np.repeat(edof, 8, axis=1).ravel()
         cols = np.tile(edof, (1, 8)).ravel()
-        index = np.full(n, -1, dtype=np.int64)
-        index[self.free] = np.arange(self.free.size)
         r, c = index[rows], index[cols]
-        self.keep = (r >= 0) & (c >= 0)
-        self.rows, self.cols = r[self.keep], c[self.keep]
-        self.nfree = self.free.size
+        # Lower band storage ab[r - c, c] for r >= c; each element entry lands on one band slot.
+        self.keep = (r >= 0) & (c >= 0) & (r >= c)
+        r, c = r[self.keep], c[self.keep]
+        self.nfree = free_order.size
+        self.band = int((r - c).max()) if r.size else 0
+        self.slot = (r - c) * self.nfree + c
+        self.size = (self.band + 1) * self.nfree
 
     def solve(self, young: np.ndarray) -> np.ndarray:
         """The displacements for element moduli `young` (column-major element order)."""
         vals = (young[:, None] * self.ke.ravel()[None, :]).ravel()[self.keep]
-        k = sp.csc_matrix((vals, (self.rows, self.cols)), shape=(self.nfree, self.nfree))
+        ab = np.bincount(self.slot, weights=vals, minlength=self.size).reshape(self.band + 1, self.nfree)
         u = np.zeros(self.task.num_dofs)
-        u[self.free] = spsolve(k, self.f[self.free], permc_spec="MMD_AT_PLUS_A")
+        factor = cholesky_banded(ab, lower=True, check_finite=False)
+        u[self.free_order] = cho_solve_banded((factor, True), self.f[self.free_order], check_finite=False)
         return u
 
     def element_energy(self, u: np.ndarray) -> np.ndarray:
