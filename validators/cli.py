@@ -1,7 +1,15 @@
-"""`fabrica validator …`: the validator's scoring as a command, so miners can score their own answers."""
+"""`fabrica validator …`: run the validator, generate its tasks, and score answers as it does.
+
+`run` is the long-running validator (`loop.py`); `gen-task` writes the task a given (seed, round) produces, so
+miners can practise on the validator's own distribution; `score` and `design` score one answer file.
+"""
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,11 +22,12 @@ from fabrica.protocol.tasks.loaders import load_task
 from fabrica.protocol.tasks.schedule import parse_answer
 
 from .scoring.bands import banded_score
-from .scoring.design import check_design, uniform_densities
-from .scoring.design import compliance as design_compliance
+from .scoring.design import baseline_compliance, check_design
 from .scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
 
-app = typer.Typer(help="Subnet validator: score answers to schedule and design tasks.", no_args_is_help=True)
+app = typer.Typer(
+    help="Subnet validator: generate tasks, query miners, score answers, set weights.", no_args_is_help=True
+)
 
 
 @app.callback()
@@ -76,12 +85,15 @@ def design(
     answer: Annotated[Path, typer.Option(help="answer JSON: {densities: [[...], ...]} (nely rows of nelx)")],
     json_out: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
 ) -> None:
-    """Check a design answer, compute its compliance by the validator's own FE solve, and score it against the uniform field."""
+    """Check a design answer, compute its compliance by the validator's own FE solve, and score it against the baseline.
+
+    The baseline is the validator's own coarse optimiser (a few SIMP/OC iterations), as in a round.
+    """
     try:
         t = design_wire.parse_task(_read(task, "--task"))
         a = design_wire.parse_answer(_read(answer, "--answer"))
         check = check_design(t, a)
-        baseline = design_compliance(t, uniform_densities(t))
+        baseline = baseline_compliance(t)
         result = {
             "feasible": check.feasible,
             "compliance": check.compliance,
@@ -101,3 +113,132 @@ def design(
     print(f"{verdict}  compliance {shown}  baseline {baseline:.6g}  score {result['score']:.3f}")
     for v in check.violations:
         print(f"  - {v}")
+
+
+@app.command("gen-task")
+def gen_task(
+    kind: Annotated[str, typer.Option(help="task kind: schedule or design")],
+    seed: Annotated[str, typer.Option(help="secret seed (any text; a validator keeps its own private)")],
+    round_number: Annotated[int, typer.Option("--round", help="round number (>= 0)")],
+    out: Annotated[Path | None, typer.Option(help="write the task JSON here instead of stdout")] = None,
+    deadline_ms: Annotated[int | None, typer.Option("--deadline-ms", help="answer deadline (default: the kind's)")] = None,
+) -> None:
+    """Write the task that (seed, round) generates, exactly as a validator with that seed would send it."""
+    from .tasks import KINDS, generate_task, secret_from_seed
+
+    try:
+        if kind not in KINDS:
+            raise FabricaError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
+        if round_number < 0:
+            raise FabricaError(f"--round: must be >= 0, got {round_number}")
+        task = generate_task(secret_from_seed(seed), round_number, kind, deadline_ms)  # type: ignore[arg-type]
+        text = task.model_dump_json()
+        if out is None:
+            print(text)
+        else:
+            try:
+                out.write_text(text + "\n")
+            except OSError as exc:
+                raise FabricaError(f"cannot write --out {out}: {exc.strerror}") from None
+            size = f"{task.num_jobs} jobs x {task.num_machines} machines" if kind == "schedule" else f"{task.nelx} x {task.nely}"
+            print(f"wrote {kind} task {task.task_id} ({size}) to {out}", file=sys.stderr)
+    except FabricaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _secret(state_dir: Path) -> bytes:
+    """The validator's private task seed: FABRICA_VALIDATOR_SECRET, else `<state-dir>/secret.key` (made once, 0600)."""
+    env = os.environ.get("FABRICA_VALIDATOR_SECRET")
+    if env:
+        return env.encode()
+    path = state_dir / "secret.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        raise FabricaError(f"cannot read the task seed {path}: {exc}") from None
+    state_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret.hex() + "\n")
+    return secret
+
+
+def _signer(wallet: str | None, hotkey: str | None, dev: str | None, wallet_path: str | None = None) -> object:
+    """The validator's wallet: a dev wallet (hotkey //Name, for the local stand-in) or a bittensor wallet."""
+    from fabrica.protocol.subnet.chain import resolve_wallet
+
+    if dev:
+        if wallet or hotkey:
+            raise FabricaError("give either --dev or --wallet/--hotkey, not both")
+        return resolve_wallet(f"dev:{dev}")
+    if not wallet:
+        raise FabricaError("pass --wallet NAME [--hotkey NAME] or --dev NAME (e.g. --dev alice)")
+    return resolve_wallet(f"{wallet}/{hotkey}" if hotkey else wallet, wallet_path=wallet_path)
+
+
+@app.command()
+def run(
+    network: Annotated[str, typer.Option(help="subnet chain: finney, test, local, a ws:// URL, or the local stand-in")],
+    netuid: Annotated[int, typer.Option(help="subnet id")],
+    wallet: Annotated[str | None, typer.Option(help="bittensor wallet (coldkey) name")] = None,
+    hotkey: Annotated[str | None, typer.Option(help="hotkey name in the wallet")] = None,
+    dev: Annotated[str | None, typer.Option(help="use a dev key instead of a wallet: alice, bob, … (//Alice)")] = None,
+    wallet_path: Annotated[str | None, typer.Option("--wallet-path", help="bittensor wallets directory")] = None,
+    state_dir: Annotated[Path, typer.Option("--state-dir", help="scores, dormancy and the task seed live here")] = Path(
+        ".fabrica/validator"
+    ),
+    rounds: Annotated[int, typer.Option(help="rounds to run; 0 = forever")] = 0,
+    interval: Annotated[float, typer.Option(help="least seconds between the starts of two rounds")] = 60.0,
+    grace: Annotated[float, typer.Option(help="seconds allowed past a task's deadline for the network")] = 2.0,
+    kinds: Annotated[str, typer.Option(help="task kinds per round, comma-separated")] = "schedule,design",
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object per round")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at INFO level")] = False,
+) -> None:
+    """Run the validator: each round, query every serving miner with fresh private tasks, score, set weights."""
+    from .loop import ValidatorConfig
+    from .tasks import KINDS
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if rounds < 0:
+            raise FabricaError(f"--rounds: must be >= 0, got {rounds}")
+        if netuid < 0:
+            raise FabricaError(f"--netuid: must be >= 0, got {netuid}")
+        chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
+        bad = [k for k in chosen if k not in KINDS]
+        if not chosen or bad:
+            raise FabricaError(f"--kinds: give one or more of {', '.join(KINDS)} (got {kinds!r})")
+        signer = _signer(wallet, hotkey, dev, wallet_path)
+        config = ValidatorConfig(
+            netuid=netuid, state_dir=state_dir, secret=_secret(state_dir), kinds=chosen,  # type: ignore[arg-type]
+            round_interval_s=interval, grace_s=grace,
+        )
+        asyncio.run(_run(network, signer, config, rounds, json_out))
+    except FabricaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        raise typer.Exit(130) from None
+
+
+async def _run(network: str, wallet: object, config, rounds: int, json_out: bool) -> None:
+    from fabrica.protocol.subnet.chain import open_chain
+
+    from .loop import Validator
+
+    chain = open_chain(network, wallet)  # one long-lived port; its adapter reconnects underneath
+    try:
+        validator = Validator(chain, wallet, config)
+
+        def show(report) -> None:
+            print(json.dumps(report.to_json()) if json_out else report.line(), flush=True)
+
+        await validator.run(rounds, show)
+    finally:
+        await chain.close()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import account, content, devnet, job, node
+from . import account, content, devnet, job, node, subnet
 from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, print_tx, run
 from .demo import demo
 
@@ -19,6 +19,7 @@ app.add_typer(devnet.app, name="devnet")
 app.add_typer(job.app, name="job")
 app.add_typer(node.app, name="node")
 app.add_typer(account.app, name="account")
+app.add_typer(subnet.app, name="subnet")
 
 design_app = typer.Typer(help="Designs as NFTs with royalties.", no_args_is_help=True)
 app.add_typer(design_app, name="design")

@@ -163,6 +163,92 @@ def uniform_densities(task: DesignTask) -> np.ndarray:
     return np.full((task.nely, task.nelx), task.volfrac)
 
 
+BASELINE_ITERATIONS = 12
+"""SIMP + OC iterations of the validator's design baseline: coarse, so the baseline costs well under a second."""
+
+BASELINE_MOVE = 0.2
+"""The OC move limit of the baseline optimiser."""
+
+
+def filter_matrix(nelx: int, nely: int, rmin: float) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The cone filter weights H (max(0, rmin - distance) between element centres, column-major) and their row sums."""
+    reach = max(int(math.ceil(rmin)) - 1, 0)
+    c, r = np.meshgrid(np.arange(nelx), np.arange(nely), indexing="ij")
+    c, r = c.ravel(), r.ravel()
+    e1 = r + c * nely
+    rows, cols, vals = [], [], []
+    for dc in range(-reach, reach + 1):
+        for dr in range(-reach, reach + 1):
+            w = rmin - math.hypot(dc, dr)
+            if w <= 0:
+                continue
+            c2, r2 = c + dc, r + dr
+            ok = (c2 >= 0) & (c2 < nelx) & (r2 >= 0) & (r2 < nely)
+            rows.append(e1[ok])
+            cols.append((r2 + c2 * nely)[ok])
+            vals.append(np.full(int(ok.sum()), w))
+    n = nelx * nely
+    h = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    return h, np.asarray(h.sum(axis=1)).ravel()
+
+
+def baseline_densities(task: DesignTask, iterations: int = BASELINE_ITERATIONS) -> np.ndarray:
+    """The validator's design baseline: `iterations` SIMP + OC steps (sensitivity filter) from the uniform field.
+
+    A deliberately cheap optimiser (a 60 x 20 task takes a few tens of milliseconds at the default), deterministic,
+    and always feasible: the volume bisection keeps the side of the multiplier whose field meets `volfrac`. With
+    `iterations = 0` it is the uniform field. A miner that cannot beat it earns nothing.
+    """
+    if iterations < 0:
+        raise FabricaValueError(f"iterations must be >= 0, got {iterations}")
+    nelx, nely, volfrac, penal = task.nelx, task.nely, task.volfrac, task.penal
+    n = nelx * nely
+    x = np.full(n, volfrac)
+    if iterations == 0:
+        return x.reshape((nely, nelx), order="F")
+    ke = element_stiffness(task.nu)
+    edof = element_dofs(nelx, nely)
+    ndof = task.num_dofs
+    free = np.setdiff1d(np.arange(ndof), fixed_dofs(task))
+    index = np.full(ndof, -1, dtype=np.int64)
+    index[free] = np.arange(free.size)
+    r = index[np.repeat(edof, 8, axis=1).ravel()]
+    c = index[np.tile(edof, (1, 8)).ravel()]
+    keep = (r >= 0) & (c >= 0)
+    r, c = r[keep], c[keep]
+    f = load_vector(task)[free]
+    h, hs = filter_matrix(nelx, nely, max(task.rmin, 1.5))
+    e0, emin = task.E0, task.Emin
+    for _ in range(iterations):
+        young = emin + x**penal * (e0 - emin)
+        vals = (young[:, None] * ke.ravel()[None, :]).ravel()[keep]
+        k = sp.csc_matrix((vals, (r, c)), shape=(free.size, free.size))
+        u = np.zeros(ndof)
+        u[free] = spsolve(k, f, permc_spec="MMD_AT_PLUS_A")
+        ue = u[edof]
+        ce = np.einsum("ij,jk,ik->i", ue, ke, ue)
+        dc = -penal * (e0 - emin) * x ** (penal - 1) * ce
+        dc = (h @ (x * dc)) / hs / np.maximum(1e-3, x)
+        ratio = np.sqrt(np.maximum(-dc, 0.0))
+        lo_box, hi_box = np.maximum(0.0, x - BASELINE_MOVE), np.minimum(1.0, x + BASELINE_MOVE)
+        lo, hi = 0.0, 1e9
+        best = x  # the current field meets the volume; replaced by each feasible trial
+        while (hi - lo) / (lo + hi) > 1e-4:
+            mid = 0.5 * (lo + hi)
+            trial = np.clip(x * ratio / math.sqrt(mid), lo_box, hi_box)
+            if trial.sum() > volfrac * n:
+                lo = mid
+            else:
+                hi, best = mid, trial
+        x = best
+    return x.reshape((nely, nelx), order="F")
+
+
+def baseline_compliance(task: DesignTask, iterations: int = BASELINE_ITERATIONS) -> float:
+    """The compliance of `baseline_densities(task)`, computed by `compliance` like every answer's."""
+    return compliance(task, baseline_densities(task, iterations))
+
+
 def _capped(violations: list[str]) -> list[str]:
     if len(violations) > MAX_VIOLATIONS:
         extra = len(violations) - MAX_VIOLATIONS
@@ -171,8 +257,12 @@ def _capped(violations: list[str]) -> list[str]:
 
 
 __all__ = [
+    "BASELINE_ITERATIONS",
     "MAX_VIOLATIONS",
     "VOLUME_TOLERANCE",
+    "baseline_compliance",
+    "baseline_densities",
+    "filter_matrix",
     "DesignCheck",
     "check_design",
     "compliance",
