@@ -1,10 +1,13 @@
-"""`fabrica miner …`: solve schedule tasks with the CP-SAT miner, printing an answer the validator can score."""
+"""`fabrica miner …`: serve tasks over signed HTTP (`serve`), or solve one task file and print an answer the
+validator can score (`solve`, `design`)."""
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -74,3 +77,138 @@ def design(
     status = "converged" if result.converged else "stopped"
     print(f"{status}  compliance {result.compliance:.6g}  volume {result.volume:.6g}  "
           f"iterations {result.iterations}  change {result.change:.4g}")
+
+
+def _wallet_spec(wallet: str | None, hotkey: str | None, dev: str | None) -> str:
+    """The wallet `open_chain` signs with: `dev:NAME` (the local stand-in's //Name keys) or `cold/hot`."""
+    if dev is not None:
+        if wallet is not None or hotkey is not None:
+            raise FabricaError("give either --dev NAME or --wallet/--hotkey, not both")
+        from fabrica.protocol.subnet.localnet.devkeys import dev_wallet
+
+        return f"dev:{dev_wallet(dev).name}"  # validates the name
+    if wallet is None:
+        raise FabricaError("the miner needs a hotkey: pass --wallet NAME --hotkey NAME, or --dev NAME on a local chain")
+    if "/" in wallet:
+        if hotkey is not None:
+            raise FabricaError("give the hotkey either as --wallet cold/hot or as --hotkey, not both")
+        return wallet
+    return f"{wallet}/{hotkey or 'default'}"
+
+
+def open_subnet_chain(network: str, *, wallet: str | None, hotkey: str | None, dev: str | None,
+                      wallet_path: str | None = None) -> Any:
+    """The subnet chain port for `network` signed by the miner's hotkey (`fabrica.protocol.subnet.chain.open_chain`)."""
+    from fabrica.protocol.subnet.chain import open_chain
+
+    return open_chain(network, _wallet_spec(wallet, hotkey, dev), wallet_path=wallet_path)
+
+
+async def _advertise_once(network: str, wallet: str | None, hotkey: str | None, dev: str | None,
+                          wallet_path: str | None, config: Any) -> None:
+    import inspect
+
+    from .server import advertise, capabilities_of, make_strategy
+
+    chain = open_subnet_chain(network, wallet=wallet, hotkey=hotkey, dev=dev, wallet_path=wallet_path)
+    if inspect.isawaitable(chain):
+        chain = await chain
+    try:
+        await advertise(chain, config, capabilities_of(config, make_strategy(config)))
+    finally:
+        await chain.close()
+
+
+def _default_nonce_store() -> str:
+    from fabrica.protocol.config import load_settings
+
+    return f"sqlite:{load_settings().home / 'miner' / 'nonces.sqlite'}"
+
+
+@app.command()
+def serve(
+    netuid: Annotated[int, typer.Option(envvar="FABRICA_MINER_NETUID", help="subnet uid")],
+    network: Annotated[str, typer.Option(envvar="FABRICA_MINER_NETWORK",
+                                         help="subnet chain: finney, test, local, or a ws:// URL")] = "local",
+    wallet: Annotated[str | None, typer.Option(envvar="FABRICA_MINER_WALLET", help="bittensor wallet name")] = None,
+    hotkey: Annotated[str | None, typer.Option(envvar="FABRICA_MINER_HOTKEY", help="hotkey name in the wallet")] = None,
+    wallet_path: Annotated[str | None, typer.Option("--wallet-path", help="bittensor wallets directory")] = None,
+    dev: Annotated[str | None, typer.Option(help="dev hotkey //NAME instead of a wallet (local stand-in), e.g. bob")] = None,
+    host: Annotated[str, typer.Option(envvar="FABRICA_MINER_HOST", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="FABRICA_MINER_PORT", help="port to listen on")] = 8091,
+    external_ip: Annotated[str | None, typer.Option("--external-ip", envvar="FABRICA_MINER_EXTERNAL_IP",
+                                                    help="IP to advertise on chain [default: --host unless 0.0.0.0]")] = None,
+    external_port: Annotated[int | None, typer.Option("--external-port", help="port to advertise [default: --port]")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes (share the nonce store)")] = 1,
+    nonce_store: Annotated[str | None, typer.Option("--nonce-store", envvar="FABRICA_MINER_NONCE_STORE",
+                                                    help="replay store: sqlite:PATH, redis://HOST:PORT/DB or memory "
+                                                         "[default: sqlite:$FABRICA_HOME/miner/nonces.sqlite]")] = None,
+    strategy: Annotated[str, typer.Option(help="cpsat (CP-SAT + SIMP) or dispatch (simple dispatch rule)")] = "cpsat",
+    min_stake: Annotated[float, typer.Option("--min-stake", envvar="FABRICA_MINER_MIN_STAKE",
+                                             help="least stake a caller needs")] = 0.0,
+    require_permit: Annotated[bool, typer.Option("--require-permit/--no-require-permit",
+                                                 help="callers need a validator permit")] = True,
+    rate: Annotated[float, typer.Option(help="requests per second per hotkey (token bucket refill)")] = 2.0,
+    burst: Annotated[float, typer.Option(help="token bucket size per hotkey")] = 10.0,
+    max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="solves running at once per worker")] = 2,
+    max_queue: Annotated[int, typer.Option("--max-queue", help="solves waiting per worker before 503")] = 4,
+    max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="largest request body")] = 8 * 1024 * 1024,
+    cpsat_workers: Annotated[int, typer.Option("--cpsat-workers", help="CP-SAT threads per solve")] = 2,
+    metagraph_refresh: Annotated[float, typer.Option("--metagraph-refresh", help="seconds between metagraph reads")] = 60.0,
+    advertise: Annotated[bool, typer.Option("--advertise/--no-advertise",
+                                            help="publish endpoint and capabilities on chain at start-up")] = True,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")] = "info",
+) -> None:
+    """Serve schedule and design tasks over HTTP to validators, every request signed with btauth/1."""
+    import uvicorn
+
+    from .nonces import is_shared, open_nonce_store
+    from .ratelimit import open_rate_limiter
+    from .server import SERVE_ENV, MinerConfig, create_app, serve_spec
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore"):  # one line per chain RPC otherwise
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        if workers < 1:
+            raise FabricaError(f"--workers must be at least 1, got {workers}")
+        store_spec = nonce_store or _default_nonce_store()
+        if workers > 1 and not is_shared(store_spec):
+            raise FabricaError("--nonce-store memory works in one process only; with --workers > 1 use "
+                               "sqlite:PATH or redis://…")
+        adv_ip = external_ip or (host if host not in ("0.0.0.0", "::", "") else None)
+        if advertise and adv_ip is None:
+            raise FabricaError("listening on all interfaces: pass --external-ip to advertise (or --no-advertise)")
+        config = MinerConfig(
+            netuid=netuid, strategy=strategy, require_permit=require_permit, min_stake=min_stake,  # type: ignore[arg-type]
+            max_body_bytes=max_body_bytes, rate_per_s=rate, rate_burst=burst, max_concurrent=max_concurrent,
+            max_queue=max_queue, cpsat_workers=cpsat_workers, metagraph_refresh_s=metagraph_refresh,
+            external_ip=adv_ip, port=external_port or port, advertise=advertise,
+        )
+        open_subnet_chain(network, wallet=wallet, hotkey=hotkey, dev=dev, wallet_path=wallet_path)  # fail fast: bad network, key (no I/O)
+        print(f"miner: subnet {netuid} on {network}, strategy {strategy}, listening on {host}:{port} "
+              f"with {workers} worker(s), nonce store {store_spec.split('@')[-1]}", file=sys.stderr)
+        if workers == 1:
+            store = open_nonce_store(store_spec)
+            app_ = create_app(config, chain_factory=lambda: open_subnet_chain(
+                network, wallet=wallet, hotkey=hotkey, dev=dev, wallet_path=wallet_path), nonce_store=store,
+                rate_limiter=open_rate_limiter(store_spec, rate, burst))
+            uvicorn.run(app_, host=host, port=port, log_level=log_level.lower())
+            return
+        open_nonce_store(store_spec)  # fail fast on a bad store before forking workers
+        if advertise:
+            import asyncio
+
+            asyncio.run(_advertise_once(network, wallet, hotkey, dev, wallet_path, config))
+        from dataclasses import replace
+
+        os.environ[SERVE_ENV] = serve_spec(replace(config, advertise=False), network=network, wallet=wallet,
+                                           hotkey=hotkey, dev=dev, wallet_path=wallet_path,
+                                           nonce_store=store_spec)
+        # Each worker is a fresh (spawned) interpreter that imports the solvers before it answers uvicorn's
+        # health pings; on a busy machine that takes longer than uvicorn's 5 s default, which kills it.
+        uvicorn.run("fabrica.miners.server:serve_app_factory", factory=True, host=host, port=port,
+                    workers=workers, log_level=log_level.lower(), timeout_worker_healthcheck=60)
+    except FabricaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
