@@ -195,6 +195,8 @@ def run(
     interval: Annotated[float, typer.Option(help="least seconds between the starts of two rounds")] = 60.0,
     grace: Annotated[float, typer.Option(help="seconds allowed past a task's deadline for the network")] = 2.0,
     kinds: Annotated[str, typer.Option(help="task kinds per round, comma-separated")] = "schedule,design",
+    deadline: Annotated[list[str] | None, typer.Option(
+        "--deadline", help="answer deadline per kind, KIND=MS (repeatable), e.g. schedule=5000")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object per round")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at INFO level")] = False,
 ) -> None:
@@ -213,10 +215,17 @@ def run(
         bad = [k for k in chosen if k not in KINDS]
         if not chosen or bad:
             raise FabricaError(f"--kinds: give one or more of {', '.join(KINDS)} (got {kinds!r})")
+        deadlines = dict(ValidatorConfig(netuid=netuid, state_dir=state_dir, secret=b"").deadlines_ms)
+        for item in deadline or []:
+            kind, _, ms = item.partition("=")
+            if kind not in KINDS or not ms.isdigit() or not 1 <= int(ms) <= 3_600_000:
+                raise FabricaError(f"--deadline: give KIND=MS with KIND one of {', '.join(KINDS)} and MS in "
+                                   f"1..3600000 (got {item!r})")
+            deadlines[kind] = int(ms)
         signer = _signer(wallet, hotkey, dev, wallet_path)
         config = ValidatorConfig(
             netuid=netuid, state_dir=state_dir, secret=_secret(state_dir), kinds=chosen,  # type: ignore[arg-type]
-            round_interval_s=interval, grace_s=grace,
+            round_interval_s=interval, grace_s=grace, deadlines_ms=deadlines,
         )
         asyncio.run(_run(network, signer, config, rounds, json_out))
     except FabricaError as exc:
