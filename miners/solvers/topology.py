@@ -8,7 +8,7 @@ the densities by the OC rule with move limit 0.2, bisecting the Lagrange multipl
 It stops when no density changes by more than `tol` (0.01), at `max_iter`, or at the time limit.
 
 The FE model (element stiffness, dof numbering, loads, supports) is the validator's
-(`fabrica.validators.scoring.design`); the assembly and solve here are the optimizer's own. The compliance
+(`fabrica.protocol.tasks.design_fe`, which the validator scores with); the assembly and solve here are the optimizer's own. The compliance
 returned is that of the returned physical densities, recomputed after the last update.
 """
 from __future__ import annotations
@@ -18,12 +18,11 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.linalg import cho_solve_banded, cholesky_banded
 
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.tasks.design import DesignAnswer, DesignTask
-from fabrica.validators.scoring.design import element_dofs, element_stiffness, fixed_dofs, load_vector
+from fabrica.protocol.tasks.design_fe import element_dofs, element_stiffness, filter_matrix, fixed_dofs, load_vector
 
 MOVE = 0.2
 """The OC move limit: a density changes by at most this much per iteration."""
@@ -105,28 +104,6 @@ class _Model:
         return np.einsum("ij,jk,ik->i", ue, self.ke, ue)
 
 
-def _filter_matrix(nelx: int, nely: int, rmin: float) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The filter weights H (weight max(0, rmin - distance) between element centres) and their row sums."""
-    reach = max(int(math.ceil(rmin)) - 1, 0)
-    c, r = np.meshgrid(np.arange(nelx), np.arange(nely), indexing="ij")
-    c, r = c.ravel(), r.ravel()
-    e1 = r + c * nely
-    rows, cols, vals = [], [], []
-    for dc in range(-reach, reach + 1):
-        for dr in range(-reach, reach + 1):
-            w = rmin - math.hypot(dc, dr)
-            if w <= 0:
-                continue
-            c2, r2 = c + dc, r + dr
-            ok = (c2 >= 0) & (c2 < nelx) & (r2 >= 0) & (r2 < nely)
-            rows.append(e1[ok])
-            cols.append((r2 + c2 * nely)[ok])
-            vals.append(np.full(int(ok.sum()), w))
-    n = nelx * nely
-    h = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    return h, np.asarray(h.sum(axis=1)).ravel()
-
-
 def solve_design(
     task: DesignTask,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -145,7 +122,7 @@ def solve_design(
     e0, emin = task.E0, task.Emin
     density_filter = task.filter == "density"
     model = _Model(task)
-    h, hs = _filter_matrix(nelx, nely, task.rmin)
+    h, hs = filter_matrix(nelx, nely, task.rmin)
     n = nelx * nely
     x = np.full(n, volfrac)
     x_phys = x.copy()

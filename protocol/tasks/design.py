@@ -14,7 +14,7 @@ The objective is the compliance `F . U` of the design, to minimise with the mean
 An answer gives the element densities as `nely` rows of `nelx` floats: `densities[r][c]` is the element in row
 `r` (0 at the top) and column `c` (0 at the left), i.e. the element between nodes `[c, r]` and `[c + 1, r + 1]`.
 These models check only the shape of an answer's JSON; whether it fits a task (its size, bounds, volume) is
-decided by `fabrica.validators.scoring.design.check_design`.
+decided by the validator (`fabrica.validators.scoring.design.check_design`) on the FE model of `fabrica.protocol.tasks.design_fe`.
 
 Use `parse_task` / `parse_answer` on untrusted input: they raise `DesignSchemaError` (a `FabricaValueError`)
 naming every offending field.

@@ -19,9 +19,9 @@ from fabrica.validators.scoring.design import (
     VOLUME_TOLERANCE,
     check_design,
     compliance,
-    element_stiffness,
     uniform_densities,
 )
+from fabrica.protocol.tasks.design_fe import element_stiffness
 
 PUBLISHED = {"sensitivity": 216.81, "density": 233.71}
 """The final compliances the 88-line code prints for the 60 x 20 half MBB beam (volfrac 0.5, penal 3, rmin 2.4)."""
