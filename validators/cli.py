@@ -41,7 +41,14 @@ def score(
     answer: Annotated[Path, typer.Option(help="answer JSON: {operations: [...], makespan}")],
     json_out: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
 ) -> None:
-    """Check an answer exactly and score it against the validator's baseline, as the sole answer of its round."""
+    """Check an answer exactly and score it against the validator's baseline, as the sole answer of its round.
+
+    A schedule task prints `feasible`, `makespan` and the score; a design task (JSON with "kind": "design")
+    is scored as `fabrica validator design` does and prints `feasible`, `compliance` and the score.
+    """
+    if _is_design_task(task):
+        design(task, answer, json_out)
+        return
     try:
         t = load_task(task)
         try:
@@ -70,6 +77,15 @@ def score(
           f"score {result['score']:.3f}")
     for v in check.violations:
         print(f"  - {v}")
+
+
+def _is_design_task(path: Path) -> bool:
+    """Whether `path` holds a JSON design task (anything unreadable is left to the schedule path's errors)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("kind") == "design"
 
 
 def _read(path: Path, option: str) -> bytes:

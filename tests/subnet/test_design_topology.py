@@ -168,6 +168,10 @@ def test_cli_design_answer_is_scored_by_the_validator(tmp_path: Path) -> None:
     result = json.loads(scored.stdout)
     assert result["feasible"] and result["violations"] == [] and result["score"] == 1.0
     assert result["compliance"] < result["baseline_compliance"]
+    # `validator score` recognises a design task and scores it the same way.
+    via_score = runner.invoke(app, ["validator", "score", "--task", str(task), "--answer", str(answer), "--json"])
+    assert via_score.exit_code == 0, via_score.output
+    assert json.loads(via_score.stdout) == result
     human = runner.invoke(app, ["miner", "design", "--task", str(task), "--max-iter", "2"])
     assert human.exit_code == 0 and "stopped  compliance" in human.stdout and "iterations 2" in human.stdout
     bad = tmp_path / "bad.json"
