@@ -14,7 +14,7 @@ import typer
 from fabrica.protocol.errors import FabricaError
 from fabrica.protocol.tasks.design import parse_task as parse_design_task
 from fabrica.protocol.tasks.loaders import load_task
-from fabrica.validators.scoring.schedule import BaselineInfeasibleError, baseline_schedule
+from fabrica.protocol.tasks.schedule_rules import GreedyInfeasibleError, greedy_schedule
 
 from .solvers.schedule_cpsat import solve_schedule
 from .solvers.topology import DEFAULT_MAX_ITER, solve_design
@@ -41,8 +41,8 @@ def solve(
         result = solve_schedule(t, time_limit, workers=workers, seed=seed)
         if not json_out:
             try:
-                baseline: int | None = baseline_schedule(t).makespan
-            except BaselineInfeasibleError:
+                baseline: int | None = greedy_schedule(t).makespan
+            except GreedyInfeasibleError:
                 baseline = None
     except FabricaError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -28,9 +28,9 @@ from ortools.sat.python import cp_model
 
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.tasks.schedule import ScheduleAnswer, ScheduledOperation, ScheduleTask
-from fabrica.validators.scoring.schedule import (
-    BaselineInfeasibleError,
-    baseline_schedule,
+from fabrica.protocol.tasks.schedule_rules import (
+    GreedyInfeasibleError,
+    greedy_schedule,
     check_schedule,
     makespan_lower_bound,
 )
@@ -208,8 +208,8 @@ def _solve_cpsat(
     t0 = time.perf_counter()
 
     try:
-        incumbent: ScheduleAnswer | None = baseline_schedule(task)
-    except BaselineInfeasibleError:
+        incumbent: ScheduleAnswer | None = greedy_schedule(task)
+    except GreedyInfeasibleError:
         incumbent = None
     if _feasible(task, hint) and (incumbent is None or hint.makespan < incumbent.makespan):  # type: ignore[union-attr]
         incumbent = hint

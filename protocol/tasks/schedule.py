@@ -7,7 +7,7 @@ one of its windows. The objective is the makespan (the end of the last operation
 
 An answer gives, for every operation, `{"job": j, "op": k, "machine": m, "start": t}` (0-based indices) and
 the makespan it claims. These models check only the shape of an answer; whether it is a feasible schedule for
-a task is decided by `fabrica.validators.scoring.schedule.check_schedule`.
+a task is decided by `fabrica.protocol.tasks.schedule_rules.check_schedule`.
 
 Use `parse_task` / `parse_answer` on untrusted input: they raise `ScheduleSchemaError` (a
 `FabricaValueError`) naming every offending field.

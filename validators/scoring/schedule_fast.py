@@ -14,7 +14,7 @@ from numba import njit
 
 from fabrica.protocol.tasks.schedule import ScheduleAnswer, ScheduleTask
 
-from .schedule import ScheduleCheck, check_schedule
+from fabrica.protocol.tasks.schedule_rules import ScheduleCheck, check_schedule
 
 _FIELDS = attrgetter("job", "op", "machine", "start")
 _MACHINE_STRIDE = 1 << 42
