@@ -32,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 lock:  ## re-resolve Python dependencies (then commit requirements.lock)
-	$(BIN)/uv pip compile pyproject.toml --extra ape --extra subnet --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra ape --extra subnet --extra indexer --extra node --extra dev --python-version 3.11 -o requirements.lock
 
 build: install
 	cd contracts && $(FORGE) build

@@ -51,6 +51,7 @@ from fabrica.protocol.tasks.schedule import ScheduleAnswer, ScheduleTask
 
 from .solvers.dispatch import DispatchInfeasibleError, dispatch_schedule
 from .solvers.schedule_cpsat import solve_schedule
+from .solvers.schedule_cpsat import warm_up as schedule_warm_up
 from .solvers.topology import solve_design
 from .auth import AuthorizationPolicy, Authorizer, MetagraphCache, RateLimiter, RequestRejected, authenticate
 from .nonces import DEFAULT_RETENTION_S, NonceStoreError, open_nonce_store
@@ -333,6 +334,8 @@ def create_app(
         state.limiter = rate_limiter if rate_limiter is not None else RateLimiter(config.rate_per_s,
                                                                                   config.rate_burst, clock=clock)
         state.executor = concurrent.futures.ThreadPoolExecutor(config.max_concurrent, thread_name_prefix="solver")
+        if strat.name == "cpsat":
+            schedule_warm_up(0)  # compile the tabu kernels in the background now, not during the first task
         if await state.cache.refresh():
             mg = state.cache.metagraph
             assert mg is not None
