@@ -1,0 +1,165 @@
+"""`fabrica indexer run|sync|verify|status`: follow the chain into SQL, catch up once, or check the index.
+
+Registered through the `fabrica.cli` entry-point group (fabrica.protocol never imports the indexer).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Annotated
+
+import typer
+from fabrica.protocol.config import load_settings
+from fabrica.protocol.deployment import Deployment
+from fabrica.protocol.errors import FabricaConnectionError, FabricaError
+
+from .db import make_engine
+from .read import ReadModel
+from .sync import Indexer, IndexerConfig, Metrics
+from .verify import verify
+
+app = typer.Typer(help="Mirror Fabrica contract events into SQL (reorg-safe).", no_args_is_help=True)
+
+DEFAULT_DB = "sqlite:///.fabrica/index.db"
+DbOpt = Annotated[str | None, typer.Option("--db", help=f"database URL [env FABRICA_INDEXER_DB, default {DEFAULT_DB}]")]
+RpcOpt = Annotated[str | None, typer.Option("--rpc", "--rpc-url", help="JSON-RPC URL [env FABRICA_RPC_URL]")]
+HomeOpt = Annotated[str | None, typer.Option("--home", help="state directory with deployments/ [env FABRICA_HOME]")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+ConfOpt = Annotated[int, typer.Option("--confirmations", min=0, help="blocks below head fetched with ranged getLogs")]
+DepthOpt = Annotated[int, typer.Option("--max-reorg-depth", min=1, help="deepest fork followed; deeper halts")]
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+def _db(db: str | None) -> str:
+    url = db or os.environ.get("FABRICA_INDEXER_DB") or DEFAULT_DB
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = url[len("sqlite:///"):]
+        if path and os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+    return url
+
+
+def _deployment(rpc_url: str | None, home: str | None) -> tuple[str, Deployment]:
+    s = load_settings(rpc_url=rpc_url, home=home)
+    from web3 import Web3
+
+    try:
+        chain_id = Web3(Web3.HTTPProvider(s.rpc_url, request_kwargs={"timeout": 10})).eth.chain_id
+    except Exception as exc:
+        raise FabricaConnectionError(f"cannot reach an Ethereum node at {s.rpc_url} ({exc.__class__.__name__})") from None
+    return s.rpc_url, Deployment.load(s.deployments_dir, chain_id)
+
+
+class _Progress:
+    """A one-line progress report on stderr, at most every `every` seconds."""
+
+    def __init__(self, quiet: bool, every: float = 1.0) -> None:
+        self.quiet = quiet
+        self.every = every
+        self.last = 0.0
+        self.started = time.monotonic()
+
+    def __call__(self, m: Metrics, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.quiet or (not force and now - self.last < self.every):
+            return
+        self.last = now
+        rate = m.events_written / max(now - self.started, 1e-9)
+        print(f"block {m.tip:,}/{m.head:,}  lag {m.head_lag_blocks} blocks ({m.head_lag_seconds:.0f}s)  "
+              f"events {m.events_written:,} ({rate:,.0f}/s)  rows {m.rows_written:,}  reorgs {m.reorgs}",
+              file=sys.stderr, flush=True)
+
+
+def _open(db: str | None, rpc_url: str | None, home: str | None, confirmations: int, depth: int,
+          progress: _Progress | None) -> Indexer:
+    rpc, deployment = _deployment(rpc_url, home)
+    cfg = IndexerConfig(confirmations=confirmations, max_reorg_depth=depth)
+    return Indexer(_db(db), rpc, deployment, cfg, progress=progress)
+
+
+@app.command("sync")
+def sync_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False,
+             confirmations: ConfOpt = 12, max_reorg_depth: DepthOpt = 64) -> None:
+    """Catch up to the chain head and exit."""
+    progress = _Progress(quiet=json_out)
+    try:
+        with _open(db, rpc_url, home, confirmations, max_reorg_depth, progress) as ix:
+            m = ix.sync()
+    except FabricaError as exc:
+        _fail(exc)
+    if json_out:
+        print(json.dumps(m.as_dict()))
+    else:
+        progress(m, force=True)
+        typer.echo(f"synced to block {m.tip}: {m.events_written} events, {m.rows_written} rows written")
+
+
+@app.command("run")
+def run_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False,
+            confirmations: ConfOpt = 12, max_reorg_depth: DepthOpt = 64,
+            poll: Annotated[float, typer.Option("--poll", help="seconds between head polls")] = 1.0) -> None:
+    """Follow the chain head until interrupted (Ctrl-C); prints metrics as it goes."""
+    progress = _Progress(quiet=json_out, every=5.0)
+    try:
+        with _open(db, rpc_url, home, confirmations, max_reorg_depth, progress) as ix:
+            ix.config.poll_interval = poll
+            if json_out:
+                ix.notifier.subscribe(lambda n: print(json.dumps({"notification": n.as_dict(),
+                                                                  "metrics": ix.metrics.as_dict()}), flush=True))
+            try:
+                ix.run()
+            except KeyboardInterrupt:
+                pass
+    except FabricaError as exc:
+        _fail(exc)
+
+
+@app.command("verify")
+def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False) -> None:
+    """Re-derive the read model from the chain into a scratch database; report every differing row."""
+    try:
+        rpc, deployment = _deployment(rpc_url, home)
+        engine = make_engine(_db(db))
+        try:
+            status = ReadModel(engine).status()
+            if status is None:
+                raise FabricaError("the database holds no index yet: run `fabrica indexer sync` first")
+            diffs = verify(engine, rpc, deployment, until=status.block_number)
+        finally:
+            engine.dispose()
+    except FabricaError as exc:
+        _fail(exc)
+    if json_out:
+        print(json.dumps({"block": status.block_number, "differences": [
+            {"table": d.table, "kind": d.kind, "row": list(d.row)} for d in diffs]}, default=str))
+    else:
+        for d in diffs:
+            typer.echo(str(d))
+        typer.echo(f"{len(diffs)} difference(s) up to block {status.block_number}")
+    if diffs:
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status_cmd(db: DbOpt = None, json_out: JsonOpt = False) -> None:
+    """Where the index stands: checkpoint block, reorgs seen, rows written."""
+    engine = make_engine(_db(db))
+    try:
+        status = ReadModel(engine).status()
+    except Exception as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    if status is None:
+        _fail(FabricaError("the database holds no index yet"))
+    if json_out:
+        print(json.dumps(status.__dict__))
+    else:
+        typer.echo(f"chain {status.chain_id} block {status.block_number} ({status.block_hash})  "
+                   f"reorgs {status.reorgs}  rows {status.rows_written}")
