@@ -22,8 +22,7 @@ from .verify import verify
 
 app = typer.Typer(help="Mirror Fabrica contract events into SQL (reorg-safe).", no_args_is_help=True)
 
-DEFAULT_DB = "sqlite:///.fabrica/index.db"
-DbOpt = Annotated[str | None, typer.Option("--db", help=f"database URL [env FABRICA_INDEXER_DB, default {DEFAULT_DB}]")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="database URL [env FABRICA_INDEXER_DB, default sqlite:///<home>/index.db]")]
 RpcOpt = Annotated[str | None, typer.Option("--rpc", "--rpc-url", help="JSON-RPC URL [env FABRICA_RPC_URL]")]
 HomeOpt = Annotated[str | None, typer.Option("--home", help="state directory with deployments/ [env FABRICA_HOME]")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
@@ -36,8 +35,9 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
-def _db(db: str | None) -> str:
-    url = db or os.environ.get("FABRICA_INDEXER_DB") or DEFAULT_DB
+def _db(db: str | None, home: str | None = None) -> str:
+    """The database URL: --db, then FABRICA_INDEXER_DB, then a SQLite file in the Fabrica home."""
+    url = db or os.environ.get("FABRICA_INDEXER_DB") or f"sqlite:///{load_settings(home=home).home / 'index.db'}"
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         path = url[len("sqlite:///"):]
         if path and os.path.dirname(path):
@@ -80,7 +80,7 @@ def _open(db: str | None, rpc_url: str | None, home: str | None, confirmations: 
           progress: _Progress | None) -> Indexer:
     rpc, deployment = _deployment(rpc_url, home)
     cfg = IndexerConfig(confirmations=confirmations, max_reorg_depth=depth)
-    return Indexer(_db(db), rpc, deployment, cfg, progress=progress)
+    return Indexer(_db(db, home), rpc, deployment, cfg, progress=progress)
 
 
 @app.command("sync")
@@ -125,7 +125,7 @@ def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, j
     """Re-derive the read model from the chain into a scratch database; report every differing row."""
     try:
         rpc, deployment = _deployment(rpc_url, home)
-        engine = make_engine(_db(db))
+        engine = make_engine(_db(db, home))
         try:
             status = ReadModel(engine).status()
             if status is None:
@@ -147,9 +147,9 @@ def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, j
 
 
 @app.command("status")
-def status_cmd(db: DbOpt = None, json_out: JsonOpt = False) -> None:
+def status_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False) -> None:
     """Where the index stands: checkpoint block, reorgs seen, rows written."""
-    engine = make_engine(_db(db))
+    engine = make_engine(_db(db, home))
     try:
         status = ReadModel(engine).status()
     except Exception as exc:
