@@ -40,11 +40,14 @@ build: install
 artifacts: build  ## regenerate protocol/artifacts from forge output
 	$(BIN)/python scripts/gen_artifacts.py
 
-demo: install
+demo: install  ## run one job end to end on a fresh devnet, then mirror it into SQL and check the mirror
 	$(BIN)/fabrica demo
+	rm -f .fabrica/demo-index.db
+	$(BIN)/fabrica indexer sync --db sqlite:///.fabrica/demo-index.db
+	$(BIN)/fabrica indexer verify --db sqlite:///.fabrica/demo-index.db
 
 test: install
-	$(BIN)/ruff check protocol validators miners tests scripts bench
+	$(BIN)/ruff check protocol validators miners indexer node-client tests scripts bench
 	cd contracts && $(FORGE) build
 	$(BIN)/python scripts/gen_artifacts.py --check
 	$(MAKE) --no-print-directory test-contracts
@@ -62,7 +65,7 @@ slither: install
 	bash scripts/slither.sh
 
 lint: install
-	$(BIN)/ruff check protocol validators miners tests scripts bench
+	$(BIN)/ruff check protocol validators miners indexer node-client tests scripts bench
 
 clean:
 	rm -rf contracts/out contracts/cache .build .cache
