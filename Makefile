@@ -8,9 +8,16 @@ export PATH := $(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # ape-solidity finds compilers through py-solc-x's folder: point it at our solc-js adapter.
 export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 
-.PHONY: install demo test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
+.PHONY: peers-lock install demo test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
 
-install: $(VENV)/.installed node_modules/.installed .cache/solcx/solc-v0.8.37
+install: $(VENV)/.installed node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
+
+# Test peers (OctoPrint's virtual printer, Printrun) in their own venv: their pins conflict with ours.
+.venv-peers/.lock.sha256: requirements-peers.lock scripts/peers-setup.sh
+	bash scripts/peers-setup.sh
+
+peers-lock:  ## re-resolve the test peers' venv (then commit requirements-peers.lock)
+	bash scripts/peers-setup.sh --lock
 
 .cache/solcx/solc-v0.8.37: scripts/ape-setup.sh node_modules/.installed
 	bash scripts/ape-setup.sh

@@ -119,7 +119,8 @@ class Indexer:
 
     def close(self) -> None:
         self._prefetch = None
-        self._pool.shutdown(wait=True)
+        # A prefetch still in flight is of no use any more; don't make Ctrl-C wait for it.
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.lock.release()
         self.rpc.close()
 

@@ -42,6 +42,12 @@ app.command("demo")(demo)
 # so the dependency arrows keep pointing at fabrica.protocol.
 for _ep in entry_points(group="fabrica.cli"):
     app.add_typer(_ep.load(), name=_ep.name)
+# A component may also add commands to an existing group: `fabrica.cli.<group>` entry points are typer apps
+# whose commands join that group (the node client's `print` and `probe` join `fabrica node`).
+_groups = {"node": node.app}
+for _name, _group in _groups.items():
+    for _ep in entry_points(group=f"fabrica.cli.{_name}"):
+        _group.registered_commands.extend(_ep.load().registered_commands)
 
 
 def main() -> None:

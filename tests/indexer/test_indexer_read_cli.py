@@ -122,7 +122,9 @@ def test_cli_run_follows_head_until_interrupted(chain: ChainDriver, devnet: tupl
     cmd = [sys.executable, "-c", "from fabrica.indexer.cli import app; app()", "run", "--db", db,
            "--rpc", chain.rpc_url, "--home", str(home), "--json", "--confirmations", "1", "--poll", "0.1"]
     chain.deposit()  # the head block has an event, so catching up ends with a notification for it
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr (progress, one line per poll) goes to a file: an unread pipe would fill and block the process.
+    errors = open(tmp_path / "run.stderr", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
     try:
         assert proc.stdout is not None
         head = chain.head
@@ -136,6 +138,13 @@ def test_cli_run_follows_head_until_interrupted(chain: ChainDriver, devnet: tupl
         assert line["notification"]["block"] == chain.head and line["metrics"]["head_lag_blocks"] == 0
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+        try:
+            proc.communicate(timeout=60)  # drains stdout so the process can finish writing and exit
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail("indexer run did not stop on SIGINT: " + (tmp_path / "run.stderr").read_text()[-3000:])
+        finally:
+            errors.close()
+    assert proc.returncode == 0, (tmp_path / "run.stderr").read_text()[-3000:]
     assert ReadModel(db).status().block_number == chain.head  # type: ignore[union-attr]

@@ -1,0 +1,145 @@
+"""`fabrica node print|probe`: stream a G-code file to a machine, or ask a machine who it is (thin CLI)."""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from . import gcode
+from .drivers import Driver, create_protocol, firmware_names
+from .errors import NodeClientError
+from .runner import PrintRunner
+from .runner import Progress as JobProgress
+from .serial_transport import SerialTransport
+
+app = typer.Typer(help="Drive a machine over serial: stream G-code, probe firmware.", no_args_is_help=True)
+err = Console(stderr=True, soft_wrap=True)
+
+PortOpt = Annotated[str, typer.Option("--port", help="serial device, e.g. /dev/ttyUSB0 or /dev/ttyACM0")]
+BaudOpt = Annotated[int, typer.Option("--baud", help="baud rate (Marlin: 115200 or 250000; GRBL: 115200)")]
+FirmwareOpt = Annotated[str, typer.Option("--firmware", help="firmware family: marlin or grbl")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as one JSON object")]
+BootOpt = Annotated[float, typer.Option("--boot-wait", help="seconds to wait for the firmware to boot after opening")]
+
+
+def _open(port: str, baud: int, firmware: str, boot_wait: float, **options: Any) -> Driver:
+    if firmware not in firmware_names():
+        raise typer.BadParameter(f"{firmware!r} is not one of {', '.join(firmware_names())}", param_hint="--firmware")
+    protocol = create_protocol(firmware, **options)
+    return Driver(SerialTransport(port, baud), protocol, boot_wait=boot_wait)
+
+
+def _fail(exc: NodeClientError, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"ok": False, "error": str(exc), "kind": type(exc).__name__}))
+    else:
+        err.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+def _temps(p: JobProgress) -> str:
+    parts = []
+    for name, (actual, target) in sorted(p.temperatures.items()):
+        parts.append(f"{name} {actual:.0f}" + (f"/{target:.0f}" if target else "") + "°C")
+    return " ".join(parts)
+
+
+@app.command("print")
+def print_(
+    file: Annotated[Path, typer.Argument(help="G-code file to stream", exists=False)],
+    port: PortOpt,
+    baud: BaudOpt = 115200,
+    firmware: FirmwareOpt = "marlin",
+    as_json: JsonOpt = False,
+    boot_wait: BootOpt = 2.0,
+    ack_timeout: Annotated[float, typer.Option(help="seconds without an answer before recovery")] = 10.0,
+    timeout: Annotated[float | None, typer.Option(help="give up after this many seconds")] = None,
+    unlock: Annotated[bool, typer.Option(help="GRBL: clear an alarm lock ($X) before streaming")] = False,
+) -> None:
+    """Stream FILE to the machine; exit 0 only when the firmware acknowledged every line."""
+    try:
+        commands = gcode.load(file)
+        options: dict[str, Any] = {"ack_timeout": ack_timeout}
+        driver = _open(port, baud, firmware, boot_wait, **options)
+    except NodeClientError as exc:
+        _fail(exc, as_json)
+        return
+    outcome: dict[str, Any] = {}
+    try:
+        identity = driver.connect()
+        if unlock:
+            driver.unlock()
+        bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[temps]}"), TimeRemainingColumn(), console=err, disable=as_json,
+            transient=False,
+        )
+        with bar:
+            task = bar.add_task(file.name, total=len(commands), temps="")
+
+            def report(p: JobProgress) -> None:
+                bar.update(task, completed=p.acked, temps=_temps(p))
+
+            runner = PrintRunner(driver, on_progress=report)
+            worker = threading.Thread(target=lambda: outcome.setdefault("r", runner.run(commands, timeout)), daemon=True)
+            worker.start()
+            interrupts = 0
+            while worker.is_alive():
+                try:
+                    worker.join(0.1)
+                except KeyboardInterrupt:
+                    interrupts += 1
+                    if interrupts == 1:
+                        err.print("[yellow]cancelling: lines in flight finish; Ctrl-C again for emergency stop[/yellow]")
+                        runner.cancel()
+                    else:
+                        runner.emergency_stop()
+    except NodeClientError as exc:
+        driver.close()
+        _fail(exc, as_json)
+        return
+    driver.close()
+    result = outcome["r"]
+    data = {**result.as_dict(), "file": str(file), "port": port, "baud": baud, "firmware": firmware,
+            "identity": identity["firmware"]}
+    if as_json:
+        typer.echo(json.dumps(data))
+    elif result.ok:
+        err.print(f"[green]done:[/green] {result.acked}/{result.total} lines acknowledged in {result.elapsed:.1f} s "
+                  f"({result.resends} resent)")
+    else:
+        err.print(f"[red]{result.state}:[/red] {result.acked}/{result.total} lines acknowledged; {result.reason or ''}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("probe")
+def probe(
+    port: PortOpt,
+    baud: BaudOpt = 115200,
+    firmware: FirmwareOpt = "marlin",
+    as_json: JsonOpt = False,
+    boot_wait: BootOpt = 2.0,
+) -> None:
+    """Print the firmware's identity (M115 / $I) and capabilities."""
+    try:
+        driver = _open(port, baud, firmware, boot_wait)
+        try:
+            identity = driver.connect()
+        finally:
+            driver.close()
+    except NodeClientError as exc:
+        _fail(exc, as_json)
+        return
+    identity = {"port": port, "baud": baud, "firmware_family": firmware, **identity}
+    if as_json:
+        typer.echo(json.dumps(identity))
+        return
+    for key, value in identity["firmware"].items():
+        typer.echo(f"{key}: {value}")
+    if identity["capabilities"]:
+        typer.echo("capabilities: " + ", ".join(f"{k}={'1' if v else '0'}" for k, v in identity["capabilities"].items()))

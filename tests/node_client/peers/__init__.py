@@ -1,0 +1,1 @@
+"""Test peers for the node client: OctoPrint's virtual printer and our GRBL simulator behind ptys."""
