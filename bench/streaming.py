@@ -120,6 +120,38 @@ def ours(tmp: Path, job: list[str], baud: int, buffered: bool) -> dict:
     return {"ok": result.ok and delivered, "elapsed": result.elapsed, "bytes": sent}
 
 
+def estop_latency(tmp: Path, job: list[str], baud: int) -> dict:
+    """Milliseconds from `emergency_stop()` mid-print (buffered, full send queue) to the firmware's kill reply.
+
+    The round trip bounds the time M112 takes to reach the firmware from above: the reply has to cross the
+    paced link back as well.
+    """
+    import threading
+
+    with virtual_printer(tmp, baud=baud, **PEER, **ADVANCED) as peer:
+        transport = SerialTransport(peer.port, baud)
+        driver = Driver(transport, create_protocol("marlin", buffered=True, poll_interval=0), boot_wait=0.3)
+        driver.connect(timeout=30)
+        runner = PrintRunner(driver)
+        out: dict = {}
+        thread = threading.Thread(target=lambda: out.setdefault("r", runner.run(job, timeout=120)))
+        thread.start()
+        while driver.protocol.job_lines_acked < min(200, len(job) // 2):
+            time.sleep(0.005)
+        t0 = time.monotonic()
+        runner.emergency_stop()
+        killed = None
+        while killed is None and time.monotonic() < t0 + 10:
+            line = transport.read_line(0.002) or ""
+            if "EMERGENCY SHUTDOWN" in line or any("EMERGENCY SHUTDOWN" in getattr(e, "text", "") for e in list(driver.log)):
+                killed = time.monotonic() - t0
+        thread.join(10)
+        driver.close()
+        stopped = [c for c in peer.executed() if c.startswith("G1")]
+    return {"ok": killed is not None and stopped == job[: len(stopped)] and len(stopped) < len(job),
+            "ms": None if killed is None else round(killed * 1000, 1)}
+
+
 def anchor(tmp: Path, job: list[str], baud: int, script: str, buffered_peer: bool = False) -> dict:
     gfile = tmp / "job.gcode"
     gfile.write_text("\n".join(job) + "\n")
@@ -162,6 +194,10 @@ def main() -> None:
                 continue
             figures[f"{name}_lines_per_s_{baud}"] = round(len(job) / r["elapsed"], 1)
             figures[f"{name}_link_share_{baud}"] = round(r["bytes"] * 10 / baud / r["elapsed"], 3)
+        samples = [estop_latency(tmp, job, baud) for _ in range(3)]
+        print(f"estop      {baud:6d}: {samples}", file=sys.stderr, flush=True)
+        figures[f"estop_round_trip_ms_max_{baud}"] = (
+            max(x["ms"] for x in samples) if all(x["ok"] for x in samples) else None)
     print(json.dumps(figures))
 
 
