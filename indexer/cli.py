@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from typing import Annotated
@@ -100,12 +101,22 @@ def sync_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, jso
         typer.echo(f"synced to block {m.tip}: {m.events_written} events, {m.rows_written} rows written")
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> None:
+    """Stop like Ctrl-C on SIGTERM too (service managers send it; a background job may ignore SIGINT)."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 @app.command("run")
 def run_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False,
             confirmations: ConfOpt = 12, max_reorg_depth: DepthOpt = 64,
             poll: Annotated[float, typer.Option("--poll", help="seconds between head polls")] = 1.0) -> None:
-    """Follow the chain head until interrupted (Ctrl-C); prints metrics as it goes."""
+    """Follow the chain head until interrupted (Ctrl-C or SIGTERM); prints metrics as it goes."""
     progress = _Progress(quiet=json_out, every=5.0)
+    _stop_on_sigterm()
     try:
         with _open(db, rpc_url, home, confirmations, max_reorg_depth, progress) as ix:
             ix.config.poll_interval = poll

@@ -53,7 +53,7 @@ class Procs:
     def stop(self) -> None:
         for _, proc in self.procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGINT)
+                os.killpg(proc.pid, signal.SIGTERM)
         for _, proc in self.procs:
             try:
                 proc.wait(timeout=15)
