@@ -11,6 +11,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 .PHONY: peers-lock install demo test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
 
 install: $(VENV)/.installed node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
+	bash scripts/slicer-setup.sh
 
 # Test peers (OctoPrint's virtual printer, Printrun) in their own venv: their pins conflict with ours.
 .venv-peers/.lock.sha256: requirements-peers.lock scripts/peers-setup.sh

@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 
 from . import gcode
 from .drivers import Driver, create_protocol, firmware_names
+from fabrica.protocol.errors import FabricaError
+
 from .errors import NodeClientError
 from .runner import PrintRunner
 from .runner import Progress as JobProgress
@@ -143,3 +145,51 @@ def probe(
         typer.echo(f"{key}: {value}")
     if identity["capabilities"]:
         typer.echo("capabilities: " + ", ".join(f"{k}={'1' if v else '0'}" for k, v in identity["capabilities"].items()))
+
+
+@app.command("run")
+def run(
+    config: Annotated[Path, typer.Option("--config", help="node.toml: \\[fabrica] chain settings, \\[node] policy, "
+                                         "\\[\\[machines]] (see fabrica.node_client.config)")] = Path("node.toml"),
+    rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="overrides \\[fabrica] rpc_url")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="overrides \\[fabrica] account")] = None,
+    max_jobs: Annotated[int | None, typer.Option("--max-jobs", help="exit after delivering this many jobs")] = None,
+) -> None:
+    """Run the shop's job loop: register machines, claim jobs they can make, slice, print, deliver."""
+    from .config import load_node_config
+    from .jobloop import JobLoop
+
+    try:
+        cfg = load_node_config(config, rpc_url=rpc_url, account=account)
+        loop = JobLoop(cfg, say=lambda m: err.print(m, markup=False, highlight=False))
+    except FabricaError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    outcome: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            outcome["delivered"] = loop.run(max_jobs=max_jobs)
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=body, name="job-loop", daemon=True)
+    worker.start()
+    interrupts = 0
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            interrupts += 1
+            if interrupts == 1:
+                err.print("[yellow]stopping: no new claims; running prints finish (Ctrl-C again cancels them; "
+                          "they are printed again on the next start)[/yellow]")
+                loop.stop()
+            else:
+                loop.stop(cancel_prints=True)
+    loop.state.close()
+    if "error" in outcome:
+        exc = outcome["error"]
+        err.print(f"[red]error:[/red] {exc.__class__.__name__}: {exc}")
+        raise typer.Exit(2 if isinstance(exc, FabricaError) else 1)
+    err.print(f"delivered {len(outcome.get('delivered', []))} job(s)")

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPONENTS = {"miners": "fabrica.miners", "validators": "fabrica.validators", "protocol": "fabrica.protocol"}
+COMPONENTS = {
+    "miners": "fabrica.miners",
+    "validators": "fabrica.validators",
+    "indexer": "fabrica.indexer",
+    "node-client": "fabrica.node_client",
+    "protocol": "fabrica.protocol",
+}
 
 
 def _imports(path: Path) -> set[str]:

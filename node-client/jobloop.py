@@ -1,0 +1,543 @@
+"""The shop's job loop: register machines as nodes, claim jobs they can make, fetch, slice, print, deliver.
+
+One `JobLoop` serves every machine in `node.toml`; each machine is one node on chain. A tick:
+
+1. resumes this node's unfinished jobs whose machine is free (after a restart too);
+2. for each free machine, looks at the open jobs (the SDK's listing), fetches each spec by CID and checks
+   process, material and size (the design itself when it is public), then claims one;
+3. works a job: fetch + verify spec and design by CID (unsealing a private design with the node's key),
+   slice (or pass G-code through), print through `PrintRunner` with telemetry into the local state,
+   put the print log JSON into the content store and deliver its CID as proof.
+
+Crash safety (local state in SQLite, `state.py`): a claim is recorded right after its transaction; a job
+this node's operator claimed on chain but that is missing locally (a crash between the two) is adopted, never
+claimed again. A print interrupted by a crash counts as a failed attempt and is printed again; only a job
+whose print finished with every line acknowledged is ever delivered. A print that fails is retried up to
+`max_attempts`, then the job is abandoned loudly (logged, recorded, and by default the machine's node is
+taken out of service so no further jobs are claimed for it) — it is never slashed silently.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fabrica.protocol.accounts import resolve_account
+from fabrica.protocol.chain_errors import ContractError
+from fabrica.protocol.client import Fabrica
+from fabrica.protocol.errors import FabricaError
+from fabrica.protocol.storage import (
+    CidMismatchError,
+    ContentError,
+    InvalidDagError,
+    SealingError,
+    SealingKeyPair,
+    generate_keypair,
+    key_from_hex,
+    key_to_hex,
+    public_key_from_private,
+    unseal,
+)
+from fabrica.protocol.types import JobRecord, JobSpec, JobStatus, Material, ProcessKind, parse_flags
+
+from . import gcode
+from .config import MachineConfig, NodeConfig
+from .drivers import Driver, create_protocol
+from .errors import NodeClientError, NodeConfigError
+from .runner import PrintResult, PrintRunner
+from .runner import Progress as JobProgress
+from .serial_transport import SerialTransport
+from .slicer import MachineProfile, PartRejectedError, SliceResult, is_gcode, prepare, slicer_version, stl_bounding_box
+from .state import PHASES, NodeState
+
+LOG_SCHEMA = "fabrica.print-log/1"
+MAX_LOG_SAMPLES = 500
+
+
+class JobRejected(NodeClientError):
+    """A job this node cannot or will not make (the reason says which rule)."""
+
+
+@dataclass
+class Machine:
+    """A configured machine and its runtime state."""
+
+    cfg: MachineConfig
+    profile: MachineProfile
+    materials: tuple[str, ...]
+    node_id: int = 0
+    job_id: int | None = None
+    thread: threading.Thread | None = None
+    runner: PrintRunner | None = None
+    in_service: bool = True
+
+    @property
+    def process(self) -> ProcessKind:
+        return ProcessKind[self.cfg.process]
+
+    @property
+    def material_flags(self) -> Material:
+        return parse_flags(Material, list(self.materials))  # type: ignore[return-value]
+
+    @property
+    def build_volume(self) -> tuple[int, int, int]:
+        return tuple(int(v) for v in self.profile.build_volume_mm)  # type: ignore[return-value]
+
+
+def load_or_create_key(path: Path) -> SealingKeyPair:
+    """The node's X25519 key pair from `path` (private key, hex); created with mode 0600 when missing."""
+    if path.exists():
+        private = key_from_hex(path.read_text().strip(), what=f"encryption key in {path}")
+        return SealingKeyPair(private, public_key_from_private(private))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = generate_keypair()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key_to_hex(keys.private_key) + "\n")
+    return keys
+
+
+class JobLoop:
+    """The daemon's brain; `run()` loops, `tick()` does one round (tests drive it directly)."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        client: Fabrica | None = None,
+        store: Any = None,
+        say: Callable[[str], None] = print,
+        on_phase: Callable[[int, str], None] | None = None,
+        threaded: bool = True,
+        telemetry_interval: float = 1.0,
+    ) -> None:
+        self.config = config
+        s = config.settings
+        if client is None:
+            if not s.account:
+                raise NodeConfigError("node config: [fabrica] account is required (dev role, index or keystore)")
+            client = Fabrica.connect(s.rpc_url, deployments_dir=s.deployments_dir,
+                                     account=resolve_account(s.account))
+        self.client = client
+        self.store = store if store is not None else s.content_store()
+        self.state = NodeState(config.state_db)
+        self.work_dir = config.state_db.parent / "jobs"
+        self.keys = load_or_create_key(config.key_file)
+        self.say = say
+        self.on_phase = on_phase
+        self.threaded = threaded
+        self.telemetry_interval = telemetry_interval
+        self._chain_lock = threading.RLock()
+        self._stop = threading.Event()
+        self.machines: dict[str, Machine] = {}
+        for m in config.machines:
+            profile = m.load_profile(config.base_dir)
+            self.machines[m.name] = Machine(m, profile, m.material_names(profile))
+        self.delivered: list[int] = []
+
+    # --------------------------------------------------------------------------------- set-up
+
+    @property
+    def address(self) -> str:
+        return self.client.address
+
+    def register(self) -> dict[str, int]:
+        """Register each machine as a node, or update its node when capabilities changed; name -> node id."""
+        try:
+            slicer = slicer_version()
+        except NodeClientError:
+            slicer = None
+        for m in self.machines.values():
+            meta = {"name": m.cfg.name, "firmware": m.cfg.firmware, "profile": m.profile.name,
+                    "profile_sha256": m.profile.sha256, "slicer": slicer, "client": "fabrica-node"}
+            meta_cid = str(self.store.add(json.dumps(meta, sort_keys=True).encode()))
+            caps = {"processes": int(m.process), "materials": int(m.material_flags),
+                    "build_volume_mm": list(m.build_volume), "encryption_key": key_to_hex(self.keys.public_key),
+                    "metadata_cid": meta_cid}
+            known = self.state.machine_node(m.cfg.name)
+            node_id = m.cfg.node_id or (known[0] if known else None)
+            args = dict(processes=m.process, materials=m.material_flags, build_volume_mm=m.build_volume,
+                        encryption_key=self.keys.public_key, metadata_cid=meta_cid)
+            with self._chain_lock:
+                if node_id is None:
+                    node_id = self.client.register_node(**args).value
+                    self.say(f"machine {m.cfg.name}: registered as node {node_id}")
+                else:
+                    node = self.client.node(node_id)
+                    if node.operator.lower() != self.address.lower():
+                        raise NodeConfigError(f"machines.{m.cfg.name}.node_id: node {node_id} belongs to "
+                                              f"{node.operator}, not to this account {self.address}")
+                    current = {"processes": int(node.processes), "materials": int(node.materials),
+                               "build_volume_mm": list(node.build_volume_mm),
+                               "encryption_key": node.encryption_key.hex(), "metadata_cid": node.metadata_cid}
+                    if current != caps:
+                        self.client.update_node(node_id, **args)
+                        self.say(f"machine {m.cfg.name}: node {node_id} capabilities updated")
+                    if not node.active:
+                        self.client.set_node_active(node_id, True)
+                        self.say(f"machine {m.cfg.name}: node {node_id} back in service")
+            m.node_id = node_id
+            self.state.set_machine_node(m.cfg.name, node_id, caps)
+        return {name: m.node_id for name, m in self.machines.items()}
+
+    def reconcile(self) -> None:
+        """Bring local state in line with the chain after a restart (never claims, never delivers by itself)."""
+        by_node = {m.node_id: m for m in self.machines.values()}
+        for js in self.state.jobs(active=True):
+            rec = self.client.job(js.job_id)
+            mine = rec.job.node.lower() == self.address.lower()
+            if mine and rec.status == JobStatus.CLAIMED:
+                if js.phase == "printing":
+                    self._interrupted(js.job_id, "the node client stopped while printing (crash or restart)")
+                continue  # resumed by tick()
+            if mine and rec.proof_cid and js.phase == "printed":
+                self.state.advance(js.job_id, "delivered", proof_cid=rec.proof_cid, note="delivery found on chain")
+                continue
+            self.state.advance(js.job_id, "abandoned", error=f"job is {rec.status.name} on chain",
+                               note="reconcile")
+            self.say(f"job {js.job_id}: {rec.status.name} on chain; dropped from local work")
+        for rec in self.client.jobs(status=JobStatus.CLAIMED, node=self.address):
+            if rec.node_id in by_node and self.state.job(rec.job_id) is None:
+                m = by_node[rec.node_id]
+                self.state.record_claim(rec.job_id, rec.node_id, m.cfg.name, spec_cid=rec.spec_cid,
+                                        claim_tx="adopted from chain")
+                self.say(f"job {rec.job_id}: claimed on chain for {m.cfg.name} but not recorded; adopted")
+
+    def _interrupted(self, job_id: int, reason: str) -> None:
+        for log in self.state.print_logs(job_id):
+            if log["ok"] is None:
+                self.state.finish_print(log["id"], ok=False, state="interrupted", reason=reason, result={})
+        self.state.advance(job_id, "sliced", note=reason)
+
+    # ------------------------------------------------------------------------------------ loop
+
+    def run(self, *, max_jobs: int | None = None, stop: threading.Event | None = None) -> list[int]:
+        """Register, reconcile, then tick every poll interval until stopped or `max_jobs` were delivered."""
+        if stop is not None:
+            self._stop = stop
+        self.register()
+        self.reconcile()
+        while not self._stop.is_set():
+            self.tick()
+            if max_jobs is not None and len(self.delivered) >= max_jobs and self.idle():
+                break
+            self._stop.wait(self.config.node.poll_interval)
+        self.wait()
+        return self.delivered
+
+    def stop(self, cancel_prints: bool = False) -> None:
+        """Claim nothing more; with `cancel_prints`, cancel running prints too (they are retried on restart)."""
+        self._stop.set()
+        if cancel_prints:
+            for m in self.machines.values():
+                if m.runner is not None:
+                    m.runner.cancel()
+
+    def idle(self) -> bool:
+        return all(m.job_id is None for m in self.machines.values())
+
+    def wait(self, timeout: float | None = None) -> None:
+        for m in list(self.machines.values()):
+            if m.thread is not None:
+                m.thread.join(timeout)
+
+    def tick(self) -> None:
+        """One round: resume unfinished jobs, then claim for free machines."""
+        for js in self.state.jobs(active=True):
+            m = self.machines.get(js.machine)
+            if m is None:
+                self.say(f"job {js.job_id}: machine {js.machine!r} is no longer configured; it needs an operator")
+                continue
+            if m.job_id is None and not self._stop.is_set():
+                self._start(m, js.job_id)
+        if self._stop.is_set():
+            return
+        free = [m for m in self.machines.values() if m.job_id is None and m.in_service]
+        if not free:
+            return
+        skipped = self.state.skipped()
+        now = self.client.now()
+        stake_free = self.client.stake_of(self.address).free
+        max_collateral = int(self.config.node.max_collateral * 10**18)
+        for rec in self.client.jobs(status=JobStatus.OPEN):
+            if not free:
+                break
+            if rec.job_id in skipped or self.state.job(rec.job_id) is not None:
+                continue
+            if rec.job.deadline < now + self.config.node.min_time_left:
+                continue
+            if rec.job.collateral > max_collateral:
+                self._skip(rec.job_id, f"collateral {rec.job.collateral} is above max_collateral")
+                continue
+            if rec.job.collateral > stake_free:
+                continue  # may fit once other jobs release their collateral
+            try:
+                spec = self._fetch_spec(rec)
+                machine = self._match(spec, rec, free)
+            except (JobRejected, ContentError, FabricaError) as exc:
+                self._skip(rec.job_id, str(exc))
+                continue
+            if machine is None:
+                continue  # a busy machine could make it
+            try:
+                with self._chain_lock:
+                    tx = self.client.claim_job(rec.job_id, machine.node_id)
+            except ContractError as exc:
+                self.say(f"job {rec.job_id}: claim failed ({exc}); leaving it")
+                self._skip(rec.job_id, f"claim reverted: {exc}")
+                continue
+            self.state.record_claim(rec.job_id, machine.node_id, machine.cfg.name, claim_tx=tx.tx_hash,
+                                    spec_cid=rec.spec_cid)
+            self._phase(rec.job_id, "claimed")
+            self.say(f"job {rec.job_id}: claimed for {machine.cfg.name} (node {machine.node_id}, tx {tx.tx_hash})")
+            stake_free -= rec.job.collateral
+            free.remove(machine)
+            self._start(machine, rec.job_id)
+
+    def _skip(self, job_id: int, reason: str) -> None:
+        self.state.skip(job_id, reason)
+        self.say(f"job {job_id}: not for this node: {reason}")
+
+    def _start(self, m: Machine, job_id: int) -> None:
+        m.job_id = job_id
+
+        def work() -> None:
+            try:
+                self._work(m, job_id)
+            except (FabricaError, OSError) as exc:  # chain or storage trouble: retried next tick
+                self.state.update(job_id, error=str(exc))
+                self.say(f"job {job_id}: {exc.__class__.__name__}: {exc} (will retry)")
+            finally:
+                m.job_id, m.thread, m.runner = None, None, None
+
+        if self.threaded:
+            m.thread = threading.Thread(target=work, name=f"job-{job_id}", daemon=True)
+            m.thread.start()
+        else:
+            work()
+
+    def _reach(self, job_id: int, phase: str) -> bool:
+        """Advance to `phase` unless the job is already there or further (a resumed job redoes early steps)."""
+        current = self.state.job(job_id).phase
+        if PHASES.index(current) >= PHASES.index(phase):
+            return False
+        self.state.advance(job_id, phase)
+        self._phase(job_id, phase)
+        return True
+
+    def _phase(self, job_id: int, phase: str) -> None:
+        if self.on_phase is not None:
+            self.on_phase(job_id, phase)
+
+    # -------------------------------------------------------------------------------- matching
+
+    def _fetch_spec(self, rec: JobRecord) -> JobSpec:
+        try:
+            return JobSpec.from_json_bytes(self.store.get(rec.spec_cid))  # the store verifies the CID
+        except ValueError as exc:
+            raise JobRejected(f"spec {rec.spec_cid} is not a valid JobSpec: {exc}") from None
+
+    def _match(self, spec: JobSpec, rec: JobRecord, free: list[Machine]) -> Machine | None:
+        """A free machine that can make the job; None when only a busy one could; JobRejected when none can."""
+        material = Material(spec.material).name
+        capable = [m for m in self.machines.values()
+                   if spec.process & m.process and material in m.materials]
+        if not capable:
+            raise JobRejected(f"no machine here does {ProcessKind(spec.process).name} in {material}")
+        _, name, data = self._design_file(spec, peek=True)
+        if not (is_gcode(name) or name.lower().endswith(".stl")):
+            raise JobRejected(f"design {name!r}: this node makes STL models and G-code files only")
+        size = spec.bounding_box_mm
+        if data is not None and not is_gcode(name):
+            size = stl_bounding_box(data, name).size
+        fits = []
+        for m in capable:
+            try:
+                if size is not None:
+                    m.profile.check_fits(size, name)
+                fits.append(m)
+            except PartRejectedError as exc:
+                last = exc
+        if not fits:
+            raise JobRejected(str(last))
+        return next((m for m in fits if m in free), None)
+
+    def _design_file(self, spec: JobSpec, peek: bool = False) -> tuple[Any, str, bytes | None]:
+        files = [f for f in spec.files if f.role in ("gcode", "model")]
+        if not files:
+            raise JobRejected("spec has no model or gcode file to make")
+        f = next((f for f in files if f.role == "gcode"), files[0])
+        if f.sealed and peek:
+            return f, f.name, None  # sealed to this node: readable once it is ours
+        data = self.store.get(f.cid)  # verified against its CID on read
+        if f.sealed:
+            data = unseal(data, self.keys.private_key)
+        if f.size is not None and len(data) != f.size:
+            raise JobRejected(f"design {f.name} is {len(data)} bytes, the spec says {f.size}")
+        return f, f.name, data
+
+    # ------------------------------------------------------------------------------------ work
+
+    def _job_dir(self, job_id: int) -> Path:
+        d = self.work_dir / str(job_id)
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _work(self, m: Machine, job_id: int) -> None:
+        rec = self.client.job(job_id)
+        js = self.state.job(job_id)
+        assert js is not None
+        mine = rec.job.node.lower() == self.address.lower()
+        if not (mine and rec.status == JobStatus.CLAIMED):
+            if mine and rec.proof_cid and js.phase == "printed":
+                self.state.advance(job_id, "delivered", proof_cid=rec.proof_cid, note="delivery found on chain")
+            else:
+                self.state.advance(job_id, "abandoned", error=f"job is {rec.status.name} on chain")
+            return
+        if js.phase == "printing":  # only after a crash that reconcile did not see
+            self._interrupted(job_id, "print interrupted")
+        sliced = self._prepare(m, rec)
+        if sliced is None:
+            return
+        while self.state.job(job_id).phase == "sliced":
+            if not self._print(m, job_id, sliced):
+                return
+        if self.state.job(job_id).phase == "printed":
+            self._deliver(m, rec, sliced)
+
+    def _prepare(self, m: Machine, rec: JobRecord) -> tuple[SliceResult, list[str], dict] | None:
+        """Fetch, verify and slice (again after a restart: cheap, and nothing unverified is reused)."""
+        job_id = rec.job_id
+        try:
+            spec = self._fetch_spec(rec)
+            f, name, data = self._design_file(spec)
+            self._reach(job_id, "fetched")
+            result = prepare(data, name, m.profile, Material(spec.material).name)
+        except (JobRejected, PartRejectedError, SealingError, CidMismatchError, InvalidDagError) as exc:
+            # Content that is wrong (not merely unreachable, which is retried) cannot become a part.
+            self._abandon(m, job_id, f"cannot make it: {exc}")
+            return None
+        d = self._job_dir(job_id)
+        (d / "job.gcode").write_bytes(result.gcode)
+        design = {"cid": f.cid, "name": name, "sealed": f.sealed, "role": f.role}
+        (d / "slice.json").write_text(json.dumps({**result.as_log(), "design": design}, indent=1))
+        if self._reach(job_id, "sliced"):
+            how = f"sliced with {result.slicer}" if result.sliced else "G-code passed through"
+            self.say(f"job {job_id}: {name} {how} (profile {result.profile}, config {result.config_sha256[:12]})")
+        commands = [c for c in (gcode.clean(ln) for ln in result.gcode.decode("ascii").splitlines()) if c]
+        return result, commands, {"spec": spec, "design": design}
+
+    def _print(self, m: Machine, job_id: int, sliced: tuple[SliceResult, list[str], dict]) -> bool:
+        """One attempt; True to go on (printed, or retry), False when the job was abandoned."""
+        _, commands, _ = sliced
+        attempt = self.state.job(job_id).attempts + 1
+        self.state.advance(job_id, "printing", attempts=attempt)
+        self._phase(job_id, "printing")
+        log_id = self.state.start_print(job_id, attempt, m.cfg.name)
+        self.say(f"job {job_id}: printing on {m.cfg.name}, attempt {attempt} ({len(commands)} lines)")
+        identity: dict[str, Any] = {}
+        driver: Driver | None = None
+
+        def telemetry(p: JobProgress) -> None:
+            self.state.add_telemetry(log_id, p.acked, p.total, p.temperatures, p.state)
+
+        try:
+            driver = Driver(SerialTransport(m.cfg.port, m.cfg.baud), create_protocol(m.cfg.firmware),
+                            boot_wait=m.cfg.boot_wait)
+            identity = driver.connect(timeout=m.cfg.connect_timeout)
+            m.runner = PrintRunner(driver, on_progress=telemetry, progress_interval=self.telemetry_interval)
+            result = m.runner.run(commands, timeout=m.cfg.print_timeout)
+        except NodeClientError as exc:
+            result = PrintResult(False, "failed", 0, len(commands), 0.0, f"{exc.__class__.__name__}: {exc}")
+        finally:
+            if driver is not None:
+                driver.close()
+            m.runner = None
+        self.state.finish_print(log_id, ok=result.ok, state=result.state, reason=result.reason,
+                                result={**result.as_dict(), "firmware": identity.get("firmware", {})})
+        if result.ok:
+            self.state.advance(job_id, "printed")
+            self._phase(job_id, "printed")
+            self.say(f"job {job_id}: printed ({result.acked} lines in {result.elapsed:.1f} s)")
+            return True
+        reason = f"attempt {attempt} {result.state}: {result.reason}"
+        self.say(f"job {job_id}: {reason}")
+        deadline_ok = self.client.now() < self.client.job(job_id).job.deadline
+        if attempt >= self.config.node.max_attempts or not deadline_ok or self._stop.is_set():
+            if self._stop.is_set() and result.state == "cancelled":
+                self._interrupted(job_id, "cancelled by the operator; printed again on restart")
+                return False
+            self._abandon(m, job_id, f"{reason}; gave up after {attempt} attempt(s)")
+            return False
+        self.state.advance(job_id, "sliced", error=reason, note="retry")
+        return True
+
+    def _abandon(self, m: Machine, job_id: int, reason: str) -> None:
+        self.state.advance(job_id, "abandoned", error=reason)
+        self._phase(job_id, "abandoned")
+        self.say(f"job {job_id}: ABANDONED: {reason}. It stays claimed on chain until its delivery deadline "
+                 "passes; the customer can then reclaim it and the collateral is slashed.")
+        if self.config.node.deactivate_on_abandon:
+            try:
+                with self._chain_lock:
+                    self.client.set_node_active(m.node_id, False)
+                self.say(f"machine {m.cfg.name}: node {m.node_id} taken out of service; fix it and restart")
+            except FabricaError as exc:
+                self.say(f"machine {m.cfg.name}: could not take node {m.node_id} out of service: {exc}")
+            m.in_service = False  # no further claims for it in this run
+
+    def print_log(self, m: Machine, rec: JobRecord, sliced: tuple[SliceResult, list[str], dict]) -> dict[str, Any]:
+        """The proof: what was made, how it was sliced, every attempt with its telemetry."""
+        result, commands, meta = sliced
+        attempts = []
+        for log in self.state.print_logs(rec.job_id):
+            samples = log["telemetry"]
+            step = max(1, len(samples) // MAX_LOG_SAMPLES)
+            attempts.append({
+                "attempt": log["attempt"], "machine": log["machine"], "started_at": log["started_at"],
+                "finished_at": log["finished_at"], "ok": log["ok"], "state": log["state"], "reason": log["reason"],
+                "result": log["result"], "telemetry": samples[::step] + ([samples[-1]] if samples[::step][-1:]
+                                                                         != samples[-1:] else []),
+            })
+        spec: JobSpec = meta["spec"]
+        return {
+            "schema": LOG_SCHEMA, "job_id": rec.job_id, "node_id": rec.node_id, "operator": self.address,
+            "chain_id": self.client.deployment.chain_id, "spec_cid": rec.spec_cid, "title": spec.title,
+            "quantity": spec.quantity, "design": meta["design"],
+            "machine": {"name": m.cfg.name, "firmware": m.cfg.firmware, "profile": m.profile.name,
+                        "build_volume_mm": list(m.profile.build_volume_mm)},
+            "slicing": result.as_log(), "gcode_lines": len(commands),
+            "attempts": attempts, "result": "printed",
+        }
+
+    def _deliver(self, m: Machine, rec: JobRecord, sliced: tuple[SliceResult, list[str], dict]) -> None:
+        job_id = rec.job_id
+        logs = self.state.print_logs(job_id)
+        if not logs or logs[-1]["ok"] is not True:  # never deliver a job that did not finish
+            raise NodeClientError(f"job {job_id} is marked printed but has no finished print; refusing to deliver")
+        log = self.print_log(m, rec, sliced)
+        (self._job_dir(job_id) / "print-log.json").write_text(json.dumps(log, indent=1, sort_keys=True))
+        proof = str(self.store.add(json.dumps(log, sort_keys=True, separators=(",", ":")).encode()))
+        with self._chain_lock:
+            tx = self.client.deliver_job(job_id, proof)
+        self.state.advance(job_id, "delivered", proof_cid=proof, deliver_tx=tx.tx_hash)
+        self._phase(job_id, "delivered")
+        self.delivered.append(job_id)
+        self.say(f"job {job_id}: delivered, proof {proof} (tx {tx.tx_hash})")
+
+
+def run_loop(config: NodeConfig, say: Callable[[str], None] = print, max_jobs: int | None = None,
+             stop: threading.Event | None = None) -> list[int]:
+    """What `fabrica node run` does."""
+    loop = JobLoop(config, say=say)
+    try:
+        return loop.run(max_jobs=max_jobs, stop=stop)
+    finally:
+        loop.state.close()
+
+
+__all__ = ["JobLoop", "JobRejected", "Machine", "load_or_create_key", "run_loop"]

@@ -1,0 +1,235 @@
+"""The job loop end to end: a real anvil devnet, the real content store, PrusaSlicer, OctoPrint's virtual printer.
+
+A customer posts a job with an STL; `fabrica node run` registers the machine, claims the job, slices, prints
+on the virtual printer behind a pty and delivers its print log as proof; the customer accepts. A second test
+kills the loop in the middle of a print and restarts it: the job is printed again and delivered once, and
+claimed once. The peers are real (anvil from npm, .venv-peers for the printer, prusa-slicer from Debian).
+"""
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from peers.launch import virtual_printer
+from test_slicer import cube_stl
+from typer.testing import CliRunner
+
+from fabrica.node_client import gcode
+from fabrica.node_client.cli import app
+from fabrica.node_client.config import load_node_config
+from fabrica.node_client.jobloop import JobLoop
+from fabrica.node_client.state import NodeState
+from fabrica.protocol.accounts import DEV_ROLES, dev_account
+from fabrica.protocol.client import Fabrica
+from fabrica.protocol.devnet import Devnet
+from fabrica.protocol.storage import LocalContentStore, seal
+from fabrica.protocol.types import JobSpec, JobStatus, Material, ProcessKind, SpecFile
+
+FAB = 10**18
+# The virtual printer heats at 10 °C/s in real time; an ambient above the targets makes M109/M190 instant.
+PRINTER = {"ambientTemperature": 230.0}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devnet, Path]]:
+    """anvil with Fabrica deployed; the shop has staked (it registers its own node through the loop)."""
+    home = tmp_path_factory.mktemp("node-devnet")
+    net = Devnet(home, port=_free_port())
+    deployment = net.up()
+    try:
+        base = Fabrica.connect(net.rpc_url, deployment=deployment)
+        base.with_account(dev_account(DEV_ROLES["shop"])).stake(2_000 * FAB)
+        yield net, home
+    finally:
+        net.down()
+
+
+@pytest.fixture
+def chain(devnet) -> Iterator[dict]:
+    """Role clients and the shared content store; the chain is reverted after each test."""
+    net, home = devnet
+    base = Fabrica.connect(net.rpc_url, deployments_dir=home / "deployments")
+    snap = base.w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        yield {"net": net, "home": home, "base": base, "store": LocalContentStore(home / "content"),
+               "customer": base.with_account(dev_account(DEV_ROLES["customer"])),
+               "shop": base.with_account(dev_account(DEV_ROLES["shop"]))}
+    finally:
+        assert base.w3.provider.make_request("evm_revert", [snap]).get("result") is True
+
+
+def post(chain: dict, stl: bytes, material: Material = Material.PLA, name: str = "cube.stl",
+         sealed_to: bytes | None = None) -> int:
+    customer: Fabrica = chain["customer"]
+    store: LocalContentStore = chain["store"]
+    payload = seal(stl, sealed_to) if sealed_to else stl
+    part_cid = str(store.add(payload))
+    spec = JobSpec(title="test cube", process=ProcessKind.FDM, material=material,
+                   files=[SpecFile(cid=part_cid, name=name, role="model", size=len(stl), sealed=bool(sealed_to))])
+    spec_cid = str(store.add(spec.to_json_bytes()))
+    return customer.post_job(token=customer.deployment.payment_tokens["fUSD"], amount=25_000_000, spec_cid=spec_cid,
+                             claim_by=customer.now() + 86_400, delivery_window=3 * 86_400, collateral=10 * FAB).value
+
+
+def write_config(tmp: Path, chain: dict, port: str, **node: object) -> Path:
+    opts = {"poll_interval": 0.2, "state_db": str(tmp / "state.sqlite"),
+            "encryption_key_file": str(tmp / "node.key"), **node}
+    text = (f'[fabrica]\nrpc_url = "{chain["net"].rpc_url}"\nhome = "{chain["home"]}"\naccount = "shop"\n\n[node]\n'
+            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in opts.items())
+            + f'\n[[machines]]\nname = "vp-1"\nport = "{port}"\nbaud = 250000\nprofile = "generic-fdm-250"\n'
+              "boot_wait = 0.3\nprint_timeout = 120\n")
+    path = tmp / "node.toml"
+    path.write_text(text)
+    return path
+
+
+def moves(lines: list[str]) -> list[str]:
+    return [ln for ln in lines if ln.startswith("G1")]
+
+
+def test_customer_posts_node_prints_delivers_customer_accepts(chain, tmp_path) -> None:
+    customer: Fabrica = chain["customer"]
+    stl = cube_stl(8, 8, 2)
+    job_id = post(chain, stl)
+    too_big = post(chain, cube_stl(300, 10, 10))
+    wrong_material = post(chain, cube_stl(5, 5, 5), Material.ABS)
+    with virtual_printer(tmp_path, baud=250000, **PRINTER) as peer:
+        config = write_config(tmp_path, chain, peer.port)
+        result = CliRunner().invoke(app, ["run", "--config", str(config), "--max-jobs", "1"])
+        executed = peer.executed()
+    assert result.exit_code == 0, result.output
+    assert f"job {job_id}: delivered" in result.output
+
+    record = customer.job(job_id)
+    assert record.status == JobStatus.DELIVERED and record.node_id is not None
+    log = json.loads(chain["store"].get(record.proof_cid))  # the proof, verified against its CID
+    assert log["schema"] == "fabrica.print-log/1" and log["job_id"] == job_id
+    assert log["slicing"]["slicer"].startswith("PrusaSlicer-2.") and len(log["slicing"]["config_sha256"]) == 64
+    assert log["slicing"]["profile"] == "generic-fdm-250"
+    (attempt,) = log["attempts"]
+    assert attempt["ok"] is True and attempt["result"]["acked"] == log["gcode_lines"]
+    assert attempt["telemetry"] and attempt["telemetry"][-1]["temperatures"]["T"][1] == 215.0
+    assert attempt["result"]["firmware"]["FIRMWARE_NAME"] == "Virtual Marlin 1.0"
+    # Every G-code move the slicer produced reached the printer once, in order.
+    sliced = (tmp_path / "jobs" / str(job_id) / "job.gcode").read_text()
+    assert moves(executed) == moves([c for c in map(gcode.clean, sliced.splitlines()) if c])
+
+    node = customer.node(record.node_id)
+    assert node.operator == chain["shop"].address and node.build_volume_mm == (250, 210, 220)
+    assert customer.job(too_big).status == JobStatus.OPEN and customer.job(wrong_material).status == JobStatus.OPEN
+    state = NodeState(tmp_path / "state.sqlite")
+    skipped = state.skipped()
+    assert "along X" in skipped[too_big] and "ABS" in skipped[wrong_material]
+    assert state.job(job_id).phase == "delivered" and state.job(job_id).proof_cid == record.proof_cid
+
+    customer.accept_job(job_id)
+    assert customer.job(job_id).status == JobStatus.SETTLED
+
+
+class Crash(BaseException):
+    """Stands in for the process dying (not an Exception: nothing in the loop may swallow it)."""
+
+
+def test_crash_mid_print_restart_reprints_and_delivers_once(chain, tmp_path) -> None:
+    shop: Fabrica = chain["shop"]
+    # A node key made in advance so the customer can seal a private design to it.
+    config = write_config(tmp_path, chain, "/dev/null")
+    first = JobLoop(load_node_config(config), threaded=False, say=lambda m: None)
+    public_key = first.keys.public_key
+    first.state.close()
+    job_id = post(chain, cube_stl(8, 8, 2), sealed_to=public_key)
+
+    samples = {"n": 0}
+    with virtual_printer(tmp_path, baud=250000, **PRINTER) as peer:
+        cfg = load_node_config(write_config(tmp_path, chain, peer.port))
+        loop = JobLoop(cfg, threaded=False, say=lambda m: None, telemetry_interval=0.1)
+        add = loop.state.add_telemetry
+
+        def dying_telemetry(*args, **kwargs):
+            add(*args, **kwargs)
+            samples["n"] += 1
+            if samples["n"] == 5:
+                raise Crash
+
+        loop.state.add_telemetry = dying_telemetry  # the process dies in the middle of the print
+        loop.register()
+        loop.reconcile()
+        with pytest.raises(Crash):
+            loop.tick()
+        partial = moves(peer.executed())
+        loop.state.close()
+    state = NodeState(cfg.state_db)
+    assert state.job(job_id).phase == "printing"
+    state.close()
+    assert shop.job(job_id).status == JobStatus.CLAIMED
+
+    said: list[str] = []
+    with virtual_printer(tmp_path, baud=250000, **PRINTER) as peer:  # the printer was power-cycled
+        cfg = load_node_config(write_config(tmp_path, chain, peer.port))
+        loop = JobLoop(cfg, threaded=False, say=said.append)
+        loop.register()
+        loop.reconcile()
+        loop.tick()
+        loop.tick()  # nothing more to do: no second claim, no second delivery
+        executed = moves(peer.executed())
+    assert loop.delivered == [job_id], said
+    assert not any("claimed for" in s for s in said), said
+    record = shop.job(job_id)
+    assert record.status == JobStatus.DELIVERED
+    log = json.loads(chain["store"].get(record.proof_cid))
+    assert [(a["attempt"], a["ok"], a["state"]) for a in log["attempts"]] == [(1, False, "interrupted"), (2, True, "done")]
+    assert log["design"]["sealed"] is True
+    sliced = (tmp_path / "jobs" / str(job_id) / "job.gcode").read_text()
+    assert 0 < len(partial) < len(executed) == len(moves([c for c in map(gcode.clean, sliced.splitlines()) if c]))
+    claims = shop.w3.eth.get_logs({"address": shop.market.address, "fromBlock": 0, "toBlock": "latest",
+                                   "topics": [None, "0x" + job_id.to_bytes(32, "big").hex()]})
+    names = [e.name for e in shop.decode_logs(claims)]
+    assert names.count("JobClaimed") == 1 and names.count("JobDelivered") == 1
+    history = [to for _, to, _ in loop.state.history(job_id)]
+    assert history == ["claimed", "fetched", "sliced", "printing", "sliced", "printing", "printed", "delivered"]
+
+
+def test_machine_failure_retries_then_abandons_loudly_and_never_delivers(chain, tmp_path) -> None:
+    job_id = post(chain, cube_stl(8, 8, 2))
+    cfg = load_node_config(write_config(tmp_path, chain, str(tmp_path / "no-such-tty"), max_attempts=2))
+    said: list[str] = []
+    loop = JobLoop(cfg, threaded=False, say=said.append)
+    loop.register()
+    loop.reconcile()
+    loop.tick()
+    loop.tick()  # the machine is out of service now: nothing else is claimed
+    job = loop.state.job(job_id)
+    assert job.phase == "abandoned", said
+    assert job.attempts == 2 and "gave up after 2 attempt(s)" in job.error
+    assert [log["ok"] for log in loop.state.print_logs(job_id)] == [False, False]
+    assert any("ABANDONED" in s for s in said)
+    record = chain["shop"].job(job_id)
+    assert record.status == JobStatus.CLAIMED and record.proof_cid is None  # never delivered
+    assert chain["shop"].node(record.node_id).active is False  # taken out of service, not slashed silently
+
+
+def test_config_errors_name_the_field(tmp_path) -> None:
+    from fabrica.node_client.errors import NodeConfigError
+
+    bad = tmp_path / "node.toml"
+    bad.write_text('[[machines]]\nname = "m"\nport = "/dev/x"\nfirmware = "klipper"\n')
+    with pytest.raises(NodeConfigError, match="machines.0.firmware"):
+        load_node_config(bad)
+    bad.write_text('[[machines]]\nname = "m"\nport = "/dev/x"\nmaterials = ["ABS"]\n')
+    cfg = load_node_config(bad)
+    with pytest.raises(NodeConfigError, match="ABS has no settings in profile 'generic-fdm-250'"):
+        cfg.machines[0].material_names(cfg.machines[0].load_profile(cfg.base_dir))
+    bad.write_text('[node]\npoll_interval = 1\n')
+    with pytest.raises(NodeConfigError, match=r"\[\[machines\]\]"):
+        load_node_config(bad)
+    result = CliRunner().invoke(app, ["run", "--config", str(tmp_path / "missing.toml")])
+    assert result.exit_code == 2 and "does not exist" in result.output
