@@ -193,3 +193,47 @@ def run(
         err.print(f"[red]error:[/red] {exc.__class__.__name__}: {exc}")
         raise typer.Exit(2 if isinstance(exc, FabricaError) else 1)
     err.print(f"delivered {len(outcome.get('delivered', []))} job(s)")
+
+
+@app.command("jobs")
+def jobs(
+    config: Annotated[Path, typer.Option("--config", help="the job loop's node.toml (locates its state)")] = Path(
+        "node.toml"),
+    job: Annotated[int | None, typer.Option("--job", help="one job, with its print logs and telemetry")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+) -> None:
+    """The jobs this node claimed, their phases, and (with --job) every print attempt's log and telemetry."""
+    from dataclasses import asdict
+
+    from .config import load_node_config
+    from .state import NodeState
+
+    try:
+        cfg = load_node_config(config)
+        state = NodeState(cfg.state_db)
+    except FabricaError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        if job is not None:
+            found = state.job(job)
+            if found is None:
+                err.print(f"[red]error:[/red] job {job} is not in this node's state ({cfg.state_db})")
+                raise typer.Exit(1)
+            out: Any = {**asdict(found), "history": state.history(job), "print_logs": state.print_logs(job)}
+        else:
+            out = [asdict(j) for j in state.jobs()]
+    finally:
+        state.close()
+    if json_out:
+        print(json.dumps(out, default=str))
+    elif job is not None:
+        print(f"job {out['job_id']}  {out['phase']}  machine {out['machine']}  attempts {out['attempts']}  "
+              f"proof {out['proof_cid'] or '-'}")
+        for log in out["print_logs"]:
+            last = log["telemetry"][-1] if log["telemetry"] else {}
+            print(f"  attempt {log['attempt']}: ok={log['ok']} state={log['state']} samples={len(log['telemetry'])} "
+                  f"last temps={last.get('temperatures', {})}")
+    else:
+        for j in out:
+            print(f"job {j['job_id']:>5}  {j['phase']:<10}  machine {j['machine']}  attempts {j['attempts']}")

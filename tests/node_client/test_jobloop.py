@@ -130,6 +130,18 @@ def test_customer_posts_node_prints_delivers_customer_accepts(chain, tmp_path) -
     skipped = state.skipped()
     assert "along X" in skipped[too_big] and "ABS" in skipped[wrong_material]
     assert state.job(job_id).phase == "delivered" and state.job(job_id).proof_cid == record.proof_cid
+    state.close()
+
+    # The telemetry kept locally is readable without SQL (what the gateway will collect).
+    shown = CliRunner().invoke(app, ["jobs", "--config", str(config), "--job", str(job_id), "--json"])
+    assert shown.exit_code == 0, shown.output
+    local = json.loads(shown.stdout)
+    assert local["phase"] == "delivered" and local["proof_cid"] == record.proof_cid
+    assert local["print_logs"][0]["ok"] is True and local["print_logs"][0]["telemetry"]
+    listed = CliRunner().invoke(app, ["jobs", "--config", str(config), "--json"])
+    assert [j["job_id"] for j in json.loads(listed.stdout)] == [job_id]
+    missing = CliRunner().invoke(app, ["jobs", "--config", str(config), "--job", "999"])
+    assert missing.exit_code == 1 and "not in this node's state" in missing.output
 
     customer.accept_job(job_id)
     assert customer.job(job_id).status == JobStatus.SETTLED
