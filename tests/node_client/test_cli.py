@@ -28,7 +28,7 @@ def test_print_and_probe_marlin(tmp_path):
         assert res.exit_code == 0, res.output
         out = json.loads(res.output.strip().splitlines()[-1])
         assert out["ok"] and out["acked"] == out["total"] == 402 and out["resends"] >= 2
-        assert [c for c in peer.executed() if c.startswith("G1")] == [c.split(";")[0].strip() for c in body if c.startswith("G1")]
+        assert [c for c in peer.settled() if c.startswith("G1")] == [c.split(";")[0].strip() for c in body if c.startswith("G1")]
 
 
 def test_print_fails_with_exit_1_on_fatal_error(tmp_path):

@@ -105,7 +105,7 @@ def test_customer_posts_node_prints_delivers_customer_accepts(chain, tmp_path) -
     with virtual_printer(tmp_path, baud=250000, **PRINTER) as peer:
         config = write_config(tmp_path, chain, peer.port)
         result = CliRunner().invoke(app, ["run", "--config", str(config), "--max-jobs", "1"])
-        executed = peer.executed()
+        executed = peer.settled()
     assert result.exit_code == 0, result.output
     assert f"job {job_id}: delivered" in result.output
 
@@ -177,7 +177,7 @@ def test_crash_mid_print_restart_reprints_and_delivers_once(chain, tmp_path) -> 
         loop.reconcile()
         with pytest.raises(Crash):
             loop.tick()
-        partial = moves(peer.executed())
+        partial = moves(peer.settled())
         loop.state.close()
     state = NodeState(cfg.state_db)
     assert state.job(job_id).phase == "printing"
@@ -192,7 +192,7 @@ def test_crash_mid_print_restart_reprints_and_delivers_once(chain, tmp_path) -> 
         loop.reconcile()
         loop.tick()
         loop.tick()  # nothing more to do: no second claim, no second delivery
-        executed = moves(peer.executed())
+        executed = moves(peer.settled())
     assert loop.delivered == [job_id], said
     assert not any("claimed for" in s for s in said), said
     record = shop.job(job_id)

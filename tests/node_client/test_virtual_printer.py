@@ -35,7 +35,7 @@ def run_print(peer, commands, baud=250000, timeout=120, **options):
 
 
 def moves(peer) -> list[str]:
-    return [line for line in peer.executed() if line.startswith("G1")]
+    return [line for line in peer.settled() if line.startswith("G1")]
 
 
 # Faults not injected, because no host can pass them (they are the peer's quirks, read from its source):
@@ -73,7 +73,7 @@ def test_firmware_variants(tmp_path, settings):
     with virtual_printer(tmp_path, simulated_errors=SAFE_FAULTS, **settings) as peer:
         result, driver = run_print(peer, commands)
         assert result.ok, result
-        executed = [c for c in peer.executed() if c.startswith(("G1", "G4", "G28", "M114", "M400"))]
+        executed = [c for c in peer.settled() if c.startswith(("G1", "G4", "G28", "M114", "M400"))]
         assert executed == commands
         if "okFormatString" in settings:
             assert driver.protocol.buffered_mode

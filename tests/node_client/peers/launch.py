@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,17 @@ class VirtualPrinterPeer:
     def executed(self) -> list[str]:
         """Every command line the virtual printer accepted and executed, in order."""
         return self.log.read_text(encoding="ascii").splitlines() if self.log.exists() else []
+
+    def settled(self, quiet_s: float = 0.4, timeout_s: float = 15.0) -> list[str]:
+        """`executed()` once it stops changing: the printer may acknowledge a move before it logs it."""
+        last, end = self.executed(), time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            time.sleep(quiet_s)
+            now = self.executed()
+            if now == last:
+                return now
+            last = now
+        return last
 
 
 @contextmanager
