@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .drivers import register
 from .events import Acked, Event, FirmwareInfo, Halted, Message, Sent, Status, Warning
+from .hostqueue import HostQueue
 
 ERRORS = {
     1: "G-code words consist of a letter and a value; letter was not found",
@@ -89,7 +90,7 @@ def parse_status(line: str) -> Status | None:
 
 @register("grbl")
 @dataclass
-class GrblProtocol:
+class GrblProtocol(HostQueue):
     """Host side of GRBL's serial interface; see the module docstring.
 
     rx_size: GRBL's serial RX buffer (128 on an Uno; updated from `[OPT:…]`).
@@ -111,16 +112,13 @@ class GrblProtocol:
     BOOT_MARKERS = ("grbl",)
 
     def __post_init__(self) -> None:
-        self._out = bytearray()
-        self._jobs: deque[str] = deque()
-        self._priority: deque[str] = deque()
+        self._init_queue()
         self._in_flight: deque[tuple[int, bool, str]] = deque()  # (bytes, is_job_line, command)
         self._in_flight_bytes = 0
         self._halted = False
         self._paused = False
         self._started = False
         self._sent = 0
-        self._jobs_total = 0
         self._jobs_acked = 0
         self._acked = 0
         self._last_rx = 0.0
@@ -134,16 +132,6 @@ class GrblProtocol:
         self._started = True
         self._last_rx = self._last_status = self._now = now
         self._priority.append("$I")
-        self._pump(now)
-
-    def enqueue(self, command: str) -> None:
-        """Queue one job line (comments already stripped)."""
-        self._jobs.append(command)
-        self._jobs_total += 1
-
-    def command(self, command: str, now: float) -> None:
-        """Send a host command ahead of the job (`$X`, `$H`, `G0 X0`, …)."""
-        self._priority.append(command)
         self._pump(now)
 
     def realtime(self, byte: bytes) -> None:
@@ -175,13 +163,6 @@ class GrblProtocol:
             self._out += b"~"
             self._pump(now)
 
-    def cancel(self) -> int:
-        """Drop queued job lines not yet sent; returns how many."""
-        dropped = len(self._jobs)
-        self._jobs.clear()
-        self._jobs_total -= dropped
-        return dropped
-
     def emergency_stop(self) -> bytes:
         """Halt: return Ctrl-X (soft reset) for the caller to write at once."""
         self._halt("emergency stop (Ctrl-X soft reset) sent by the host")
@@ -189,12 +170,6 @@ class GrblProtocol:
         self._in_flight.clear()
         self._in_flight_bytes = 0
         return self.ESTOP
-
-    def take_output(self) -> bytes:
-        """Bytes to write now (empties the outbox)."""
-        data = bytes(self._out)
-        self._out.clear()
-        return data
 
     # -- status --
 
@@ -212,11 +187,6 @@ class GrblProtocol:
     def job_lines_acked(self) -> int:
         """Job lines GRBL answered `ok`."""
         return self._jobs_acked
-
-    @property
-    def job_lines_total(self) -> int:
-        """Job lines queued (minus cancelled)."""
-        return self._jobs_total
 
     @property
     def in_flight_bytes(self) -> int:

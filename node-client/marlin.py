@@ -18,6 +18,7 @@ from enum import Enum
 from .drivers import register
 from .events import Acked, Busy, Capability, Event, FirmwareInfo, Halted, Message, Sent, Temperatures, Warning
 from .gcode import frame
+from .hostqueue import HostQueue
 
 class State(Enum):
     """Where the protocol stands."""
@@ -83,7 +84,7 @@ def parse_firmware_info(line: str) -> dict[str, str] | None:
 
 @register("marlin")
 @dataclass
-class MarlinProtocol:
+class MarlinProtocol(HostQueue):
     """Host side of the Marlin serial protocol; see the module docstring.
 
     rx_window: bytes the host may have in flight in buffered mode (Marlin's RX buffer is 128; keep one spare).
@@ -110,9 +111,7 @@ class MarlinProtocol:
     BOOT_MARKERS = ("start",)
 
     def __post_init__(self) -> None:
-        self._out = bytearray()
-        self._jobs: deque[str] = deque()  # job lines not yet numbered
-        self._priority: deque[str] = deque()  # host commands, go before job lines
+        self._init_queue()
         self._history: dict[int, _Line] = {}
         self._next_number = 0  # number the next new line gets
         self._next_send = 0  # number of the next line to transmit (< _next_number while resending)
@@ -129,7 +128,6 @@ class MarlinProtocol:
         self._poll_pending = False
         self._autoreport = False
         self._learned_lines = 1
-        self._jobs_total = 0
         self._jobs_sent = 0
         self._file_acked = 0
         self._started = False
@@ -147,16 +145,6 @@ class MarlinProtocol:
         self._priority.append("M115")
         self._pump(now)
 
-    def enqueue(self, command: str) -> None:
-        """Queue one job line (already cleaned of comments) for streaming."""
-        self._jobs.append(command)
-        self._jobs_total += 1
-
-    def command(self, command: str, now: float) -> None:
-        """Send a host command ahead of queued job lines (e.g. `M105`, `M155 S2`)."""
-        self._priority.append(command)
-        self._pump(now)
-
     def pause(self) -> None:
         """Stop feeding job lines; lines already in flight still complete, host commands still flow."""
         if self.state is State.STREAMING:
@@ -168,24 +156,11 @@ class MarlinProtocol:
             self.state = State.STREAMING
             self._pump(now)
 
-    def cancel(self) -> int:
-        """Drop every queued job line not yet sent; returns how many were dropped."""
-        dropped = len(self._jobs)
-        self._jobs.clear()
-        self._jobs_total -= dropped
-        return dropped
-
     def emergency_stop(self) -> bytes:
         """Halt now: return `M112` for the caller to write immediately, ahead of anything queued."""
         self._halt("emergency stop (M112) sent by the host")
         self._out.clear()
         return self.ESTOP
-
-    def take_output(self) -> bytes:
-        """Bytes the caller must write to the serial port now (empties the outbox)."""
-        data = bytes(self._out)
-        self._out.clear()
-        return data
 
     # -- status --
 
@@ -216,11 +191,6 @@ class MarlinProtocol:
     def job_lines_acked(self) -> int:
         """How many job lines the firmware has confirmed."""
         return self._file_acked
-
-    @property
-    def job_lines_total(self) -> int:
-        """How many job lines were queued (minus those cancelled)."""
-        return self._jobs_total
 
     @property
     def in_flight(self) -> int:

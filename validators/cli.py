@@ -51,11 +51,7 @@ def score(
         return
     try:
         t = load_task(task)
-        try:
-            raw = answer.read_bytes()
-        except OSError as exc:
-            raise FabricaError(f"cannot read --answer {answer}: {exc.strerror}") from None
-        a = parse_answer(raw)
+        a = parse_answer(_read(answer, "--answer"))
         check = check_schedule(t, a)
         baseline = check_schedule(t, baseline_schedule(t)).makespan
         result = {
