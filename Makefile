@@ -31,12 +31,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-# `npm install` (not `npm ci`): the lock cannot list the other platforms' optional Foundry binaries the
-# registry here does not serve, which `npm ci` treats as out of sync; versions stay pinned by the lock.
+# `npm ci` installs exactly what package-lock.json pins (it lists every platform's optional Foundry binary;
+# only this platform's is downloaded) and fails if the lock and package.json disagree.
 node_modules/.installed: package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
-	@if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- package-lock.json; then \
-	  echo "package-lock.json changed: the lock and package.json disagree; commit the lock"; exit 1; fi
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 lock:  ## re-resolve Python dependencies (then commit requirements.lock)
