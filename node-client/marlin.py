@@ -57,6 +57,11 @@ _RESEND_ERRORS = ("checksum", "line number", "expected line", "last line", "form
 _NONFATAL_ERRORS = ("unknown command", "cold extrusion")
 
 
+# commands that may run for minutes before their `ok`, reporting temperatures (not `busy:`) on older firmware
+_BLOCKING = frozenset({"G4", "G28", "G29", "G33", "G34", "G76", "M0", "M1", "M109", "M190", "M191", "M303", "M400",
+                       "M600"})
+
+
 def parse_temperatures(line: str) -> dict[str, tuple[float, float | None]] | None:
     """Parse `T:210.0 /210.0 B:60 /60 @:0` style reports; None when the line holds no temperature."""
     text = line[2:].strip() if line.lower().startswith("ok") else line
@@ -203,11 +208,15 @@ class MarlinProtocol(HostQueue):
         """Process one line received from the firmware; returns the events it caused."""
         events: list[Event] = []
         line = line.strip().lstrip("\x00")
-        self._last_rx = now
-        self._recoveries = 0
         if not line:
             return events
         low = line.lower()
+        if self._answers(line, low) or self._blocking_in_flight():
+            # Only an answer proves the firmware is working through our lines: temperature autoreports and
+            # echo chatter keep coming while an `ok` is lost, and must not hold off recovery for ever (they do
+            # count while a heat-up, homing or dwell is in flight, which reports instead of answering).
+            self._last_rx = now
+            self._recoveries = 0
         absorb, self._absorb_resend = self._absorb_resend, None
 
         if low.startswith("ok"):
@@ -274,6 +283,17 @@ class MarlinProtocol(HostQueue):
         return events
 
     # -- internals --
+
+    @staticmethod
+    def _answers(line: str, low: str) -> bool:
+        return (low.startswith(("ok", "error", "!!", "fatal", "start", "wait")) or _RESEND.match(line) is not None
+                or _BUSY.match(line) is not None)
+
+    def _blocking_in_flight(self) -> bool:
+        if not self._in_flight:
+            return False
+        entry = self._history.get(self._in_flight[0].number)
+        return entry is not None and entry.command.split(" ", 1)[0].upper() in _BLOCKING
 
     def _on_temps(self, temps: dict[str, tuple[float, float | None]], events: list[Event]) -> None:
         self._poll_pending = False

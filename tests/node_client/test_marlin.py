@@ -180,6 +180,30 @@ def test_lost_ok_recovers_after_timeout():
     assert p.idle and p.job_lines_acked == 2
 
 
+def test_lost_ok_recovers_while_temperature_autoreports_keep_coming():
+    p = started(ack_timeout=5, poll_interval=0)
+    p.enqueue("G1 X1")
+    p.tick(1)
+    p.take_output()
+    for t in range(2, 7):  # M155 reports every second: chatter, not an answer to our line
+        p.receive("T:210.0 /210.0 B:60.0 /60.0 @:0 B@:0", t)
+    ev = p.tick(6.5)
+    assert any(isinstance(e, marlin.Warning) and "no answer" in e.text for e in ev)
+    assert out_lines(p) == [frame(2, "G1 X1").decode().strip()]
+
+
+def test_heat_up_reports_hold_off_recovery_while_m109_is_in_flight():
+    p = started(ack_timeout=5, poll_interval=0)
+    p.enqueue("M109 S210")
+    p.tick(1)
+    p.take_output()
+    for t in range(2, 60):  # a heat-up on firmware without busy keepalive: minutes of reports, then ok
+        assert not p.receive(f"T:{20 + 3 * t}.0 /210.0 B:60.0 /60.0 @:127", t)[1:]
+        assert p.tick(t + 0.5) == []
+    p.receive("ok", 60)
+    assert p.idle and p.job_lines_acked == 1
+
+
 def test_silent_firmware_halts_with_timeout():
     p = started(ack_timeout=1, max_recoveries=2)
     p.enqueue("G28")
