@@ -65,11 +65,23 @@ ALARMS = {
     7: "homing fail: safety door opened during homing",
     8: "homing fail: could not clear the limit switch; check wiring and pull-off setting",
     9: "homing fail: could not find the limit switch within the search distance",
+    # grblHAL's additions
+    10: "emergency stop input asserted; release it and reset",
+    11: "homing required before motion; home with $H",
+    12: "a limit switch is engaged; clear it before continuing",
+    13: "probe protection triggered",
+    14: "spindle did not reach the programmed speed in time",
+    15: "homing fail: could not find the second limit switch of an auto-squared axis",
+    16: "power-on self test failed",
+    17: "motor fault",
 }
 
 _STATUS = re.compile(r"^<([^|,>]+)[|,]?(.*)>$")
-_BANNER = re.compile(r"^Grbl\s+(\S+)", re.IGNORECASE)
-_OPT = re.compile(r"^\[OPT:([^,\]]*),(\d+),(\d+)\]")
+# `Grbl 1.1h ['$' for help]`, `GrblHAL 1.1f ['$' or '$HELP' for help]`, `Grbl 3.7 [FluidNC v3.7.8 (wifi) '$' for help]`
+_BANNER = re.compile(r"^(Grbl(?:HAL)?)\s+(\S+)(?:\s+\[(\w+)\s+(v?[\w.\-]+))?", re.IGNORECASE)
+# `[OPT:V,15,128]`; grblHAL adds fields (`[OPT:VNMSL,35,1024,3,0]`), some ports leave the sizes out
+_OPT = re.compile(r"^\[OPT:([^,\]]*)(?:,(\d+))?(?:,(\d+))?")
+_VER09 = re.compile(r"^\[(\d+\.\d+[a-z]?\.\d{8}):(.*)\]$")  # GRBL 0.9's `$I`: `[0.9j.20160726:]`
 
 
 def parse_status(line: str) -> Status | None:
@@ -207,17 +219,21 @@ class GrblProtocol(HostQueue):
             self._ack(events)
         elif low.startswith("error:"):
             code = line.split(":", 1)[1].strip()
-            text = ERRORS.get(int(code), "unknown error") if code.isdigit() else code
             command = self._ack(events, ok=False)
-            msg = f"GRBL error:{code} ({text}) on line {command!r}"
+            if code.isdigit():
+                msg = f"GRBL error:{code} ({ERRORS.get(int(code), 'unknown error code')}) on line {command!r}"
+            else:  # GRBL 0.9 and older spell the error out: `error: Bad number format`
+                msg = f"GRBL error: {code} on line {command!r}"
             self.errors.append(msg)
             self._out += b"!"  # feed hold: the job cannot continue with a rejected line
             self._halt(msg)
             events.append(Halted(msg))
         elif low.startswith("alarm:"):
             code = line.split(":", 1)[1].strip()
-            text = ALARMS.get(int(code), "unknown alarm") if code.isdigit() else code
-            msg = f"GRBL ALARM:{code} ({text})"
+            if code.isdigit():
+                msg = f"GRBL ALARM:{code} ({ALARMS.get(int(code), 'unknown alarm code')})"
+            else:  # GRBL 0.9: `ALARM: Hard/soft limit`
+                msg = f"GRBL ALARM: {code}"
             self._halt(msg)
             events.append(Halted(msg))
         elif line.startswith("<"):
@@ -226,8 +242,19 @@ class GrblProtocol(HostQueue):
                 self.status = status
                 events.append(status)
         elif (m := _BANNER.match(line)) is not None:
-            self.firmware.update({"FIRMWARE_NAME": "Grbl", "VERSION": m.group(1)})
-            if self._in_flight or self._jobs_acked:
+            fork = m.group(3)
+            if fork and fork.lower() != "grbl":  # FluidNC says which GRBL protocol it speaks and what it is
+                self.firmware.update({"FIRMWARE_NAME": fork, "VERSION": m.group(4), "GRBL_VERSION": m.group(2)})
+            else:
+                self.firmware.update({"FIRMWARE_NAME": m.group(1), "VERSION": m.group(2)})
+            if self._in_flight and not self._jobs_acked and not any(job for _, job, _ in self._in_flight):
+                # A late boot banner (the board was still resetting after the port opened): the host commands sent
+                # into the reset were lost, nothing of the job was; send them again.
+                self._priority.extendleft(reversed([command for _, _, command in self._in_flight]))
+                self._in_flight.clear()
+                self._in_flight_bytes = 0
+                events.append(Warning("GRBL booted after host commands were sent; sending them again"))
+            elif self._in_flight or self._jobs_acked:
                 # GRBL rebooted under us: whatever was in its buffer is gone
                 self._in_flight.clear()
                 self._in_flight_bytes = 0
@@ -237,16 +264,37 @@ class GrblProtocol(HostQueue):
             events.append(FirmwareInfo(dict(self.firmware)))
         elif line.startswith("[VER:"):
             self.firmware.setdefault("FIRMWARE_NAME", "Grbl")
-            self.firmware["VERSION"] = line[5:].rstrip("]").split(":")[0]
+            version, _, build = line[5:].rstrip("]").partition(":")
+            if " " in version:  # FluidNC: `[VER:3.7 FluidNC v3.7.8:]`
+                grbl_version, _, rest = version.partition(" ")
+                self.firmware["GRBL_VERSION"] = grbl_version
+                name, _, fork_version = rest.partition(" ")
+                self.firmware.update({"FIRMWARE_NAME": name, "VERSION": fork_version or grbl_version})
+            else:
+                self.firmware["VERSION"] = version
+            if build:
+                self.firmware["BUILD_INFO"] = build
+            events.append(FirmwareInfo(dict(self.firmware)))
+        elif (m := _VER09.match(line)) is not None:
+            self.firmware.setdefault("FIRMWARE_NAME", "Grbl")
+            self.firmware["VERSION"] = m.group(1)
+            if m.group(2):
+                self.firmware["BUILD_INFO"] = m.group(2)
             events.append(FirmwareInfo(dict(self.firmware)))
         elif (m := _OPT.match(line)) is not None:
             self.firmware["OPTIONS"] = m.group(1)
-            self.firmware["BLOCK_BUFFER"] = m.group(2)
-            self.rx_size = int(m.group(3))
+            if m.group(2):
+                self.firmware["BLOCK_BUFFER"] = m.group(2)
+            if m.group(3) and int(m.group(3)) >= 16:  # a smaller figure is not a receive buffer: keep the default
+                self.rx_size = int(m.group(3))
+                self.firmware["RX_BUFFER"] = m.group(3)
             for code in m.group(1):
                 self.capabilities[f"OPT_{code}"] = True
             events.append(FirmwareInfo(dict(self.firmware)))
-        elif line.startswith("[MSG:") and "unlock" in low:
+        elif line.startswith("[FIRMWARE:"):  # grblHAL names itself in `$I`
+            self.firmware["FIRMWARE_NAME"] = line[10:].rstrip("]")
+            events.append(FirmwareInfo(dict(self.firmware)))
+        elif "'$X' to unlock" in line or "'$x' to unlock" in low:  # 1.1: `[MSG:'$H'|'$X' to unlock]`; 0.9: no MSG:
             events.append(Warning(f"GRBL is locked: {line}; run with --unlock (sends $X) or home ($H)"))
         else:
             events.append(Message(line))

@@ -62,7 +62,8 @@ class SerialTransport:
                     break
                 raw = bytes(buf[:nl]).rstrip(b"\r")
                 del buf[: nl + 1]
-                self._lines.put(raw.decode("ascii", errors="replace"))
+                # latin-1 maps each byte to one character, so line noise survives intact for logs and transcripts
+                self._lines.put(raw.decode("latin-1"))
 
     def write(self, data: bytes) -> None:
         """Write `data` now; raises TransportError when the port is gone or blocked."""

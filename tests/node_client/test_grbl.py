@@ -87,6 +87,19 @@ def test_opt_line_sets_rx_size_and_banner_mid_job_halts():
     assert p.halted and any(isinstance(e, Halted) for e in ev)
 
 
+def test_late_boot_banner_resends_the_lost_host_commands():
+    # the board was still resetting (DTR) when `$I` went out: GRBL never saw it, so it is sent again
+    p = GrblProtocol(status_interval=0)
+    p.start(0)
+    assert p.take_output() == b"$I\n"
+    ev = p.receive("Grbl 1.1h ['$' for help]", 0.5)
+    assert not p.halted and any("again" in getattr(e, "text", "") for e in ev)
+    assert p.take_output() == b"$I\n" and p.in_flight_bytes == 3
+    for line in ("[VER:1.1h.20190825:]", "[OPT:V,15,128]", "ok"):
+        p.receive(line, 0.6)
+    assert p.idle and p.firmware["VERSION"] == "1.1h.20190825"
+
+
 def test_silence_with_lines_in_flight_halts():
     p = started(ack_timeout=2)
     p.enqueue("G1 X1")

@@ -6,8 +6,11 @@ pacing at the baud rate (10 bits a byte). Runs as threads in the test process; `
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import re
+import select
 import threading
 import time
 import tty
@@ -22,9 +25,13 @@ class GrblSimulator:
     def __init__(self, baud: int = 115200, rx_size: int = 128, line_time: float = 0.0005, locked: bool = False):
         self.baud, self.rx_size, self.line_time = baud, rx_size, line_time
         self.byte_time = 10.0 / baud
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.port = os.ttyname(self.slave)
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.port = os.ttyname(slave)
+        os.close(slave)  # reading the master fails (EIO) until a client opens the device: that is our DTR line
+        # Non-blocking, so a read racing the client's open cannot sit waiting for the first byte past the boot
+        fcntl.fcntl(self.master, fcntl.F_SETFL, fcntl.fcntl(self.master, fcntl.F_GETFL) | os.O_NONBLOCK)
+        self.opens = 0
         self.rx = bytearray()
         self.executed: list[str] = []
         self.received_realtime: list[bytes] = []
@@ -41,9 +48,6 @@ class GrblSimulator:
         self._threads = [threading.Thread(target=f, daemon=True) for f in (self._wire_in, self._executor)]
         for t in self._threads:
             t.start()
-        self._send(BANNER.decode().strip())
-        if locked:
-            self._send("[MSG:'$H'|'$X' to unlock]")
 
     # -- test controls --
 
@@ -56,7 +60,7 @@ class GrblSimulator:
         self._stop.set()
         with self._cv:
             self._cv.notify_all()
-        for fd in (self.master, self.slave):
+        for fd in (self.master,):
             try:
                 os.close(fd)
             except OSError:
@@ -71,18 +75,54 @@ class GrblSimulator:
             delay = self._wire_free - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            try:
-                os.write(self.master, data)
-            except OSError:
-                pass
+            view = memoryview(data)
+            while view and not self._stop.is_set():
+                try:
+                    view = view[os.write(self.master, view):]
+                except BlockingIOError:  # the client is not reading: wait, as the UART would
+                    time.sleep(0.001)
+                except OSError:
+                    return
+
+    def _boot(self) -> None:
+        """Like an Arduino, GRBL resets when the port is opened (DTR) and prints its banner once it is up."""
+        self.opens += 1
+        with self._cv:
+            self.rx.clear()
+            self.hold = False
+        time.sleep(0.1)
+        self._send(BANNER.decode().strip())
+        if self.state == "Alarm":
+            self._send("[MSG:'$H'|'$X' to unlock]")
 
     def _wire_in(self) -> None:
         arrival = time.monotonic()
+        open_ = False
         while not self._stop.is_set():
+            r, _, _ = select.select([self.master], [], [], 0.05)
+            if not r and not open_:
+                # select says "readable" while nobody holds the device (the read then fails with EIO)
+                open_ = True
+                self._boot()
+                continue
+            if not r:
+                continue
             try:
                 chunk = os.read(self.master, 1024)
-            except OSError:
-                return
+            except BlockingIOError:
+                if not open_:  # the client opened the device between select and read
+                    open_ = True
+                    self._boot()
+                continue
+            except OSError as exc:
+                if exc.errno != errno.EIO or self._stop.is_set():
+                    return
+                open_ = False  # the client closed the device; the next open resets us again
+                time.sleep(0.005)
+                continue
+            if not open_:
+                open_ = True
+                self._boot()
             for b in chunk:
                 arrival = max(time.monotonic(), arrival) + self.byte_time
                 delay = arrival - time.monotonic()
