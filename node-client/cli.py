@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,10 +15,11 @@ from . import gcode
 from .drivers import Driver, create_protocol, firmware_names
 from fabrica.protocol.errors import FabricaError
 
-from .errors import NodeClientError
+from .errors import NodeClientError, NodeConfigError
 from .runner import PrintRunner
 from .runner import Progress as JobProgress
-from .serial_transport import SerialTransport
+from .serial_transport import SerialTransport, Transport
+from .transcript import RecordingTransport
 
 app = typer.Typer(help="Drive a machine over serial: stream G-code, probe firmware.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -29,11 +31,25 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as one J
 BootOpt = Annotated[float, typer.Option("--boot-wait", help="seconds to wait for the firmware to boot after opening")]
 
 
-def _open(port: str, baud: int, firmware: str, boot_wait: float, **options: Any) -> Driver:
+RecordOpt = Annotated[Path | None, typer.Option(
+    "--record", help="write a transcript of the whole serial session to this file (replay: fabrica node replay)")]
+
+
+def _open(port: str, baud: int, firmware: str, boot_wait: float, record: Path | None = None,
+          **options: Any) -> Driver:
     if firmware not in firmware_names():
         raise typer.BadParameter(f"{firmware!r} is not one of {', '.join(firmware_names())}", param_hint="--firmware")
     protocol = create_protocol(firmware, **options)
-    return Driver(SerialTransport(port, baud), protocol, boot_wait=boot_wait)
+    transport: Transport = SerialTransport(port, baud)
+    if record is not None:
+        try:
+            out = record.open("w", encoding="ascii")
+        except OSError as exc:
+            transport.close()
+            raise NodeConfigError(f"cannot write the transcript {str(record)!r}: {exc}") from None
+        transport = RecordingTransport(transport, out, family=firmware, meta={
+            "port": port, "baud": str(baud), "recorded": datetime.now(UTC).isoformat(timespec="seconds")})
+    return Driver(transport, protocol, boot_wait=boot_wait)
 
 
 def _fail(exc: NodeClientError, as_json: bool) -> None:
@@ -62,12 +78,13 @@ def print_(
     ack_timeout: Annotated[float, typer.Option(help="seconds without an answer before recovery")] = 10.0,
     timeout: Annotated[float | None, typer.Option(help="give up after this many seconds")] = None,
     unlock: Annotated[bool, typer.Option(help="GRBL: clear an alarm lock ($X) before streaming")] = False,
+    record: RecordOpt = None,
 ) -> None:
     """Stream FILE to the machine; exit 0 only when the firmware acknowledged every line."""
     try:
         commands = gcode.load(file)
         options: dict[str, Any] = {"ack_timeout": ack_timeout}
-        driver = _open(port, baud, firmware, boot_wait, **options)
+        driver = _open(port, baud, firmware, boot_wait, record, **options)
     except NodeClientError as exc:
         _fail(exc, as_json)
         return
@@ -126,10 +143,11 @@ def probe(
     firmware: FirmwareOpt = "marlin",
     as_json: JsonOpt = False,
     boot_wait: BootOpt = 2.0,
+    record: RecordOpt = None,
 ) -> None:
     """Print the firmware's identity (M115 / $I) and capabilities."""
     try:
-        driver = _open(port, baud, firmware, boot_wait)
+        driver = _open(port, baud, firmware, boot_wait, record)
         try:
             identity = driver.connect()
         finally:
@@ -145,6 +163,57 @@ def probe(
         typer.echo(f"{key}: {value}")
     if identity["capabilities"]:
         typer.echo("capabilities: " + ", ".join(f"{k}={'1' if v else '0'}" for k, v in identity["capabilities"].items()))
+
+
+@app.command("replay")
+def replay_(
+    transcript: Annotated[Path, typer.Argument(help="a GRBL transcript (fabrica node print --record, or hand-made)")],
+    baud: BaudOpt = 115200,
+    as_json: JsonOpt = False,
+    idle_exit: Annotated[float, typer.Option(help="exit this many seconds after the replay is complete")] = 2.0,
+) -> None:
+    """Play a recorded GRBL session as the firmware on a pseudo-terminal; the first output line is its path."""
+    import time
+
+    from .replay import GrblReplay, PtyReplay
+    from .transcript import load
+
+    try:
+        recorded = load(transcript)
+        if (recorded.get("family") or "grbl") != "grbl":
+            raise NodeConfigError(f"{transcript} records a {recorded.get('family')!r} session; replay speaks GRBL")
+        engine = GrblReplay(recorded)
+    except (NodeClientError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    server = PtyReplay(engine, baud=baud)
+    print(server.port, flush=True)
+    done_at = None
+    try:
+        while True:
+            time.sleep(0.05)
+            if engine.problems:
+                time.sleep(0.2)  # let the rest of what the host sent arrive, for a complete report
+                break
+            if engine.complete:
+                done_at = done_at or time.monotonic()
+                if time.monotonic() - done_at > idle_exit:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    summary = {"complete": engine.complete, "problems": engine.problems, "host_lines": len(engine.received),
+               "recorded_host_lines": len(engine.expected), "max_rx_used": engine.max_rx_used,
+               "rx_size": engine.rx_size}
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        for p in engine.problems:
+            err.print(f"[red]diverged:[/red] {p}")
+        err.print(f"replayed: complete={engine.complete} host lines {len(engine.received)}/{len(engine.expected)} "
+                  f"max RX {engine.max_rx_used}/{engine.rx_size}")
+    raise typer.Exit(0 if engine.complete and not engine.problems else 1)
 
 
 @app.command("run")
