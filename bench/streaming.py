@@ -3,7 +3,9 @@
 Every run streams the same realistic G-code file to the same peer: OctoPrint's virtual Marlin printer on a
 pseudo-terminal paced at the baud rate (tests/node_client/peers/vp_bridge.py, in .venv-peers). Modes:
 ping-pong (one line in flight) and buffered (ADVANCED_OK window bounded by a 128-byte RX buffer); anchors:
-OctoPrint's MachineCom and Printrun's printcore (both in .venv-peers). Prints one JSON object last.
+OctoPrint's MachineCom and Printrun's printcore (both in .venv-peers). Also: GRBL character counting vs
+send-response against our GRBL simulator (115 200), the stall after a lost `ok`, and the emergency-stop round
+trip with a full queue. Prints one JSON object last.
 Run: scripts/peers-setup.sh && .venv/bin/python bench/streaming.py [--lines 1500]
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -20,9 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "node_client"))
 
+from peers.grbl_sim import GrblSimulator  # noqa: E402
 from peers.launch import PEERS_PYTHON, peers_available, virtual_printer  # noqa: E402
 
 from fabrica.node_client.drivers import Driver, create_protocol  # noqa: E402
+from fabrica.node_client.events import Acked  # noqa: E402
 from fabrica.node_client.gcode import frame  # noqa: E402
 from fabrica.node_client.runner import PrintRunner  # noqa: E402
 from fabrica.node_client.serial_transport import SerialTransport  # noqa: E402
@@ -152,6 +157,78 @@ def estop_latency(tmp: Path, job: list[str], baud: int) -> dict:
             "ms": None if killed is None else round(killed * 1000, 1)}
 
 
+def lost_ok(tmp: Path, job: list[str], baud: int, ack_timeout: float = 1.0) -> dict:
+    """Seconds the stream stalls when one `ok` is lost on the wire mid-job (ping-pong).
+
+    The transport drops the firmware's `ok` for the middle line, as line noise would; the firmware itself ran
+    the line. The stall is the longest gap between two acknowledgements: recovering within one timeout means
+    it stays below `ack_timeout` plus a line's round trip, and every line still runs exactly once.
+    """
+    with virtual_printer(tmp, baud=baud, **PEER) as peer:
+        transport = SerialTransport(peer.port, baud)
+        driver = Driver(transport, create_protocol("marlin", buffered=False, poll_interval=0, ack_timeout=ack_timeout),
+                        boot_wait=0.3)
+        driver.connect(timeout=30)
+        read_line, oks, lost = transport.read_line, [0], [0]
+
+        def lossy_read_line(timeout: float) -> str | None:
+            line = read_line(timeout)
+            if line is not None and line.startswith("ok"):
+                oks[0] += 1
+                if oks[0] == len(job) // 2:
+                    lost[0] += 1
+                    return None  # this ok never arrives
+            return line
+
+        transport.read_line = lossy_read_line  # type: ignore[method-assign]
+        acks: list[float] = []
+        poll = driver.poll
+
+        def timed_poll(timeout: float) -> list:
+            events = poll(timeout)
+            if any(isinstance(e, Acked) for e in events):
+                acks.append(time.monotonic())
+            return events
+
+        driver.poll = timed_poll  # type: ignore[method-assign]
+        result = PrintRunner(driver).run(job, timeout=900)
+        driver.close()
+        delivered = [c for c in peer.settled() if c.startswith("G1")] == job
+    stall = max(b - a for a, b in zip(acks, acks[1:], strict=False)) if len(acks) > 1 else None
+    return {"ok": result.ok and delivered and lost[0] == 1 and stall is not None, "stall_s": stall,
+            "ack_timeout_s": ack_timeout}
+
+
+def grbl_stream(job: list[str], baud: int, counting: bool) -> dict:
+    """Stream to our GRBL simulator: character counting (ours) or send-response (one line, wait for `ok`)."""
+    sim = GrblSimulator(baud=baud)
+    try:
+        transport = SerialTransport(sim.port, baud)
+        if counting:
+            driver = Driver(transport, create_protocol("grbl", status_interval=0), boot_wait=1.0)
+            driver.connect(timeout=30)
+            before = transport.bytes_written
+            result = PrintRunner(driver).run(job, timeout=900)
+            ok, elapsed, sent = result.ok, result.elapsed, transport.bytes_written - before
+            driver.close()
+        else:  # the simple streaming every GRBL host starts with: write a line, wait for its answer
+            while (line := transport.read_line(2.0)) is not None and not line.startswith("Grbl"):
+                pass
+            t0, sent, ok = time.monotonic(), 0, True
+            for command in job:
+                data = (command + "\n").encode()
+                transport.write(data)
+                sent += len(data)
+                answer = transport.read_line(10.0)
+                ok = ok and answer == "ok"
+            elapsed = time.monotonic() - t0
+            transport.close()
+        delivered = sim.executed == job and not sim.overflow
+    finally:
+        sim.close()
+    return {"ok": ok and delivered, "elapsed": elapsed, "bytes": sent}
+
+
 def anchor(tmp: Path, job: list[str], baud: int, script: str, buffered_peer: bool = False) -> dict:
     gfile = tmp / "job.gcode"
     gfile.write_text("\n".join(job) + "\n")
@@ -194,6 +271,19 @@ def main() -> None:
                 continue
             figures[f"{name}_lines_per_s_{baud}"] = round(len(job) / r["elapsed"], 1)
             figures[f"{name}_link_share_{baud}"] = round(r["bytes"] * 10 / baud / r["elapsed"], 3)
+        if baud == 115200:  # GRBL speaks 115200
+            # the same moves as a laser/CNC job: GRBL has no extruder axis, so E words become laser power S
+            cnc_job = [re.sub(r" E(\S+)", lambda m: f" S{int(float(m[1]) * 20000)}", c) for c in job]
+            for name, counting in (("grbl_counting", True), ("grbl_send_response", False)):
+                r = grbl_stream(cnc_job, baud, counting)
+                print(f"{name:10s} {baud:6d}: {r}", file=sys.stderr, flush=True)
+                figures[f"{name}_lines_per_s_{baud}"] = round(len(job) / r["elapsed"], 1) if r["ok"] else None
+                figures[f"{name}_link_share_{baud}"] = (
+                    round(r["bytes"] * 10 / baud / r["elapsed"], 3) if r["ok"] else None)
+        lost = lost_ok(tmp, job[:400], baud)
+        print(f"lost ok    {baud:6d}: {lost}", file=sys.stderr, flush=True)
+        figures[f"lost_ok_stall_s_{baud}"] = round(lost["stall_s"], 3) if lost["ok"] else None
+        figures[f"lost_ok_ack_timeout_s_{baud}"] = lost["ack_timeout_s"]
         samples = [estop_latency(tmp, job, baud) for _ in range(3)]
         print(f"estop      {baud:6d}: {samples}", file=sys.stderr, flush=True)
         figures[f"estop_round_trip_ms_max_{baud}"] = (

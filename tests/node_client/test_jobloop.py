@@ -3,12 +3,18 @@
 A customer posts a job with an STL; `fabrica node run` registers the machine, claims the job, slices, prints
 on the virtual printer behind a pty and delivers its print log as proof; the customer accepts. A second test
 kills the loop in the middle of a print and restarts it: the job is printed again and delivered once, and
-claimed once. The peers are real (anvil from npm, .venv-peers for the printer, prusa-slicer from Debian).
+claimed once; a third does the same to `fabrica node run` as its own process with SIGKILL. The peers are real
+(anvil from npm, .venv-peers for the printer, prusa-slicer from Debian).
 """
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +36,9 @@ from fabrica.protocol.types import JobSpec, JobStatus, Material, ProcessKind, Sp
 
 FAB = 10**18
 # The virtual printer heats at 10 °C/s in real time; an ambient above the targets makes M109/M190 instant.
-PRINTER = {"ambientTemperature": 230.0}
+# Its faults are named explicitly: OctoPrint's default list also holds `105:resend_with_timeout`, which marks a
+# line accepted without executing it (no host can pass it; see test_virtual_printer.py).
+PRINTER = {"ambientTemperature": 230.0, "simulated_errors": ["100:resend", "110:missing_lineno", "115:checksum_mismatch"]}
 
 
 def _free_port() -> int:
@@ -201,13 +209,59 @@ def test_crash_mid_print_restart_reprints_and_delivers_once(chain, tmp_path) -> 
     assert [(a["attempt"], a["ok"], a["state"]) for a in log["attempts"]] == [(1, False, "interrupted"), (2, True, "done")]
     assert log["design"]["sealed"] is True
     sliced = (tmp_path / "jobs" / str(job_id) / "job.gcode").read_text()
-    assert 0 < len(partial) < len(executed) == len(moves([c for c in map(gcode.clean, sliced.splitlines()) if c]))
+    assert executed == moves([c for c in map(gcode.clean, sliced.splitlines()) if c])  # each once, in order
+    assert 0 < len(partial) < len(executed)
     claims = shop.w3.eth.get_logs({"address": shop.market.address, "fromBlock": 0, "toBlock": "latest",
                                    "topics": [None, "0x" + job_id.to_bytes(32, "big").hex()]})
     names = [e.name for e in shop.decode_logs(claims)]
     assert names.count("JobClaimed") == 1 and names.count("JobDelivered") == 1
     history = [to for _, to, _ in loop.state.history(job_id)]
     assert history == ["claimed", "fetched", "sliced", "printing", "sliced", "printing", "printed", "delivered"]
+
+
+def test_sigkill_mid_print_then_restart_delivers_once(chain, tmp_path) -> None:
+    """`fabrica node run` as its own process, killed with SIGKILL mid-print (no cleanup runs), then restarted."""
+    shop: Fabrica = chain["shop"]
+    job_id = post(chain, cube_stl(10, 10, 3))
+    fabrica = str(Path(sys.executable).parent / "fabrica")
+    with virtual_printer(tmp_path, baud=250000, **PRINTER) as peer:
+        config = write_config(tmp_path, chain, peer.port)
+        proc = subprocess.Popen([fabrica, "node", "run", "--config", str(config)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while len(moves(peer.executed())) < 20:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "the print never started"
+                time.sleep(0.05)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        partial = moves(peer.settled())
+    state = NodeState(tmp_path / "state.sqlite")
+    assert state.job(job_id).phase == "printing"  # the kill left the job mid-print, as a power cut would
+    state.close()
+    assert shop.job(job_id).status == JobStatus.CLAIMED
+
+    with virtual_printer(tmp_path, baud=250000, **PRINTER) as peer:  # the printer was power-cycled
+        config = write_config(tmp_path, chain, peer.port)
+        done = subprocess.run([fabrica, "node", "run", "--config", str(config), "--max-jobs", "1"],
+                              capture_output=True, text=True, timeout=240)
+        executed = moves(peer.settled())
+    assert done.returncode == 0, done.stdout + done.stderr
+    record = shop.job(job_id)
+    assert record.status == JobStatus.DELIVERED
+    sliced = (tmp_path / "jobs" / str(job_id) / "job.gcode").read_text()
+    assert executed == moves([c for c in map(gcode.clean, sliced.splitlines()) if c])  # each once, in order
+    assert 0 < len(partial) < len(executed)
+    log = json.loads(chain["store"].get(record.proof_cid))
+    assert [(a["attempt"], a["ok"], a["state"]) for a in log["attempts"]] == [(1, False, "interrupted"), (2, True, "done")]
+    claims = shop.w3.eth.get_logs({"address": shop.market.address, "fromBlock": 0, "toBlock": "latest",
+                                   "topics": [None, "0x" + job_id.to_bytes(32, "big").hex()]})
+    names = [e.name for e in shop.decode_logs(claims)]
+    assert names.count("JobClaimed") == 1 and names.count("JobDelivered") == 1
 
 
 def test_machine_failure_retries_then_abandons_loudly_and_never_delivers(chain, tmp_path) -> None:

@@ -123,8 +123,11 @@ class GrblSimulator:
             if not open_:
                 open_ = True
                 self._boot()
+            # Each byte lands one byte time after the previous one, starting no earlier than the read: the
+            # schedule is kept from the chunk's start, so a sleep that overshoots costs no wire time
+            arrival = max(time.monotonic(), arrival)
             for b in chunk:
-                arrival = max(time.monotonic(), arrival) + self.byte_time
+                arrival += self.byte_time
                 delay = arrival - time.monotonic()
                 if delay > 0.0005:
                     time.sleep(delay)
