@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""CP-SAT miner vs the validator's greedy baseline vs the proven optimum, on a handful of shared instances.
+"""CP-SAT miner vs the validator's greedy baseline vs the proven optimum, on a handful of bundled instances (data/benchmarks).
 
 Each instance gets the same fixed CP-SAT time limit (2 workers, seed 0); the baseline is the alternative,
 run in the same process. Gap = makespan / optimum - 1. Prints one line per instance, then one JSON object as
-its last line. Benchmarks: `$FABRICA_BENCHMARKS`, else the repository's sibling `../shared/benchmarks`.
+its last line. Benchmarks: `$FABRICA_BENCHMARKS`, else the repository's own `data/benchmarks`.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from fabrica.protocol.tasks.loaders import load_task
 from fabrica.validators.scoring.schedule import baseline_schedule, check_schedule
 
 BENCHMARKS = Path(
-    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[1] / "data" / "benchmarks"
 )
 INSTANCES = [("jssp", "ft06"), ("jssp", "ft10"), ("jssp", "la01"), ("jssp", "la16"), ("fjsp", "mk01"),
              ("fjsp", "mk03")]

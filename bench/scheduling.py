@@ -2,7 +2,7 @@
 """The schedule miner vs plain CP-SAT (the anchor) on 15 x 15 job shops: mean gap to the best-known makespan.
 
 Default set: Taillard's ta01-ta10 (regenerated from the published seeds, never seen while tuning the solver)
-and Lawrence's la36-la40 (from the shared benchmarks). Every instance is solved by the miner
+and Lawrence's la36-la40 (from the bundled data/benchmarks). Every instance is solved by the miner
 (`solve_schedule`, method "auto": CP-SAT then tabu search) and by the anchor (method "cpsat"), each with the
 same fixed time limit and workers, in the same run. The numba kernels are compiled / loaded before any timing.
 
@@ -12,7 +12,7 @@ wall times and a CPU-contention note (load average, and the process CPU time per
 about `workers` when the solver had its cores to itself).
 
 Usage: python bench/scheduling.py [--time-limit 10] [--workers 2] [--seed 0] [--instances ta01,la36,...]
-[--no-anchor]. Benchmarks: `$FABRICA_BENCHMARKS`, else the repository's sibling `../shared/benchmarks`.
+[--no-anchor]. Benchmarks: `$FABRICA_BENCHMARKS`, else the repository's own `data/benchmarks`.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from fabrica.protocol.tasks.taillard import TAILLARD_15X15, taillard_task
 from fabrica.validators.scoring.schedule import check_schedule
 
 BENCHMARKS = Path(
-    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[1] / "data" / "benchmarks"
 )
 DEFAULT_INSTANCES = [*TAILLARD_15X15, "la36", "la37", "la38", "la39", "la40"]
 
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers / tabu threads (2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--instances", default=",".join(DEFAULT_INSTANCES),
-                        help="comma-separated names (ta01-ta10, or JSSP names in the shared benchmarks)")
+                        help="comma-separated names (ta01-ta10, or JSSP names in data/benchmarks)")
     parser.add_argument("--no-anchor", action="store_true", help="skip the plain CP-SAT anchor")
     args = parser.parse_args()
     names = [n.strip() for n in args.instances.split(",") if n.strip()]

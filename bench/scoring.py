@@ -2,7 +2,7 @@
 """Answers verified per second on 15x15 job shops, on one core: the validator's compiled verifier vs the
 plain exact checker (the anchor), both parsing each answer from its wire JSON as a validator receives it.
 
-The tasks are la36-la40 from the shared benchmarks (15 jobs x 15 machines); the answers are feasible schedules
+The tasks are la36-la40 from the bundled benchmarks in data/benchmarks (15 jobs x 15 machines); the answers are feasible schedules
 of varying quality (the baseline and randomised dispatch schedules), which is the expensive case: an infeasible
 answer is rejected earlier. Every verdict is compared between the two checkers. Prints progress on stderr and
 one JSON object as its last stdout line. Goal: >= 5 000 answers/s for 15x15 on one core.
@@ -34,7 +34,7 @@ from fabrica.validators.scoring.schedule import baseline_schedule, check_schedul
 from fabrica.validators.scoring.schedule_fast import ScheduleVerifier  # noqa: E402
 
 BENCHMARKS = Path(
-    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[1] / "data" / "benchmarks"
 )
 INSTANCES = ["la36", "la37", "la38", "la39", "la40"]
 

@@ -18,9 +18,9 @@ from fabrica.protocol.tasks.schedule import ScheduleTask, parse_task
 from fabrica.validators.scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
 
 BENCHMARKS = Path(
-    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
+    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[2] / "data" / "benchmarks"
 )
-"""Same lookup as test_schedule_benchmarks: `$FABRICA_BENCHMARKS`, else the sibling `../shared/benchmarks`."""
+"""Same lookup as test_schedule_benchmarks: `$FABRICA_BENCHMARKS`, else the repository's own `data/benchmarks`."""
 
 # 4 jobs on 3 machines, flexible, with availability windows on machines 0 and 2 (machine 1 always available).
 WINDOWS_TASK = {
@@ -54,7 +54,7 @@ WINDOWS_TASK = {
 def _bench(relative: str) -> ScheduleTask:
     path = BENCHMARKS / relative
     if not path.is_file():
-        pytest.fail(f"missing benchmark {path}; the shared benchmarks must sit beside the repo")
+        pytest.fail(f"missing benchmark {path}; the repository ships them in data/benchmarks")
     return load_task(path)
 
 

@@ -1,4 +1,4 @@
-"""Every shared JSSP / FJSP benchmark instance loads with the published size, and the baseline schedules it
+"""Every bundled JSSP / FJSP benchmark instance loads with the published size, and the baseline schedules it
 feasibly, never below the proven optimum nor the trivial lower bounds."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from fabrica.protocol.tasks.schedule import ScheduleTask
 from fabrica.validators.scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
 
 BENCHMARKS = Path(
-    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
+    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[2] / "data" / "benchmarks"
 )
-"""`$FABRICA_BENCHMARKS`, else the repository's sibling `../shared/benchmarks`: jssp/*.txt and fjsp/*.fjs
+"""`$FABRICA_BENCHMARKS`, else the repository's own `data/benchmarks`: jssp/*.txt and fjsp/*.fjs
 with references.json beside them."""
 KINDS = {"jssp": "*.txt", "fjsp": "*.fjs"}
 MISSING = "<benchmarks missing>"
@@ -34,7 +34,7 @@ def _cases() -> list[tuple[str, str]]:
 
 def _load(kind: str, name: str) -> tuple[ScheduleTask, dict]:
     if kind == MISSING:
-        pytest.fail(f"no benchmark references under {BENCHMARKS}; the shared benchmarks must sit beside the repo")
+        pytest.fail(f"no benchmark references under {BENCHMARKS}; the repository ships them in data/benchmarks")
     ref = _references(kind)[name]
     return load_task(BENCHMARKS / kind / ref["file"]), ref
 
@@ -89,7 +89,7 @@ def test_baseline_is_feasible_and_respects_bounds(kind: str, name: str) -> None:
 
 
 def test_baseline_gap_stays_in_its_band() -> None:
-    """A regression guard on the baseline's quality (mean 1.188, max 1.385 over the shared set when written)."""
+    """A regression guard on the baseline's quality (mean 1.188, max 1.385 over the bundled set when written)."""
     ratios = []
     for kind, name in _cases():
         task, ref = _load(kind, name)

@@ -16,7 +16,7 @@ from fabrica.protocol.tasks.schedule import ScheduleTask, parse_task
 from fabrica.validators.scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
 
 BENCHMARKS = Path(
-    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
+    os.environ.get("FABRICA_BENCHMARKS") or Path(__file__).resolve().parents[2] / "data" / "benchmarks"
 )
 
 
