@@ -6,7 +6,8 @@ identity and, for every job and every position `i`, is swapped with position `un
 `unif` is Taillard's Lehmer generator (a = 16807, m = 2^31 - 1, Schrage's decomposition), as in the
 OR-Library file `jobshop2.txt`.
 
-Only the 15 x 15 set (ta01-ta10) is tabulated here; `generate_taillard` takes any seeds and size.
+The 15 x 15 (ta01-ta10) and 20 x 20 (ta21-ta30) sets are tabulated here; `generate_taillard` takes any seeds
+and size.
 """
 from __future__ import annotations
 
@@ -48,6 +49,27 @@ TAILLARD_15X15: dict[str, TaillardSpec] = {
     )
 }
 """Seeds from Taillard (1993), Table 1; best-known (optimal) makespans from the literature."""
+
+TAILLARD_20X20: dict[str, TaillardSpec] = {
+    spec.name: spec
+    for spec in (
+        TaillardSpec("ta21", 20, 20, 1035939303, 773961798, 1642),
+        TaillardSpec("ta22", 20, 20, 5997802, 1872541150, 1600),
+        TaillardSpec("ta23", 20, 20, 1357503601, 722225039, 1557),
+        TaillardSpec("ta24", 20, 20, 806159563, 1166962073, 1644),
+        TaillardSpec("ta25", 20, 20, 1902815253, 1879990068, 1595),
+        TaillardSpec("ta26", 20, 20, 1503184031, 1850351876, 1643),
+        TaillardSpec("ta27", 20, 20, 1032645967, 99711329, 1680),
+        TaillardSpec("ta28", 20, 20, 229894219, 1158117804, 1603),
+        TaillardSpec("ta29", 20, 20, 823349822, 108033225, 1625),
+        TaillardSpec("ta30", 20, 20, 1297900341, 489486403, 1584),
+    )
+}
+"""Seeds from Taillard (1993), Table 1; best-known upper bounds from the literature (ta21, ta24 and ta28 are
+proven optima; the others' lower bounds are below them, so a gap to these values can be slightly pessimistic)."""
+
+TAILLARD: dict[str, TaillardSpec] = {**TAILLARD_15X15, **TAILLARD_20X20}
+"""Every tabulated instance by name."""
 
 
 class _Lehmer:
@@ -101,11 +123,11 @@ def generate_taillard(
 def taillard_task(name: str, *, deadline_ms: int = DEFAULT_DEADLINE_MS) -> ScheduleTask:
     """The published instance `name` (e.g. "ta01")."""
     try:
-        spec = TAILLARD_15X15[name]
+        spec = TAILLARD[name]
     except KeyError:
-        raise KeyError(f"unknown Taillard instance {name!r}; known: {', '.join(TAILLARD_15X15)}") from None
+        raise KeyError(f"unknown Taillard instance {name!r}; known: {', '.join(TAILLARD)}") from None
     return generate_taillard(spec.jobs, spec.machines, spec.time_seed, spec.machine_seed, task_id=name,
                              deadline_ms=deadline_ms)
 
 
-__all__ = ["TAILLARD_15X15", "TaillardSpec", "generate_taillard", "taillard_matrices", "taillard_task"]
+__all__ = ["TAILLARD", "TAILLARD_15X15", "TAILLARD_20X20", "TaillardSpec", "generate_taillard", "taillard_matrices", "taillard_task"]

@@ -1,9 +1,16 @@
-"""Taillard's generator reproduces the published 15x15 instances (ta01's first rows, shapes, permutations)."""
+"""Taillard's generator reproduces the published instances (ta01's first rows, shapes, permutations, the 20 x 20
+set's lower bounds)."""
 from __future__ import annotations
 
 import pytest
 
-from fabrica.protocol.tasks.taillard import TAILLARD_15X15, generate_taillard, taillard_matrices, taillard_task
+from fabrica.protocol.tasks.taillard import (
+    TAILLARD_15X15,
+    TAILLARD_20X20,
+    generate_taillard,
+    taillard_matrices,
+    taillard_task,
+)
 
 # Taillard (1993) / OR-Library jobshop2.txt, ta01: the first two jobs' durations and (1-based) machine orders.
 TA01_TIMES = [
@@ -39,6 +46,26 @@ def test_every_15x15_instance_is_a_job_shop_of_permutations(name: str) -> None:
     for job in task.jobs:
         assert sorted(op.alternatives[0].machine for op in job.operations) == list(range(15))
         assert all(1 <= op.alternatives[0].duration <= 99 for op in job.operations)
+
+
+# Taillard (1993), Table 1: each 20 x 20 instance's trivial lower bound (the longest job or machine load).
+TAILLARD_20X20_LOWER_BOUNDS = {"ta21": 1217, "ta22": 1240, "ta23": 1185, "ta24": 1271, "ta25": 1256,
+                               "ta26": 1207, "ta27": 1331, "ta28": 1269, "ta29": 1267, "ta30": 1212}
+
+
+@pytest.mark.parametrize("name", sorted(TAILLARD_20X20))
+def test_every_20x20_instance_matches_its_published_lower_bound(name: str) -> None:
+    task = taillard_task(name)
+    assert (task.num_jobs, task.num_machines, task.num_operations) == (20, 20, 400)
+    for job in task.jobs:
+        assert sorted(op.alternatives[0].machine for op in job.operations) == list(range(20))
+    longest_job = max(sum(op.alternatives[0].duration for op in job.operations) for job in task.jobs)
+    loads = [0] * 20
+    for job in task.jobs:
+        for op in job.operations:
+            loads[op.alternatives[0].machine] += op.alternatives[0].duration
+    assert max(longest_job, *loads) == TAILLARD_20X20_LOWER_BOUNDS[name]
+    assert TAILLARD_20X20[name].best_known >= TAILLARD_20X20_LOWER_BOUNDS[name]
 
 
 def test_other_sizes_and_bad_input() -> None:
