@@ -20,10 +20,11 @@ class ContractError(FabricaError):
     error_name: str = "ContractError"
     input_names: tuple[str, ...] = ()
 
-    def __init__(self, values: tuple[Any, ...] = (), hint: str = "") -> None:
+    def __init__(self, values: tuple[Any, ...] = (), hint: str = "", shown: dict[str, str] | None = None) -> None:
         self.values = tuple(values)
         self.args_by_name = dict(zip(self.input_names, self.values))
-        shown = ", ".join(f"{k}={self._show_arg(k, v)}" for k, v in self.args_by_name.items())
+        overrides = shown or {}  # a caller that knows an argument's unit (a payment token) shows it so
+        shown = ", ".join(f"{k}={overrides.get(k) or self._show_arg(k, v)}" for k, v in self.args_by_name.items())
         message = f"{self.error_name}({shown})"
         if hint:
             message += f": {hint}"
@@ -38,7 +39,7 @@ class ContractError(FabricaError):
                 return JobStatus(value).name
             except ValueError:
                 return str(value)
-        return _show(value)
+        return _show_as(ARG_KINDS.get(self.error_name, {}).get(name), value)
 
 
 class RevertedWithoutReason(ContractError):
@@ -53,6 +54,49 @@ def _show(v: Any) -> str:
     return str(v)
 
 
+# How to show the arguments people read most: FAB amounts in FAB (stakes and collateral are FAB), Unix
+# times as dates, windows as durations, bytes32 parameter names as text, CIDs as CIDs. Payment amounts
+# (ERC20InsufficientBalance…) stay in base units: only the caller knows which token they are in.
+ARG_KINDS: dict[str, dict[str, str]] = {
+    "JobMarket__DeadlinePassed": {"deadline": "time", "nowTs": "time"},
+    "JobMarket__DeadlineNotPassed": {"deadline": "time", "nowTs": "time"},
+    "JobMarket__InvalidClaimDeadline": {"claimBy": "time", "nowTs": "time"},
+    "JobMarket__InvalidDeliveryWindow": {"window": "duration", "min": "duration", "max": "duration"},
+    "JobMarket__CollateralTooLow": {"collateral": "fab", "minimum": "fab"},
+    "JobMarket__InvalidCid": {"cid": "cid"},
+    "JobMarket__ZeroAddress": {"name": "text"},
+    "JobMarket__ParameterOutOfBounds": {"name": "text"},
+    "NodeRegistry__AmountTooLarge": {"amount": "fab", "max": "fab"},
+    "NodeRegistry__InsufficientFreeStake": {"free": "fab", "needed": "fab"},
+    "NodeRegistry__BelowMinimumStake": {"staked": "fab", "minimum": "fab"},
+    "NodeRegistry__UnbondingNotDue": {"unbondAt": "time", "nowTs": "time"},
+    "NodeRegistry__InvalidCid": {"cid": "cid"},
+    "NodeRegistry__ParameterOutOfBounds": {"name": "text"},
+    "DesignNFT__InvalidCid": {"cid": "cid"},
+}
+
+
+def _show_as(kind: str | None, v: Any) -> str:
+    from .display import format_duration, format_fab, format_time
+
+    try:
+        if kind == "fab" and isinstance(v, int):
+            return format_fab(v)
+        if kind == "time" and isinstance(v, int):
+            return format_time(v)
+        if kind == "duration" and isinstance(v, int):
+            return format_duration(v)
+        if kind == "text" and isinstance(v, bytes):
+            return repr(v.rstrip(b"\0").decode("ascii"))
+        if kind == "cid" and isinstance(v, bytes):
+            from .storage.cid import Cid
+
+            return str(Cid.parse(v))
+    except Exception:  # undecodable bytes or a malformed CID: the raw value is the honest answer
+        pass
+    return _show(v)
+
+
 # Hints tell a user what to do next for the errors people meet most.
 HINTS = {
     "JobMarket__TokenNotAllowed": "pay with an allowlisted token (see `fabrica devnet up --json` for fUSD)",
@@ -63,7 +107,13 @@ HINTS = {
     "JobMarket__DeadlineNotPassed": "wait until the deadline has passed",
     "JobMarket__InvalidCid": "pass a CIDv0 (Qm…) or CIDv1 (b…) with a sha2-256 multihash",
     "JobMarket__JobDataMismatch": "the job data does not match the chain; refresh it from events",
-    "NodeRegistry__BelowMinimumStake": "stake more FAB with `fabrica node stake`",
+    "NodeRegistry__BelowMinimumStake": (
+        "stake at least the minimum with `fabrica node stake AMOUNT` first (the order is stake, register, claim)"
+    ),
+    "JobMarket__CollateralTooLow": "ask for at least the minimum collateral (`fabrica job post --collateral`)",
+    "JobMarket__InvalidClaimDeadline": "the claim deadline must be in the future and at most 365 days ahead",
+    "JobMarket__InvalidDeliveryWindow": "choose a delivery window between the minimum and the maximum shown",
+    "JobMarket__UnknownDesign": "pass the id of a minted design (`fabrica design mint CID`), or 0 for none",
     "NodeRegistry__InsufficientFreeStake": "stake more FAB or wait for claimed jobs to settle",
     "ERC20InsufficientAllowance": "approve the contract to spend the token first",
     "ERC20InsufficientBalance": "the account holds too little of the token",
@@ -95,6 +145,15 @@ def _build() -> None:
             )
             REGISTRY[selector] = cls
             globals()[item["name"]] = cls
+
+
+def make_error(name: str, values: tuple[Any, ...], hint: str | None = None,
+               shown: dict[str, str] | None = None) -> ContractError:
+    """The ContractError a call would revert with, built without sending it (for checks made with reads)."""
+    cls = next((c for c in REGISTRY.values() if c.error_name == name), None)
+    if cls is None:
+        raise KeyError(f"no contract error named {name!r}")
+    return cls(values, HINTS.get(name, "") if hint is None else hint, shown)
 
 
 def decode_revert(data: bytes | str | None) -> ContractError:

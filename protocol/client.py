@@ -1,7 +1,7 @@
 """`Fabrica`: the SDK client over web3.py — one typed method per contract action, decoded events back."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,11 +11,12 @@ from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3ValidationError
 
 from .artifacts import abi, canonical_type
-from .chain_errors import ContractError, decode_revert
+from .chain_errors import ContractError, decode_revert, make_error
 from .deployment import Deployment
+from .display import format_amount, format_fab
 from .errors import (
     FabricaConnectionError,
     FabricaError,
@@ -27,6 +28,9 @@ from .storage.cid import Cid
 from .types import ZERO_ADDRESS, Job, JobRecord, JobStatus, Material, Node, ProcessKind, Stake
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+UINT96_MAX = (1 << 96) - 1
+MAX_CLAIM_PERIOD = 365 * 86400  # JobMarket.MAX_CLAIM_PERIOD
+MAX_DELIVERY_WINDOW = 365 * 86400  # JobMarket.MAX_DELIVERY_WINDOW
 MARKET_EVENTS_WITH_JOB = (
     "JobPosted", "JobCancelled", "JobClaimed", "JobDelivered", "JobSettled",
     "JobExpired", "JobDisputed", "JobResolved",
@@ -119,6 +123,15 @@ class Fabrica:
             deployment = Deployment.load(deployments_dir or Path(".fabrica/deployments"), chain_id)
         elif deployment.chain_id != chain_id:
             raise FabricaValueError(f"deployment is for chain {deployment.chain_id} but {rpc_url} is {chain_id}")
+        market = deployment.contracts.get("JobMarket")
+        # A manifest outlives the chain it describes (a restarted anvil is empty): say so before any call
+        # fails to decode an empty answer.
+        if market is not None and not w3.eth.get_code(market):
+            hint = "run `fabrica devnet up`" if chain_id == 31337 else "deploy Fabrica there or pass the right --rpc-url"
+            raise FabricaLookupError(
+                f"no Fabrica contracts at {market} on chain {chain_id} ({rpc_url}): the deployment manifest is "
+                f"stale (the chain was restarted or reset); {hint}"
+            )
         return cls(w3, deployment, account)
 
     def with_account(self, account: LocalAccount) -> Fabrica:
@@ -153,7 +166,14 @@ class Fabrica:
     def _send(self, contract: Contract, fn_name: str, *args: Any, value_from: str | None = None) -> TxResult:
         """Sign, send and wait for a call; custom errors surface as ContractError subclasses."""
         sender = self.address
-        fn = getattr(contract.functions, fn_name)(*args)
+        try:
+            fn = getattr(contract.functions, fn_name)(*args)
+        except Web3ValidationError as exc:
+            # An argument that does not fit the ABI type (a negative id, an amount past uint96…).
+            raise FabricaValueError(
+                f"{fn_name}: arguments do not fit the contract's types "
+                f"({', '.join(_show_arg(a) for a in args)}): {str(exc).splitlines()[0]}"
+            ) from None
         try:
             tx = fn.build_transaction(
                 {"from": sender, "nonce": self.w3.eth.get_transaction_count(sender, "pending"),
@@ -224,6 +244,52 @@ class Fabrica:
         """Approve `spender` to move `amount` of `token` from the account."""
         return self._send(self.erc20(token), "approve", to_checksum_address(spender), amount)
 
+    def format_amount(self, token: str, value: int) -> str:
+        """`value` base units of `token` as '12.5 fUSD'."""
+        return format_amount(value, self.token_decimals(token), self.token_symbol(token))
+
+    def pay_from_wallet(self, token: str, spender: str, needed: int, send: Callable[[], TxResult], *,
+                        what: str, held_elsewhere: int = 0) -> TxResult:
+        """Run `send`, a call through which `spender` pulls `needed` of `token` from the wallet.
+
+        The wallet's balance is checked first (a clear error in token units, no transaction). The
+        allowance is raised to exactly `needed` only when it is lower, and set back to what it was if
+        `send` fails, so a failed call never leaves `spender` able to move the wallet's tokens later.
+        `held_elsewhere` (e.g. a market deposit the call also draws on) is only shown in the message.
+        """
+        if needed <= 0:
+            return send()
+        erc20 = self.erc20(token)
+        balance = erc20.functions.balanceOf(self.address).call()
+        if balance < needed:
+            # The error the token would revert with, raised before any approval is sent.
+            extra = f" besides the {self.format_amount(token, held_elsewhere)} deposited" if held_elsewhere else ""
+            raise make_error(
+                "ERC20InsufficientBalance", (self.address, balance, needed),
+                f"{what} needs {self.format_amount(token, needed)} from the wallet{extra}, which holds "
+                f"{self.format_amount(token, balance)}: top up the wallet or pay less",
+                shown={"balance": self.format_amount(token, balance), "needed": self.format_amount(token, needed)},
+            )
+        previous = erc20.functions.allowance(self.address, to_checksum_address(spender)).call()
+        if previous >= needed:
+            return send()
+        self.approve(token, spender, needed)
+        try:
+            return send()
+        except BaseException as exc:
+            self._restore_allowance(token, spender, previous, exc)
+            raise
+
+    def _restore_allowance(self, token: str, spender: str, previous: int, cause: BaseException) -> None:
+        try:
+            self.approve(token, spender, previous)
+        except Exception as exc:  # the original failure matters more; still say what is left behind
+            raise FabricaError(
+                f"{cause}; and the approval of {spender} to spend {self.token_symbol(token)} could not be set back to "
+                f"{self.format_amount(token, previous)} ({exc.__class__.__name__}): approve it again once the node "
+                "answers"
+            ) from cause
+
     def ensure_allowance(self, token: str, spender: str, amount: int) -> TxResult | None:
         """Approve `spender` for `amount` if the current allowance is lower."""
         current = self.erc20(token).functions.allowance(self.address, spender).call()
@@ -261,18 +327,57 @@ class Fabrica:
         collateral: int,
         design_id: int = 0,
     ) -> TxResult:
-        """Post a job, escrowing `amount` (from the market balance, pulling any shortfall); value = job id."""
+        """Post a job, escrowing `amount` (from the market balance, pulling any shortfall); value = job id.
+
+        Every rule the market enforces is checked first with reads (`check_post`), and the shortfall is
+        pulled with an exact approval that is revoked if the post fails (`pay_from_wallet`).
+        """
         token = to_checksum_address(token)
-        if amount <= 0:
-            raise FabricaValueError("amount must be positive")
         spec = cid_bytes(spec_cid)  # validate before any transaction (approve) is sent
-        shortfall = amount - self.market.functions.balanceOf(token, self.address).call()
-        if shortfall > 0:
-            self.ensure_allowance(token, self.market.address, shortfall)
-        return self._send(
-            self.market, "post", token, amount, spec, design_id, claim_by, delivery_window,
-            collateral, value_from="JobPosted.jobId",
+        self.check_post(token=token, amount=amount, claim_by=claim_by, delivery_window=delivery_window,
+                        collateral=collateral, design_id=design_id)
+        deposited = self.market.functions.balanceOf(token, self.address).call()
+        return self.pay_from_wallet(
+            token, self.market.address, amount - deposited,
+            lambda: self._send(self.market, "post", token, amount, spec, design_id, claim_by, delivery_window,
+                               collateral, value_from="JobPosted.jobId"),
+            what=f"posting a job paying {self.format_amount(token, amount)}", held_elsewhere=max(deposited, 0),
         )
+
+    def check_post(self, *, token: str, amount: int, claim_by: int, delivery_window: int, collateral: int,
+                   design_id: int = 0) -> None:
+        """Raise a clear FabricaValueError for a post the market would revert, before any transaction."""
+        token = to_checksum_address(token)
+        # Each failure is the contract error the post would revert with (same class, same arguments).
+        if not self.market.functions.isTokenAllowed(token).call():
+            known = ", ".join(self.deployment.payment_tokens) or "none in the manifest"
+            raise make_error("JobMarket__TokenNotAllowed", (token,), f"pay with one of: {known}")
+        if amount <= 0:
+            raise FabricaValueError(f"amount must be positive, got {amount}")
+        if amount > UINT96_MAX:
+            raise FabricaValueError(f"amount {amount} base units is above the market's limit of 2^96 - 1")
+        now = self.now()
+        if not now < claim_by <= now + MAX_CLAIM_PERIOD:
+            raise make_error("JobMarket__InvalidClaimDeadline", (claim_by, now))
+        params = self.market_params()
+        low = params["minDeliveryWindow"]
+        if not low <= delivery_window <= MAX_DELIVERY_WINDOW:
+            raise make_error("JobMarket__InvalidDeliveryWindow", (delivery_window, low, MAX_DELIVERY_WINDOW))
+        minimum = params["minCollateral"]
+        if collateral < minimum:
+            raise make_error("JobMarket__CollateralTooLow", (collateral, minimum))
+        if collateral > UINT96_MAX:
+            raise FabricaValueError(f"collateral {format_fab(collateral)} is above the market's limit of 2^96 - 1 base units")
+        if design_id:
+            self.check_design(design_id)
+
+    def check_design(self, design_id: int) -> None:
+        """Raise JobMarket__UnknownDesign unless DesignNFT `design_id` exists (designs are never burned)."""
+        count = self.contracts["DesignNFT"].functions.designCount().call()
+        if not 0 < design_id <= count:
+            listed = f"designs are 1..{count}" if count else "no design has been minted yet"
+            raise make_error("JobMarket__UnknownDesign", (design_id,),
+                             f"{listed}; pass a minted design's id (`fabrica design mint CID`), or 0 for none")
 
     def cancel_job(self, job_id: int) -> TxResult:
         """Cancel an open job; the escrow is credited back to the customer's market balance."""
@@ -429,6 +534,8 @@ class Fabrica:
         """Rebuild job `job_id` from its events and check it against the on-chain commitment."""
         if not isinstance(job_id, int) or job_id <= 0:
             raise FabricaValueError(f"job id must be a positive integer, got {job_id!r}")
+        if job_id >= 1 << 64:  # the market counts jobs in a uint64
+            raise FabricaLookupError(f"no job {job_id} on chain {self.deployment.chain_id} (jobs: 1..{self.job_count()})")
         logs = self.w3.eth.get_logs(
             {"address": self.market.address, "fromBlock": self.deployment.deployed_block, "toBlock": "latest",
              "topics": [None, "0x" + job_id.to_bytes(32, "big").hex()]}
@@ -523,6 +630,11 @@ def _contract_error(exc: Exception) -> ContractError:
     if not err.values and str(exc) and "without" in str(err):
         return type(err)((), str(exc))
     return err
+
+
+def _show_arg(value: Any) -> str:
+    text = "0x" + value.hex() if isinstance(value, bytes) else repr(value)
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def _output_components(contract: Contract, fn_name: str) -> list[dict[str, Any]]:

@@ -44,7 +44,15 @@ class Settings(BaseModel):
 
 def load_settings(**flags: Any) -> Settings:
     """Merge flags (non-None), FABRICA_* environment variables and the TOML file into Settings."""
-    config_path = Path(flags.pop("config", None) or os.environ.get("FABRICA_CONFIG") or DEFAULT_CONFIG_FILE)
+    flag = flags.pop("config", None)
+    named = flag or os.environ.get("FABRICA_CONFIG")
+    config_path = Path(named or DEFAULT_CONFIG_FILE)
+    if named and not config_path.is_file():
+        # Only the default fabrica.toml is optional; a file someone named and mistyped must not be ignored.
+        what = "does not exist" if not config_path.exists() else "is not a file"
+        fix = "fix the path" if flag else f"fix the path or unset FABRICA_CONFIG to use ./{DEFAULT_CONFIG_FILE}"
+        source = "" if flag else " named by FABRICA_CONFIG"
+        raise FabricaValueError(f"config file {config_path}{source} {what}; {fix}")
     values: dict[str, Any] = {}
     if config_path.exists():
         try:

@@ -68,7 +68,14 @@ class Deployment(BaseModel):
         """Read the manifest for `chain_id`, or explain how to create one."""
         path = directory / f"{chain_id}.json"
         if not path.exists():
-            hint = "Run `fabrica devnet up` first." if chain_id == 31337 else "Deploy with `fabrica deploy`."
+            hint = (
+                "Run `fabrica devnet up` first."
+                if chain_id == 31337
+                # There is no deploy command for public chains yet: the SDK deploys and writes the manifest.
+                else "Deploy there with the SDK (fabrica.protocol.deploy.deploy_protocol, then Deployment.save "
+                f"into {directory}), or pass the --rpc-url of a chain that has a deployment "
+                "(`fabrica devnet up` starts a local one)."
+            )
             raise FabricaLookupError(f"No deployment for chain {chain_id} in {directory}. {hint}")
         try:
             return cls.model_validate(json.loads(path.read_text()))
