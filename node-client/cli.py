@@ -35,10 +35,22 @@ RecordOpt = Annotated[Path | None, typer.Option(
     "--record", help="write a transcript of the whole serial session to this file (replay: fabrica node replay)")]
 
 
+def _check(baud: int, firmware: str, boot_wait: float, record: Path | None = None) -> None:
+    """Refuse bad serial options before anything is opened (a port, a transcript file)."""
+    from .limits import check_baud, check_seconds
+
+    if firmware not in firmware_names():
+        raise NodeConfigError(f"--firmware {firmware!r} is not known; choose one of {', '.join(firmware_names())}")
+    check_baud(baud)
+    check_seconds(boot_wait, "--boot-wait", allow_zero=True)
+    if record is not None and (record.is_dir() or not record.parent.is_dir()):
+        where = "is a folder" if record.is_dir() else f"is in a folder that does not exist ({record.parent})"
+        raise NodeConfigError(f"--record {str(record)!r} {where}; name a new file in an existing folder")
+
+
 def _open(port: str, baud: int, firmware: str, boot_wait: float, record: Path | None = None,
           **options: Any) -> Driver:
-    if firmware not in firmware_names():
-        raise typer.BadParameter(f"{firmware!r} is not one of {', '.join(firmware_names())}", param_hint="--firmware")
+    _check(baud, firmware, boot_wait, record)
     protocol = create_protocol(firmware, **options)
     transport: Transport = SerialTransport(port, baud)
     if record is not None:
@@ -52,11 +64,18 @@ def _open(port: str, baud: int, firmware: str, boot_wait: float, record: Path | 
     return Driver(transport, protocol, boot_wait=boot_wait)
 
 
+def _say_error(message: object) -> None:
+    """One `error: …` line on stderr; the message is text, not markup (`[[machines]]` must survive)."""
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(str(message))}")
+
+
 def _fail(exc: NodeClientError, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"ok": False, "error": str(exc), "kind": type(exc).__name__}))
     else:
-        err.print(f"[red]error:[/red] {exc}")
+        _say_error(exc)
     raise typer.Exit(2)
 
 
@@ -81,8 +100,15 @@ def print_(
     record: RecordOpt = None,
 ) -> None:
     """Stream FILE to the machine; exit 0 only when the firmware acknowledged every line."""
+    from .limits import check_lines, check_seconds
+
     try:
-        commands = gcode.load(file)
+        _check(baud, firmware, boot_wait, record)
+        check_seconds(ack_timeout, "--ack-timeout")
+        check_seconds(timeout, "--timeout")
+        numbered = gcode.load_numbered(file)
+        check_lines(numbered, firmware, f"G-code file {str(file)!r}")  # before streaming: a long line hangs Marlin
+        commands = [command for _, command in numbered]
         options: dict[str, Any] = {"ack_timeout": ack_timeout}
         driver = _open(port, baud, firmware, boot_wait, record, **options)
     except NodeClientError as exc:
@@ -105,7 +131,14 @@ def print_(
                 bar.update(task, completed=p.acked, temps=_temps(p))
 
             runner = PrintRunner(driver, on_progress=report)
-            worker = threading.Thread(target=lambda: outcome.setdefault("r", runner.run(commands, timeout)), daemon=True)
+
+            def stream() -> None:
+                try:
+                    outcome["r"] = runner.run(commands, timeout)
+                except Exception as exc:  # reported by the main thread as one line, never a traceback
+                    outcome["error"] = exc
+
+            worker = threading.Thread(target=stream, daemon=True)
             worker.start()
             interrupts = 0
             while worker.is_alive():
@@ -123,6 +156,11 @@ def print_(
         _fail(exc, as_json)
         return
     driver.close()
+    if "r" not in outcome:
+        problem = outcome.get("error")
+        _fail(problem if isinstance(problem, NodeClientError)
+              else NodeClientError(f"the print stopped: {type(problem).__name__}: {problem}"), as_json)
+        return
     result = outcome["r"]
     data = {**result.as_dict(), "file": str(file), "port": port, "baud": baud, "firmware": firmware,
             "identity": identity["firmware"]}
@@ -132,7 +170,10 @@ def print_(
         err.print(f"[green]done:[/green] {result.acked}/{result.total} lines acknowledged in {result.elapsed:.1f} s "
                   f"({result.resends} resent)")
     else:
-        err.print(f"[red]{result.state}:[/red] {result.acked}/{result.total} lines acknowledged; {result.reason or ''}")
+        from rich.markup import escape
+
+        err.print(f"[red]{result.state}:[/red] {result.acked}/{result.total} lines acknowledged; "
+                  f"{escape(result.reason or '')}")
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -175,16 +216,19 @@ def replay_(
     """Play a recorded GRBL session as the firmware on a pseudo-terminal; the first output line is its path."""
     import time
 
+    from .limits import check_baud, check_seconds
     from .replay import GrblReplay, PtyReplay
     from .transcript import load
 
     try:
+        check_baud(baud)
+        check_seconds(idle_exit, "--idle-exit", allow_zero=True)
         recorded = load(transcript)
         if (recorded.get("family") or "grbl") != "grbl":
             raise NodeConfigError(f"{transcript} records a {recorded.get('family')!r} session; replay speaks GRBL")
         engine = GrblReplay(recorded)
     except (NodeClientError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        _say_error(exc)
         raise typer.Exit(2) from None
     server = PtyReplay(engine, baud=baud)
     print(server.port, flush=True)
@@ -218,22 +262,35 @@ def replay_(
 
 @app.command("run")
 def run(
-    config: Annotated[Path, typer.Option("--config", help="node.toml: \\[fabrica] chain settings, \\[node] policy, "
-                                         "\\[\\[machines]] (see fabrica.node_client.config)")] = Path("node.toml"),
+    config: Annotated[Path, typer.Option("--config", help="the node.toml described above (README.md: node.toml; "
+                                         "examples/node.toml)")] = Path("node.toml"),
     rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="overrides \\[fabrica] rpc_url")] = None,
     account: Annotated[str | None, typer.Option("--account", help="overrides \\[fabrica] account")] = None,
-    max_jobs: Annotated[int | None, typer.Option("--max-jobs", help="exit after delivering this many jobs")] = None,
+    max_jobs: Annotated[int | None, typer.Option("--max-jobs", min=1,
+                                                 help="exit after delivering this many jobs (1 or more)")] = None,
 ) -> None:
-    """Run the shop's job loop: register machines, claim jobs they can make, slice, print, deliver."""
+    r"""Run the shop's job loop: check machines, register them, claim jobs they can make, slice, print, deliver.
+
+    node.toml has three parts: \[fabrica] (rpc_url, home, account: dev role, index or keystore path), \[node]
+    (state_db, encryption_key_file, poll_interval, max_attempts, deactivate_on_abandon, max_collateral in FAB,
+    min_time_left) and one \[\[machines]] table per machine (name, port, baud, firmware marlin|grbl, profile,
+    process, materials, node_id, boot_wait, connect_timeout, print_timeout). Every machine is probed first;
+    nothing is registered or claimed for one whose firmware does not answer. The full format with a working
+    example is in README.md (section node.toml) and examples/node.toml.
+    """
     from .config import load_node_config
     from .jobloop import JobLoop
 
+    loop = None
     try:
         cfg = load_node_config(config, rpc_url=rpc_url, account=account)
         loop = JobLoop(cfg, say=lambda m: err.print(m, markup=False, highlight=False))
     except FabricaError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        _say_error(exc)
         raise typer.Exit(2) from None
+    except Exception as exc:  # an edge: one line, never a traceback
+        _say_error(f"cannot start the job loop: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
     outcome: dict[str, Any] = {}
 
     def body() -> None:
@@ -256,10 +313,10 @@ def run(
                 loop.stop()
             else:
                 loop.stop(cancel_prints=True)
-    loop.state.close()
+    loop.close()
     if "error" in outcome:
         exc = outcome["error"]
-        err.print(f"[red]error:[/red] {exc.__class__.__name__}: {exc}")
+        _say_error(exc if isinstance(exc, FabricaError) else f"{exc.__class__.__name__}: {exc}")
         raise typer.Exit(2 if isinstance(exc, FabricaError) else 1)
     err.print(f"delivered {len(outcome.get('delivered', []))} job(s)")
 
@@ -279,15 +336,24 @@ def jobs(
 
     try:
         cfg = load_node_config(config)
-        state = NodeState(cfg.state_db)
+        # a look must not create the state file it looks for
+        state = NodeState(cfg.state_db) if cfg.state_db.is_file() else None
     except FabricaError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        _say_error(exc)
         raise typer.Exit(2) from None
+    if state is None:
+        if job is not None:
+            _say_error(f"job {job} is not in this node's state: {cfg.state_db} does not exist yet "
+                       "(`fabrica node run` creates it)")
+            raise typer.Exit(1)
+        print("[]" if json_out else f"no jobs yet: {cfg.state_db} does not exist (`fabrica node run` creates it)")
+        return
     try:
         if job is not None:
-            found = state.job(job)
+            found = state.job(job) if 0 < job < 2**63 else None  # SQLite integers are 64-bit
             if found is None:
-                err.print(f"[red]error:[/red] job {job} is not in this node's state ({cfg.state_db})")
+                _say_error(f"job {job} is not in this node's state ({cfg.state_db}); list them with "
+                           "`fabrica node jobs`")
                 raise typer.Exit(1)
             out: Any = {**asdict(found), "history": state.history(job), "print_logs": state.print_logs(job)}
         else:

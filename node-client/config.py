@@ -38,6 +38,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fabrica.protocol.config import Settings, load_settings
+from fabrica.protocol.errors import FabricaError
 from fabrica.protocol.types import Material, ProcessKind, parse_flags
 
 from .drivers import firmware_names
@@ -45,22 +46,43 @@ from .errors import NodeConfigError
 from .slicer import MachineProfile
 
 
+FORMAT_HELP = "see the node.toml section of README.md, or examples/node.toml"
+
+
 class MachineConfig(BaseModel):
     """One machine wired to this computer; it is one node on chain."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `baud = true` or `baud = "fast"` is a mistake to report, not a value to coerce
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-    port: str
+    port: Annotated[str, Field(min_length=1)]
     baud: int = 115200
     firmware: str = "marlin"
-    profile: str = "generic-fdm-250"
+    profile: Annotated[str, Field(min_length=1)] = "generic-fdm-250"
     process: str = "FDM"
-    materials: list[str] | None = None
-    node_id: int | None = None
-    boot_wait: float = 2.0
-    connect_timeout: float = 30.0
-    print_timeout: float = 86_400.0
+    materials: Annotated[list[str], Field(min_length=1)] | None = None
+    node_id: Annotated[int, Field(ge=1)] | None = None
+    boot_wait: Annotated[float, Field(ge=0)] = 2.0
+    connect_timeout: Annotated[float, Field(gt=0)] = 30.0
+    print_timeout: Annotated[float, Field(gt=0)] = 86_400.0
+
+    @field_validator("baud")
+    @classmethod
+    def _baud(cls, v: int) -> int:
+        from .limits import check_baud
+
+        return check_baud(v, "baud")
+
+    @field_validator("materials")
+    @classmethod
+    def _materials(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            known = {m.name for m in Material if m.name}
+            unknown = [m for m in v if m.upper() not in known]
+            if unknown:
+                raise ValueError(f"unknown material(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return v
 
     @field_validator("firmware")
     @classmethod
@@ -94,14 +116,14 @@ class MachineConfig(BaseModel):
 class NodeOptions(BaseModel):
     """The job loop's policy."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    state_db: Path | None = None
-    encryption_key_file: Path | None = None
+    state_db: Annotated[Path, Field(strict=False)] | None = None
+    encryption_key_file: Annotated[Path, Field(strict=False)] | None = None
     poll_interval: Annotated[float, Field(gt=0)] = 5.0
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 2
     deactivate_on_abandon: bool = True
-    max_collateral: Decimal = Decimal("100")
+    max_collateral: Annotated[Decimal, Field(strict=False, ge=0, allow_inf_nan=False)] = Decimal("100")
     min_time_left: Annotated[int, Field(ge=0)] = 3600
 
 
@@ -130,21 +152,30 @@ class NodeConfig(BaseModel):
 
 
 def load_node_config(path: Path | str, **flags: Any) -> NodeConfig:
-    """Read `node.toml`; flags and FABRICA_* variables override its [fabrica] section."""
+    """Read `node.toml`; flags and FABRICA_* variables override its [fabrica] section. Every field is checked."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise NodeConfigError(f"node config {path} does not exist; see `fabrica node run --help` for its format") \
-            from None
+        raise NodeConfigError(f"node config {path} does not exist; write one ({FORMAT_HELP})") from None
+    except IsADirectoryError:
+        raise NodeConfigError(f"node config {path} is a folder; pass the node.toml file in it") from None
+    except UnicodeDecodeError:
+        raise NodeConfigError(f"node config {path} is not UTF-8 text; a node.toml is TOML ({FORMAT_HELP})") from None
+    except OSError as exc:
+        raise NodeConfigError(f"node config {path} cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise NodeConfigError(f"node config {path} is not valid TOML: {exc}") from None
     unknown = set(data) - {"fabrica", "node", "machines"}
     if unknown:
         raise NodeConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
-                              "known: fabrica, node, machines")
+                              f"known: [fabrica], [node], [[machines]] ({FORMAT_HELP})")
     base = path.resolve().parent
-    fabrica_section = dict(data.get("fabrica", {}))
+    fabrica_section = data.get("fabrica", {})
+    if not isinstance(fabrica_section, dict):
+        raise NodeConfigError(f"{path}: fabrica must be a [fabrica] table of chain settings ({FORMAT_HELP})")
+    _validated(path, "fabrica", Settings, fabrica_section)  # the file's own values, named by their key
+    fabrica_section = dict(fabrica_section)
     if "home" in fabrica_section and not Path(fabrica_section["home"]).is_absolute():
         fabrica_section["home"] = str(base / fabrica_section["home"])
     import tempfile
@@ -154,28 +185,55 @@ def load_node_config(path: Path | str, **flags: Any) -> NodeConfig:
         tmp.write("[fabrica]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in fabrica_section.items()))
     try:
         settings = load_settings(config=tmp.name, **flags)
+    except FabricaError as exc:  # only a flag or a FABRICA_* variable can be wrong here: the file was checked
+        cause = exc.__cause__
+        if isinstance(cause, ValidationError):
+            first = cause.errors()[0]
+            key = ".".join(str(p) for p in first["loc"])
+            raise NodeConfigError(f"setting {key} (from a flag or FABRICA_{key.upper()}): "
+                                  f"{first['msg'].removeprefix('Value error, ')}") from None
+        raise
     finally:
         Path(tmp.name).unlink()
     machines_raw = data.get("machines", [])
+    if not isinstance(machines_raw, list):
+        raise NodeConfigError(f"{path}: machines must be written as [[machines]] tables, one per machine "
+                              f"({FORMAT_HELP})")
     if not machines_raw:
-        raise NodeConfigError(f"{path}: add at least one [[machines]] table (name, port, profile)")
+        raise NodeConfigError(f"{path}: add at least one [[machines]] table (name, port, profile) "
+                              f"({FORMAT_HELP})")
     node = _validated(path, "node", NodeOptions, data.get("node", {}))
     machines = [_validated(path, f"machines.{i}", MachineConfig, m) for i, m in enumerate(machines_raw)]
     names = [m.name for m in machines]
     if len(set(names)) != len(names):
         raise NodeConfigError(f"{path}: machine names must be unique, got {names}")
+    for i, m in enumerate(machines):  # a profile or material that cannot work is a config error, found now
+        try:
+            profile = m.load_profile(base)
+        except NodeConfigError as exc:
+            raise NodeConfigError(f"{path}: machines.{i}.profile: {exc}") from None
+        try:
+            m.material_names(profile)
+        except (NodeConfigError, ValueError) as exc:
+            raise NodeConfigError(f"{path}: {exc}") from None
     return NodeConfig(settings=settings, node=node, machines=machines, base_dir=base)
 
 
 def _validated(path: Path, section: str, model: type[BaseModel], raw: Any) -> Any:
     if not isinstance(raw, dict):
-        raise NodeConfigError(f"{path}: {section} must be a table")
+        raise NodeConfigError(f"{path}: {section} must be a table ({FORMAT_HELP})")
     try:
         return model(**raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join([section, *(str(p) for p in first["loc"])])
         msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown key; known: {', '.join(model.model_fields)}"
+        elif first["type"] == "missing":
+            msg = f"is required ({FORMAT_HELP})"
+        elif first["type"] != "value_error" and "input" in first and not isinstance(first["input"], dict):
+            msg = f"{msg} (got {first['input']!r})"
         raise NodeConfigError(f"{path}: {where}: {msg}") from None
 
 

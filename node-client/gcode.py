@@ -33,19 +33,32 @@ def clean(line: str) -> str:
 
 
 def load(path: str | Path) -> list[str]:
-    """Read a G-code file and return its commands (comments and blank lines dropped)."""
+    """Read a G-code file and return its commands (comments and blank lines dropped); one at least."""
+    return [command for _, command in load_numbered(path)]
+
+
+def load_numbered(path: str | Path) -> list[tuple[int, str]]:
+    """Like `load`, with each command's line number in the file (for messages that point at a line)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="ascii", errors="strict")
     except FileNotFoundError:
         raise NodeConfigError(f"G-code file {str(p)!r} does not exist; pass the path of a .gcode file") from None
+    except IsADirectoryError:
+        raise NodeConfigError(f"G-code file {str(p)!r} is a folder; pass the path of a .gcode file") from None
     except UnicodeDecodeError as exc:
         raise NodeConfigError(
             f"G-code file {str(p)!r} is not ASCII (byte {exc.start}); firmware accepts ASCII only"
         ) from None
+    except OSError as exc:
+        raise NodeConfigError(f"G-code file {str(p)!r} cannot be read: {exc.strerror or exc}") from None
     out = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), start=1):
         cmd = clean(raw)
         if cmd:
-            out.append(cmd)
+            out.append((number, cmd))
+    if not out:
+        # An empty job would "succeed" without the machine doing anything: almost always the wrong file.
+        what = "is empty (0 bytes)" if not text else "holds only comments and blank lines"
+        raise NodeConfigError(f"G-code file {str(p)!r} {what}; there is nothing to print: pass a sliced .gcode file")
     return out

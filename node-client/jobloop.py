@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ from fabrica.protocol.types import JobRecord, JobSpec, JobStatus, Material, Proc
 from . import gcode
 from .config import MachineConfig, NodeConfig
 from .drivers import Driver, create_protocol
-from .errors import NodeClientError, NodeConfigError
+from .errors import FirmwareTimeoutError, NodeClientError, NodeConfigError
 from .runner import PrintResult, PrintRunner
 from .runner import Progress as JobProgress
 from .serial_transport import SerialTransport
@@ -56,10 +58,15 @@ from .state import PHASES, NodeState
 
 LOG_SCHEMA = "fabrica.print-log/1"
 MAX_LOG_SAMPLES = 500
+RECHECK_S = 60.0  # how often a machine that stopped answering is tried again
 
 
 class JobRejected(NodeClientError):
     """A job this node cannot or will not make (the reason says which rule)."""
+
+
+class NoMachineError(NodeClientError):
+    """No configured machine can take work (none answers, or every one is out of service)."""
 
 
 @dataclass
@@ -74,6 +81,10 @@ class Machine:
     thread: threading.Thread | None = None
     runner: PrintRunner | None = None
     in_service: bool = True
+    answering: bool | None = None  # None until checked: nothing is claimed for a machine that does not answer
+    problem: str | None = None
+    checked_at: float = 0.0
+    identity: dict[str, str] = field(default_factory=dict)
 
     @property
     def process(self) -> ProcessKind:
@@ -124,9 +135,7 @@ class JobLoop:
                                      account=resolve_account(s.account))
         self.client = client
         self.store = store if store is not None else s.content_store()
-        self.state = NodeState(config.state_db)
         self.work_dir = config.state_db.parent / "jobs"
-        self.keys = load_or_create_key(config.key_file)
         self.say = say
         self.on_phase = on_phase
         self.threaded = threaded
@@ -139,19 +148,113 @@ class JobLoop:
             self.machines[m.name] = Machine(m, profile, m.material_names(profile))
         self.delivered: list[int] = []
 
+    # The state file and the key are made on first use, so a start that fails its checks leaves nothing behind.
+    @cached_property
+    def state(self) -> NodeState:
+        """The node's local state (SQLite), opened or created on first use."""
+        return NodeState(self.config.state_db)
+
+    @cached_property
+    def keys(self) -> SealingKeyPair:
+        """The node's X25519 key pair, read or created (0600) on first use."""
+        return load_or_create_key(self.config.key_file)
+
+    def close(self) -> None:
+        """Close the state file if it was opened."""
+        if "state" in self.__dict__:
+            self.state.close()
+
+    # ------------------------------------------------------------------------------- machines
+
+    def _connect(self, m: Machine) -> tuple[Driver, dict[str, Any]]:
+        """Open the machine's port and wait for its firmware's report; NodeClientError when it does not answer."""
+        driver = Driver(SerialTransport(m.cfg.port, m.cfg.baud), create_protocol(m.cfg.firmware),
+                        boot_wait=m.cfg.boot_wait)
+        try:
+            identity = driver.connect(timeout=m.cfg.connect_timeout)
+            if driver.protocol.halted or not identity["firmware"]:
+                raise FirmwareTimeoutError(f"the firmware is halted ({driver.protocol.halt_reason or 'no report'}); "
+                                           "reset the machine")
+        except BaseException:
+            driver.close()
+            raise
+        return driver, identity
+
+    def check_machine(self, m: Machine) -> bool:
+        """Probe one machine (open the port, get the firmware's report, close); record and return whether it answers."""
+        try:
+            driver, identity = self._connect(m)
+            driver.close()
+        except NodeClientError as exc:
+            m.answering, m.problem = False, str(exc)
+        else:
+            m.answering, m.problem, m.identity = True, None, identity["firmware"]
+        m.checked_at = time.monotonic()
+        return m.answering
+
+    def check_machines(self) -> list[Machine]:
+        """Probe every machine at once; NoMachineError when none answers. Nothing is registered or claimed here."""
+        todo = list(self.machines.values())
+        threads = [threading.Thread(target=self.check_machine, args=(m,), daemon=True) for m in todo]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for m in todo:
+            if m.answering:
+                self.say(f"machine {m.cfg.name}: {m.identity.get('FIRMWARE_NAME', 'firmware')} answers on {m.cfg.port}")
+            else:
+                self.say(f"machine {m.cfg.name}: does not answer on {m.cfg.port}; no job is claimed for it "
+                         f"until it does ({m.problem})")
+        usable = [m for m in todo if m.answering]
+        if not usable:
+            raise NoMachineError("no machine answers, so nothing was registered or claimed: "
+                                 + self._machine_problems()
+                                 + "; fix port, baud or firmware in node.toml [[machines]] (try "
+                                 "`fabrica node probe --port DEV --baud N`) and start again")
+        return usable
+
+    def _machine_problems(self) -> str:
+        parts = []
+        for m in self.machines.values():
+            if not m.in_service:
+                parts.append(f"{m.cfg.name} is out of service after an abandoned job")
+            elif m.answering is False:
+                parts.append(f"{m.cfg.name} on {m.cfg.port}: {m.problem}")
+        return "; ".join(parts)
+
+    def usable(self) -> list[Machine]:
+        """Machines that may take work: in service and not known to be silent."""
+        return [m for m in self.machines.values() if m.in_service and m.answering is not False]
+
+    def _recheck(self) -> None:
+        """Check unchecked machines, and silent idle ones every RECHECK_S; register one that answers again."""
+        now = time.monotonic()
+        for m in self.machines.values():
+            due = m.answering is None or (m.answering is False and now - m.checked_at >= RECHECK_S)
+            if not due or m.job_id is not None or not m.in_service:
+                continue
+            was = m.answering
+            if self.check_machine(m) and was is False:
+                self.say(f"machine {m.cfg.name}: answers again on {m.cfg.port}; back in matching")
+            if m.answering and not m.node_id:
+                self.register([m])
+
     # --------------------------------------------------------------------------------- set-up
 
     @property
     def address(self) -> str:
         return self.client.address
 
-    def register(self) -> dict[str, int]:
-        """Register each machine as a node, or update its node when capabilities changed; name -> node id."""
+    def register(self, machines: list[Machine] | None = None) -> dict[str, int]:
+        """Register each machine (default: all not known to be silent) as a node, or update it; name -> node id."""
         try:
             slicer = slicer_version()
         except NodeClientError:
             slicer = None
-        for m in self.machines.values():
+        if machines is None:
+            machines = [m for m in self.machines.values() if m.answering is not False]
+        for m in machines:
             meta = {"name": m.cfg.name, "firmware": m.cfg.firmware, "profile": m.profile.name,
                     "profile_sha256": m.profile.sha256, "slicer": slicer, "client": "fabrica-node"}
             meta_cid = str(self.store.add(json.dumps(meta, sort_keys=True).encode()))
@@ -182,7 +285,7 @@ class JobLoop:
                         self.say(f"machine {m.cfg.name}: node {node_id} back in service")
             m.node_id = node_id
             self.state.set_machine_node(m.cfg.name, node_id, caps)
-        return {name: m.node_id for name, m in self.machines.items()}
+        return {m.cfg.name: m.node_id for m in machines}
 
     def reconcile(self) -> None:
         """Bring local state in line with the chain after a restart (never claims, never delivers by itself)."""
@@ -219,12 +322,17 @@ class JobLoop:
         """Register, reconcile, then tick every poll interval until stopped or `max_jobs` were delivered."""
         if stop is not None:
             self._stop = stop
+        self.check_machines()  # before anything touches the chain: claim nothing for a machine that does not answer
         self.register()
         self.reconcile()
         while not self._stop.is_set():
             self.tick()
             if max_jobs is not None and len(self.delivered) >= max_jobs and self.idle():
                 break
+            if not self.usable() and self.idle():
+                # Running on would only look busy: say what is wrong and stop (claimed jobs resume on restart).
+                raise NoMachineError("no usable machine left: " + self._machine_problems()
+                                     + "; fix the machines and start `fabrica node run` again (claimed jobs resume)")
             self._stop.wait(self.config.node.poll_interval)
         self.wait()
         return self.delivered
@@ -246,17 +354,18 @@ class JobLoop:
                 m.thread.join(timeout)
 
     def tick(self) -> None:
-        """One round: resume unfinished jobs, then claim for free machines."""
+        """One round: check silent machines, resume unfinished jobs, then claim for free machines that answer."""
+        self._recheck()
         for js in self.state.jobs(active=True):
             m = self.machines.get(js.machine)
             if m is None:
                 self.say(f"job {js.job_id}: machine {js.machine!r} is no longer configured; it needs an operator")
                 continue
-            if m.job_id is None and not self._stop.is_set():
+            if m.job_id is None and m.answering and not self._stop.is_set():
                 self._start(m, js.job_id)
         if self._stop.is_set():
             return
-        free = [m for m in self.machines.values() if m.job_id is None and m.in_service]
+        free = [m for m in self.machines.values() if m.job_id is None and m.in_service and m.answering]
         if not free:
             return
         skipped = self.state.skipped()
@@ -434,28 +543,31 @@ class JobLoop:
     def _print(self, m: Machine, job_id: int, sliced: tuple[SliceResult, list[str], dict]) -> bool:
         """One attempt; True to go on (printed, or retry), False when the job was abandoned."""
         _, commands, _ = sliced
+        try:
+            driver, identity = self._connect(m)
+        except NodeClientError as exc:
+            # The machine stopped answering: no attempt is spent and the job waits for it (abandoning it would
+            # only lose the collateral sooner); nothing new is claimed for the machine until it answers again.
+            m.answering, m.problem, m.checked_at = False, str(exc), time.monotonic()
+            self.state.update(job_id, error=f"machine {m.cfg.name} does not answer: {exc}")
+            self.say(f"job {job_id}: machine {m.cfg.name} does not answer ({exc}); the job waits for it")
+            return False
         attempt = self.state.job(job_id).attempts + 1
         self.state.advance(job_id, "printing", attempts=attempt)
         self._phase(job_id, "printing")
         log_id = self.state.start_print(job_id, attempt, m.cfg.name)
         self.say(f"job {job_id}: printing on {m.cfg.name}, attempt {attempt} ({len(commands)} lines)")
-        identity: dict[str, Any] = {}
-        driver: Driver | None = None
 
         def telemetry(p: JobProgress) -> None:
             self.state.add_telemetry(log_id, p.acked, p.total, p.temperatures, p.state)
 
         try:
-            driver = Driver(SerialTransport(m.cfg.port, m.cfg.baud), create_protocol(m.cfg.firmware),
-                            boot_wait=m.cfg.boot_wait)
-            identity = driver.connect(timeout=m.cfg.connect_timeout)
             m.runner = PrintRunner(driver, on_progress=telemetry, progress_interval=self.telemetry_interval)
             result = m.runner.run(commands, timeout=m.cfg.print_timeout)
         except NodeClientError as exc:
             result = PrintResult(False, "failed", 0, len(commands), 0.0, f"{exc.__class__.__name__}: {exc}")
         finally:
-            if driver is not None:
-                driver.close()
+            driver.close()
             m.runner = None
         self.state.finish_print(log_id, ok=result.ok, state=result.state, reason=result.reason,
                                 result={**result.as_dict(), "firmware": identity.get("firmware", {})})
@@ -537,7 +649,7 @@ def run_loop(config: NodeConfig, say: Callable[[str], None] = print, max_jobs: i
     try:
         return loop.run(max_jobs=max_jobs, stop=stop)
     finally:
-        loop.state.close()
+        loop.close()
 
 
-__all__ = ["JobLoop", "JobRejected", "Machine", "load_or_create_key", "run_loop"]
+__all__ = ["JobLoop", "JobRejected", "Machine", "NoMachineError", "load_or_create_key", "run_loop"]

@@ -55,6 +55,7 @@ _CAP = re.compile(r"^Cap:([A-Z0-9_]+):([01])", re.IGNORECASE)
 _BUSY = re.compile(r"^(?:echo:)?\s*busy\b", re.IGNORECASE)
 _RESEND_ERRORS = ("checksum", "line number", "expected line", "last line", "format error", "missing")
 _NONFATAL_ERRORS = ("unknown command", "cold extrusion")
+MAX_LINE_BYTES = 96  # Marlin's MAX_CMD_SIZE: the framed line with its newline must fit
 
 
 # commands that may run for minutes before their `ok`, reporting temperatures (not `busy:`) on older firmware
@@ -216,7 +217,8 @@ class MarlinProtocol(HostQueue):
             # echo chatter keep coming while an `ok` is lost, and must not hold off recovery for ever (they do
             # count while a heat-up, homing or dwell is in flight, which reports instead of answering).
             self._last_rx = now
-            self._recoveries = 0
+            if low != "wait":  # `wait` says the firmware holds none of our lines: no progress, so no reset
+                self._recoveries = 0
         absorb, self._absorb_resend = self._absorb_resend, None
 
         if low.startswith("ok"):
@@ -451,6 +453,13 @@ class MarlinProtocol(HostQueue):
                 else:
                     return
                 size = len(frame(self._next_number, command))
+                if size > MAX_LINE_BYTES:
+                    # Marlin drops a line longer than its buffer without an answer: stop with the reason.
+                    self._halt(f"line {command[:40]!r}… is {size - 1} characters framed; Marlin's command buffer "
+                               f"takes {MAX_LINE_BYTES - 1} (MAX_CMD_SIZE {MAX_LINE_BYTES}); shorten or split it")
+                    if events is not None:
+                        events.append(Halted(self.halt_reason or ""))
+                    return
                 if not self._window_open(size):
                     return
                 if index is None:

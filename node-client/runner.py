@@ -9,6 +9,7 @@ from typing import Any
 
 from . import events as marlin
 from .drivers import Driver
+from .errors import NodeClientError
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,21 @@ class PrintRunner:
         resends = 0
         warnings: list[str] = []
         reason: str | None = None
-        self.driver.submit(commands)
         last_report = 0.0
         proto = self.driver.protocol
-        while True:
-            for ev in self.driver.poll(0.05):
+        lost: str | None = None
+        try:
+            self.driver.submit(commands)
+        except NodeClientError as exc:  # the port failed as the first lines went out
+            lost = str(exc)
+        while lost is None:
+            try:
+                polled = self.driver.poll(0.05)
+            except NodeClientError as exc:
+                # The port went away (unplugged, peer closed) or failed: the print cannot go on; say why.
+                lost = str(exc)
+                break
+            for ev in polled:
                 if isinstance(ev, marlin.Sent) and ev.resend:
                     resends += 1
                 elif isinstance(ev, marlin.Warning):
@@ -130,6 +141,8 @@ class PrintRunner:
             if self.on_progress and now - last_report >= self.progress_interval:
                 last_report = now
                 self.on_progress(self.progress())
+        if lost is not None:
+            self.state, reason = "failed", lost
         if self.on_progress:
             self.on_progress(self.progress())
         acked, total = proto.job_lines_acked, proto.job_lines_total

@@ -164,6 +164,9 @@ class MachineProfile:
                                   "and max_print_height") from None
         width = max(c[0] for c in corners) - min(c[0] for c in corners)
         depth = max(c[1] for c in corners) - min(c[1] for c in corners)
+        if min(width, depth, height) <= 0 or any(len(c) != 2 for c in corners):
+            raise NodeConfigError(f"slicer profile {path}: the build volume {width:g} x {depth:g} x {height:g} mm "
+                                  "must be positive on every axis (bed_shape corners as XxY, max_print_height > 0)")
         if not materials:
             raise NodeConfigError(f"slicer profile {path}: add a '# fabrica.materials = PLA, ...' line")
         return cls(path.stem, path, hashlib.sha256(raw).hexdigest(), (width, depth, height), materials,

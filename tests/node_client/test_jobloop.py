@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from peers.grbl_sim import GrblSimulator
 from peers.launch import virtual_printer
 from test_slicer import cube_stl
 from typer.testing import CliRunner
@@ -28,9 +27,7 @@ from fabrica.node_client.cli import app
 from fabrica.node_client.config import load_node_config
 from fabrica.node_client.jobloop import JobLoop
 from fabrica.node_client.state import NodeState
-from fabrica.protocol.accounts import DEV_ROLES, dev_account
 from fabrica.protocol.client import Fabrica
-from fabrica.protocol.devnet import Devnet
 from fabrica.protocol.storage import LocalContentStore, seal
 from fabrica.protocol.types import JobSpec, JobStatus, Material, ProcessKind, SpecFile
 
@@ -39,40 +36,6 @@ FAB = 10**18
 # Its faults are named explicitly: OctoPrint's default list also holds `105:resend_with_timeout`, which marks a
 # line accepted without executing it (no host can pass it; see test_virtual_printer.py).
 PRINTER = {"ambientTemperature": 230.0, "simulated_errors": ["100:resend", "110:missing_lineno", "115:checksum_mismatch"]}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devnet, Path]]:
-    """anvil with Fabrica deployed; the shop has staked (it registers its own node through the loop)."""
-    home = tmp_path_factory.mktemp("node-devnet")
-    net = Devnet(home, port=_free_port())
-    deployment = net.up()
-    try:
-        base = Fabrica.connect(net.rpc_url, deployment=deployment)
-        base.with_account(dev_account(DEV_ROLES["shop"])).stake(2_000 * FAB)
-        yield net, home
-    finally:
-        net.down()
-
-
-@pytest.fixture
-def chain(devnet) -> Iterator[dict]:
-    """Role clients and the shared content store; the chain is reverted after each test."""
-    net, home = devnet
-    base = Fabrica.connect(net.rpc_url, deployments_dir=home / "deployments")
-    snap = base.w3.provider.make_request("evm_snapshot", [])["result"]
-    try:
-        yield {"net": net, "home": home, "base": base, "store": LocalContentStore(home / "content"),
-               "customer": base.with_account(dev_account(DEV_ROLES["customer"])),
-               "shop": base.with_account(dev_account(DEV_ROLES["shop"]))}
-    finally:
-        assert base.w3.provider.make_request("evm_revert", [snap]).get("result") is True
 
 
 def post(chain: dict, stl: bytes, material: Material = Material.PLA, name: str = "cube.stl",
@@ -88,13 +51,14 @@ def post(chain: dict, stl: bytes, material: Material = Material.PLA, name: str =
                              claim_by=customer.now() + 86_400, delivery_window=3 * 86_400, collateral=10 * FAB).value
 
 
-def write_config(tmp: Path, chain: dict, port: str, **node: object) -> Path:
+def write_config(tmp: Path, chain: dict, port: str, machine: dict | None = None, **node: object) -> Path:
     opts = {"poll_interval": 0.2, "state_db": str(tmp / "state.sqlite"),
             "encryption_key_file": str(tmp / "node.key"), **node}
+    fields = {"name": "vp-1", "port": port, "baud": 250000, "profile": "generic-fdm-250", "boot_wait": 0.3,
+              "print_timeout": 120, **(machine or {})}
     text = (f'[fabrica]\nrpc_url = "{chain["net"].rpc_url}"\nhome = "{chain["home"]}"\naccount = "shop"\n\n[node]\n'
             + "".join(f"{k} = {json.dumps(v)}\n" for k, v in opts.items())
-            + f'\n[[machines]]\nname = "vp-1"\nport = "{port}"\nbaud = 250000\nprofile = "generic-fdm-250"\n'
-              "boot_wait = 0.3\nprint_timeout = 120\n")
+            + "\n[[machines]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items()))
     path = tmp / "node.toml"
     path.write_text(text)
     return path
@@ -264,20 +228,29 @@ def test_sigkill_mid_print_then_restart_delivers_once(chain, tmp_path) -> None:
     assert names.count("JobClaimed") == 1 and names.count("JobDelivered") == 1
 
 
-def test_machine_failure_retries_then_abandons_loudly_and_never_delivers(chain, tmp_path) -> None:
+def test_machine_failure_retries_then_abandons_loudly_and_exits_with_no_machine_left(chain, tmp_path) -> None:
+    """A machine that answers but fails every print: retried, abandoned loudly, never delivered, and `node run`
+    then stops with one line instead of running on with no usable machine."""
     job_id = post(chain, cube_stl(8, 8, 2))
-    cfg = load_node_config(write_config(tmp_path, chain, str(tmp_path / "no-such-tty"), max_attempts=2))
-    said: list[str] = []
-    loop = JobLoop(cfg, threaded=False, say=said.append)
-    loop.register()
-    loop.reconcile()
-    loop.tick()
-    loop.tick()  # the machine is out of service now: nothing else is claimed
-    job = loop.state.job(job_id)
-    assert job.phase == "abandoned", said
-    assert job.attempts == 2 and "gave up after 2 attempt(s)" in job.error
-    assert [log["ok"] for log in loop.state.print_logs(job_id)] == [False, False]
-    assert any("ABANDONED" in s for s in said)
+    sim = GrblSimulator(locked=True)  # answers `$I`, refuses every G-code line with error:9 (alarm lock)
+    try:
+        config = write_config(tmp_path, chain, sim.port, machine={"firmware": "grbl", "baud": 115200},
+                              max_attempts=2)
+        started = time.monotonic()
+        result = CliRunner().invoke(app, ["run", "--config", str(config)])
+        took = time.monotonic() - started
+    finally:
+        sim.close()
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1].startswith("error: no usable machine left: vp-1 is out of service")
+    assert "Traceback" not in result.output and took < 120
+    state = NodeState(tmp_path / "state.sqlite")
+    job = state.job(job_id)
+    assert job.phase == "abandoned", result.output
+    assert job.attempts == 2 and "gave up after 2 attempt(s)" in job.error and "error:9" in job.error
+    assert [log["ok"] for log in state.print_logs(job_id)] == [False, False]
+    state.close()
+    assert "ABANDONED" in result.output
     record = chain["shop"].job(job_id)
     assert record.status == JobStatus.CLAIMED and record.proof_cid is None  # never delivered
     assert chain["shop"].node(record.node_id).active is False  # taken out of service, not slashed silently
@@ -291,9 +264,8 @@ def test_config_errors_name_the_field(tmp_path) -> None:
     with pytest.raises(NodeConfigError, match="machines.0.firmware"):
         load_node_config(bad)
     bad.write_text('[[machines]]\nname = "m"\nport = "/dev/x"\nmaterials = ["ABS"]\n')
-    cfg = load_node_config(bad)
     with pytest.raises(NodeConfigError, match="ABS has no settings in profile 'generic-fdm-250'"):
-        cfg.machines[0].material_names(cfg.machines[0].load_profile(cfg.base_dir))
+        load_node_config(bad)  # found when the file is read, not when a job comes
     bad.write_text('[node]\npoll_interval = 1\n')
     with pytest.raises(NodeConfigError, match=r"\[\[machines\]\]"):
         load_node_config(bad)
