@@ -259,18 +259,8 @@ class Fabrica:
         """
         if needed <= 0:
             return send()
-        erc20 = self.erc20(token)
-        balance = erc20.functions.balanceOf(self.address).call()
-        if balance < needed:
-            # The error the token would revert with, raised before any approval is sent.
-            extra = f" besides the {self.format_amount(token, held_elsewhere)} deposited" if held_elsewhere else ""
-            raise make_error(
-                "ERC20InsufficientBalance", (self.address, balance, needed),
-                f"{what} needs {self.format_amount(token, needed)} from the wallet{extra}, which holds "
-                f"{self.format_amount(token, balance)}: top up the wallet or pay less",
-                shown={"balance": self.format_amount(token, balance), "needed": self.format_amount(token, needed)},
-            )
-        previous = erc20.functions.allowance(self.address, to_checksum_address(spender)).call()
+        self.check_wallet(token, needed, what=what, held_elsewhere=held_elsewhere)
+        previous = self.erc20(token).functions.allowance(self.address, to_checksum_address(spender)).call()
         if previous >= needed:
             return send()
         self.approve(token, spender, needed)
@@ -279,6 +269,19 @@ class Fabrica:
         except BaseException as exc:
             self._restore_allowance(token, spender, previous, exc)
             raise
+
+    def check_wallet(self, token: str, needed: int, *, what: str, held_elsewhere: int = 0) -> None:
+        """Raise ERC20InsufficientBalance (in token units, before any transaction) unless the wallet holds `needed`."""
+        balance = self.erc20(token).functions.balanceOf(self.address).call()
+        if balance >= needed:
+            return
+        extra = f" besides the {self.format_amount(token, held_elsewhere)} deposited" if held_elsewhere else ""
+        raise make_error(
+            "ERC20InsufficientBalance", (self.address, balance, needed),
+            f"{what} needs {self.format_amount(token, needed)} from the wallet{extra}, which holds "
+            f"{self.format_amount(token, balance)}: top up the wallet or pay less",
+            shown={"balance": self.format_amount(token, balance), "needed": self.format_amount(token, needed)},
+        )
 
     def _restore_allowance(self, token: str, spender: str, previous: int, cause: BaseException) -> None:
         try:
@@ -370,6 +373,11 @@ class Fabrica:
             raise FabricaValueError(f"collateral {format_fab(collateral)} is above the market's limit of 2^96 - 1 base units")
         if design_id:
             self.check_design(design_id)
+        if self.account is not None:  # the escrow comes from the deposit first, then the wallet
+            deposited = self.market.functions.balanceOf(token, self.address).call()
+            if amount > deposited:
+                self.check_wallet(token, amount - deposited, held_elsewhere=deposited,
+                                  what=f"posting a job paying {self.format_amount(token, amount)}")
 
     def check_design(self, design_id: int) -> None:
         """Raise JobMarket__UnknownDesign unless DesignNFT `design_id` exists (designs are never burned)."""

@@ -89,6 +89,8 @@ def parse_duration(text: str) -> int:
             value = float(t)
     except ValueError:
         raise FabricaValueError(f"duration {text!r} must look like 90s, 10m, 3h, 2d or 1w") from None
+    if value != value or value in (float("inf"), float("-inf")):  # float() also accepts nan and inf
+        raise FabricaValueError(f"duration {text!r} must look like 90s, 10m, 3h, 2d or 1w")
     if value <= 0:
         raise FabricaValueError(f"duration {text!r} must be positive")
     return int(value)

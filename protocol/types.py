@@ -329,6 +329,10 @@ def to_units(amount: str | int | Decimal, decimals: int) -> int:
         d = Decimal(str(amount))
     except Exception:
         raise FabricaValueError(f"amount {amount!r} is not a number") from None
+    if not d.is_finite():  # NaN and Infinity parse as Decimals but are no amount
+        raise FabricaValueError(f"amount {amount!r} is not a number")
+    if d.adjusted() + decimals > 77:  # beyond any uint256 (and int() of 1e999999999 would never finish)
+        raise FabricaValueError(f"amount {amount} is too large for a token amount")
     scaled = d * (Decimal(10) ** decimals)
     if scaled != scaled.to_integral_value() or d < 0:
         raise FabricaValueError(f"amount {amount} must be non-negative with at most {decimals} decimals")

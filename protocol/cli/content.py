@@ -194,10 +194,15 @@ def _add(target: ContentStore, label: str, file: Path, cid_version: int,
 @app.command("get")
 def get(
     cid: Annotated[str, typer.Argument(help="CID to fetch (Qm… or b…)")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(dir_okay=False, show_default=False,
+                       help="write the content to FILE (replaced only once fully verified); default: stdout"),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", dir_okay=False,
-                     help="write the content to FILE (replaced only once fully verified)"),
+                     help="write the content to FILE, like the FILE argument"),
     ] = None,
     store: StoreOpt = None,
     kubo: KuboOpt = None,
@@ -205,6 +210,13 @@ def get(
 ) -> None:
     """Fetch CID, verify every block against it, and write the content to stdout or FILE."""
     parsed = _parse_cid(cid)
+    if file is not None and output is not None and file != output:
+        raise typer.BadParameter(f"FILE {file} and -o {output} name two outputs; give one", param_hint="FILE / -o")
+    output = output if output is not None else file
+    if output is not None and output.is_dir():
+        raise typer.BadParameter(f"{output} is a folder; name the file to write", param_hint="FILE")
+    if output is not None and not (output.parent if str(output.parent) else Path(".")).is_dir():
+        raise typer.BadParameter(f"folder {output.parent} does not exist; create it first", param_hint="FILE")
 
     def body() -> None:
         with _opened(store, kubo) as (target, label):

@@ -32,7 +32,28 @@ def design_mint(
     rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Mint a design NFT whose holder earns a royalty on every job that fabricates it."""
-    run(lambda: print_tx("design minted", client(rpc_url, home, account).mint_design(cid, royalty_bps), json_out))
+
+    def body() -> None:
+        from ..errors import FabricaLookupError, FabricaValueError
+        from ..storage.cid import Cid
+        from ..storage.errors import InvalidCidError
+        from .common import settings
+
+        try:
+            parsed = Cid.parse(cid.strip())
+        except InvalidCidError as exc:
+            raise FabricaValueError(f"design CID {cid!r}: {exc}") from None
+        if not 0 <= royalty_bps <= 10_000:
+            raise FabricaValueError(f"--royalty-bps {royalty_bps}: basis points run from 0 to 10000 (500 = 5 %)")
+        store = settings(rpc_url, home, account).content_store()
+        # A design nobody can fetch earns royalties on jobs no node can make: mint only what is stored.
+        if not store.has(parsed):
+            where = f"the local content store at {store.root}" if hasattr(store, "root") else f"the content store {store!r}"
+            raise FabricaLookupError(f"design CID {parsed}: no such content in {where}; add the design first with "
+                                     "`fabrica content add FILE` and mint the CID it prints")
+        print_tx("design minted", client(rpc_url, home, account).mint_design(str(parsed), royalty_bps), json_out)
+
+    run(body)
 
 
 app.add_typer(content.app, name="content")

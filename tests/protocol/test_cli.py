@@ -122,7 +122,9 @@ def test_cli_other_actions(cli: Cli, chain: Chain, tmp_path: Path) -> None:
     cid = str(LocalContentStore(cli.home / "content").add(part))
     minted = cli.json("design", "mint", cid, "--royalty-bps", "300", account="designer")
     assert minted["value"] == 1
-    posted = cli.json("job", "post", "--spec-cid", cid, "--amount", "5", "--design", "1", account="customer")
+    spec = JobSpec(title="part", process="FDM", material="PLA", files=[{"cid": cid, "name": "part.stl"}])
+    spec_cid = str(LocalContentStore(cli.home / "content").add(spec.to_json_bytes()))
+    posted = cli.json("job", "post", "--spec-cid", spec_cid, "--amount", "5", "--design", "1", account="customer")
     job_id = posted["job_id"]
     assert cli.json("job", "show", str(job_id))["job"]["royalty"] == 150_000
     cancelled = cli.json("job", "cancel", str(job_id), account="customer")

@@ -71,7 +71,23 @@ def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "soon", "-5m", "0"])
+def test_a_named_config_file_must_exist(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (in_tmp / "fabrica.toml").write_text('rpc_url = "http://default:1"\n')
+    monkeypatch.setenv("FABRICA_CONFIG", str(in_tmp / "fabirca.toml"))  # a typo must not fall back silently
+    with pytest.raises(FabricaValueError) as exc:
+        load_settings()
+    assert str(exc.value) == (f"config file {in_tmp / 'fabirca.toml'} named by FABRICA_CONFIG does not exist; "
+                              "fix the path or unset FABRICA_CONFIG to use ./fabrica.toml")
+    monkeypatch.setenv("FABRICA_CONFIG", str(in_tmp))
+    with pytest.raises(FabricaValueError, match="is not a file"):
+        load_settings()
+    monkeypatch.delenv("FABRICA_CONFIG")
+    with pytest.raises(FabricaValueError, match="does not exist; fix the path$"):
+        load_settings(config=str(in_tmp / "missing.toml"))
+    assert load_settings().rpc_url == "http://default:1"  # only the default file is optional
+
+
+@pytest.mark.parametrize("text", ["", "soon", "-5m", "0", "inf", "nan", "1e999d"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(FabricaValueError, match="duration"):
         parse_duration(text)

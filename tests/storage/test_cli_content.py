@@ -61,6 +61,22 @@ def test_add_then_get_with_a_local_store(hello: Path, tmp_path: Path) -> None:
     assert not list(out.parent.glob("*.part"))
 
 
+def test_get_writes_to_a_positional_file_as_its_help_says(hello: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert runner.invoke(app, ["add", str(hello), "--store", str(store)]).exit_code == 0
+    out = tmp_path / "copy.txt"
+    result = runner.invoke(app, ["get", HELLO_V0, str(out), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == HELLO and result.stdout == ""  # the content went to FILE, not stdout
+    result = runner.invoke(app, ["get", HELLO_V0, str(out), "-o", str(tmp_path / "other.txt"), "--store", str(store)])
+    assert result.exit_code == 2 and "two outputs" in result.output
+    assert not (tmp_path / "other.txt").exists()
+    result = runner.invoke(app, ["get", HELLO_V0, str(tmp_path / "no" / "such" / "dir.txt"), "--store", str(store)])
+    panel = " ".join(result.output.replace("│", " ").split())  # click's error panel wraps long lines
+    assert result.exit_code == 2 and "does not exist; create it first" in panel
+    assert not (tmp_path / "no").exists()
+
+
 def test_add_json_and_cid_version_1(hello: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["add", str(hello), "--cid-version", "1", "--json",
                                  "--store", str(tmp_path / "s")])
