@@ -12,12 +12,10 @@ from typing import Annotated, Any
 import typer
 
 from fabrica.protocol.errors import FabricaError
-from fabrica.protocol.tasks.design import parse_task as parse_design_task
-from fabrica.protocol.tasks.loaders import load_task
-from fabrica.protocol.tasks.schedule_rules import GreedyInfeasibleError, greedy_schedule
 
-from .solvers.schedule_cpsat import solve_schedule
-from .solvers.topology import DEFAULT_MAX_ITER, solve_design
+# The task models (pydantic), the solvers (OR-Tools, NumPy, numba) and the server (FastAPI, uvicorn, bittensor)
+# are imported by the commands that use them, so `fabrica --help` and each command load only their own.
+from .solvers.design_defaults import DEFAULT_MAX_ITER
 
 app = typer.Typer(help="Subnet miner: solve schedule and design tasks.", no_args_is_help=True)
 
@@ -36,6 +34,11 @@ def solve(
     json_out: Annotated[bool, typer.Option("--json", help="print the answer JSON (the wire format)")] = False,
 ) -> None:
     """Minimise the makespan of a schedule task with CP-SAT, warm-started from (and never worse than) the baseline."""
+    from fabrica.protocol.tasks.loaders import load_task
+    from fabrica.protocol.tasks.schedule_rules import GreedyInfeasibleError, greedy_schedule
+
+    from .solvers.schedule_cpsat import solve_schedule
+
     try:
         t = load_task(task)
         result = solve_schedule(t, time_limit, workers=workers, seed=seed)
@@ -62,6 +65,10 @@ def design(
     json_out: Annotated[bool, typer.Option("--json", help="print the answer JSON (the wire format)")] = False,
 ) -> None:
     """Minimise the compliance of a design task with SIMP + Optimality Criteria and the task's filter."""
+    from fabrica.protocol.tasks.design import parse_task as parse_design_task
+
+    from .solvers.topology import solve_design
+
     try:
         try:
             raw = task.read_bytes()

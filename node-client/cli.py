@@ -35,7 +35,7 @@ RecordOpt = Annotated[Path | None, typer.Option(
     "--record", help="write a transcript of the whole serial session to this file (replay: fabrica node replay)")]
 
 
-def _check(baud: int, firmware: str, boot_wait: float, record: Path | None = None) -> None:
+def _check(port: str, baud: int, firmware: str, boot_wait: float, record: Path | None = None) -> None:
     """Refuse bad serial options before anything is opened (a port, a transcript file)."""
     from .limits import check_baud, check_seconds
 
@@ -43,6 +43,8 @@ def _check(baud: int, firmware: str, boot_wait: float, record: Path | None = Non
         raise NodeConfigError(f"--firmware {firmware!r} is not known; choose one of {', '.join(firmware_names())}")
     check_baud(baud)
     check_seconds(boot_wait, "--boot-wait", allow_zero=True)
+    if not port.strip():
+        raise NodeConfigError("--port is empty; pass the serial device, e.g. /dev/ttyUSB0 or /dev/ttyACM0")
     if record is not None and (record.is_dir() or not record.parent.is_dir()):
         where = "is a folder" if record.is_dir() else f"is in a folder that does not exist ({record.parent})"
         raise NodeConfigError(f"--record {str(record)!r} {where}; name a new file in an existing folder")
@@ -50,7 +52,7 @@ def _check(baud: int, firmware: str, boot_wait: float, record: Path | None = Non
 
 def _open(port: str, baud: int, firmware: str, boot_wait: float, record: Path | None = None,
           **options: Any) -> Driver:
-    _check(baud, firmware, boot_wait, record)
+    _check(port, baud, firmware, boot_wait, record)
     protocol = create_protocol(firmware, **options)
     transport: Transport = SerialTransport(port, baud)
     if record is not None:
@@ -103,7 +105,7 @@ def print_(
     from .limits import check_lines, check_seconds
 
     try:
-        _check(baud, firmware, boot_wait, record)
+        _check(port, baud, firmware, boot_wait, record)
         check_seconds(ack_timeout, "--ack-timeout")
         check_seconds(timeout, "--timeout")
         numbered = gcode.load_numbered(file)
@@ -224,6 +226,9 @@ def replay_(
         check_baud(baud)
         check_seconds(idle_exit, "--idle-exit", allow_zero=True)
         recorded = load(transcript)
+        if not recorded.entries:  # an empty replay would "pass" whatever the client does
+            raise NodeConfigError(f"{transcript} holds no session (no `<`, `>` or `!` entries); record one with "
+                                  "`fabrica node print --record FILE` or `fabrica node probe --record FILE`")
         if (recorded.get("family") or "grbl") != "grbl":
             raise NodeConfigError(f"{transcript} records a {recorded.get('family')!r} session; replay speaks GRBL")
         engine = GrblReplay(recorded)

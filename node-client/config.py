@@ -26,7 +26,8 @@
     boot_wait = 2.0
     print_timeout = 86400
 
-Relative paths are relative to the config file's folder.
+Relative paths are relative to the config file's folder. For users: README.md (section node.toml) and
+examples/node.toml, which the tests load.
 """
 from __future__ import annotations
 

@@ -101,15 +101,20 @@ class Machine:
 
 def load_or_create_key(path: Path) -> SealingKeyPair:
     """The node's X25519 key pair from `path` (private key, hex); created with mode 0600 when missing."""
-    if path.exists():
-        private = key_from_hex(path.read_text().strip(), what=f"encryption key in {path}")
-        return SealingKeyPair(private, public_key_from_private(private))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    keys = generate_keypair()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key_to_hex(keys.private_key) + "\n")
-    return keys
+    try:
+        if path.exists():
+            private = key_from_hex(path.read_text().strip(), what=f"encryption key in {path}")
+            return SealingKeyPair(private, public_key_from_private(private))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = generate_keypair()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key_to_hex(keys.private_key) + "\n")
+        return keys
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NodeConfigError(f"[node] encryption_key_file {path}: cannot read or create it "
+                              f"({getattr(exc, 'strerror', None) or exc}); point it at a key file or a new path") \
+            from None
 
 
 class JobLoop:
@@ -125,8 +130,10 @@ class JobLoop:
         on_phase: Callable[[int, str], None] | None = None,
         threaded: bool = True,
         telemetry_interval: float = 1.0,
+        recheck_interval: float = RECHECK_S,
     ) -> None:
         self.config = config
+        self.recheck_interval = recheck_interval
         s = config.settings
         if client is None:
             if not s.account:
@@ -228,10 +235,10 @@ class JobLoop:
         return [m for m in self.machines.values() if m.in_service and m.answering is not False]
 
     def _recheck(self) -> None:
-        """Check unchecked machines, and silent idle ones every RECHECK_S; register one that answers again."""
+        """Check unchecked machines, and silent idle ones every `recheck_interval`; register one that answers again."""
         now = time.monotonic()
         for m in self.machines.values():
-            due = m.answering is None or (m.answering is False and now - m.checked_at >= RECHECK_S)
+            due = m.answering is None or (m.answering is False and now - m.checked_at >= self.recheck_interval)
             if not due or m.job_id is not None or not m.in_service:
                 continue
             was = m.answering

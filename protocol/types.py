@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, NewType
 
-from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 JobId = NewType("JobId", int)
@@ -123,6 +121,8 @@ class Job(BaseModel):
     @field_validator("customer", "token", "node", "royalty_receiver")
     @classmethod
     def _checksum(cls, v: str) -> str:
+        from eth_utils import to_checksum_address  # here, not at the top: CLI commands without a chain skip eth_*
+
         return to_checksum_address(v)
 
     def to_abi(self) -> tuple:
@@ -166,6 +166,9 @@ class Job(BaseModel):
 
     def commitment(self, status: JobStatus) -> bytes:
         """The 32-byte value JobMarket stores for this job in `status` (hash with status in the low byte)."""
+        from eth_abi import encode as abi_encode
+        from eth_utils import keccak
+
         digest = bytearray(keccak(abi_encode([job_abi_type()], [self.to_abi()])))
         digest[31] = int(status)
         return bytes(digest)

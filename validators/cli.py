@@ -17,14 +17,9 @@ from typing import Annotated
 import typer
 
 from fabrica.protocol.errors import FabricaError
-from fabrica.protocol.tasks import design as design_wire
-from fabrica.protocol.tasks.loaders import load_task
-from fabrica.protocol.tasks.schedule import parse_answer
 
-from .scoring.bands import banded_score
-from .scoring.design import baseline_compliance, check_design
-from .scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
-
+# The task models (pydantic), the scorers (NumPy, SciPy) and the validator loop (bittensor, httpx) are imported
+# by the commands that use them, so `fabrica --help` and each command load only their own.
 app = typer.Typer(
     help="Subnet validator: generate tasks, query miners, score answers, set weights.", no_args_is_help=True
 )
@@ -49,6 +44,12 @@ def score(
     if _is_design_task(task):
         design(task, answer, json_out)
         return
+    from fabrica.protocol.tasks.loaders import load_task
+    from fabrica.protocol.tasks.schedule import parse_answer
+
+    from .scoring.bands import banded_score
+    from .scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
+
     try:
         t = load_task(task)
         a = parse_answer(_read(answer, "--answer"))
@@ -101,6 +102,11 @@ def design(
 
     The baseline is the validator's own coarse optimiser (a few SIMP/OC iterations), as in a round.
     """
+    from fabrica.protocol.tasks import design as design_wire
+
+    from .scoring.bands import banded_score
+    from .scoring.design import baseline_compliance, check_design
+
     try:
         t = design_wire.parse_task(_read(task, "--task"))
         a = design_wire.parse_answer(_read(answer, "--answer"))

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..accounts import DEV_ROLES, create_keystore, dev_account
 from ..errors import FabricaValueError
 from ..types import format_units, to_units
 from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, console, print_tx, run
@@ -30,6 +29,8 @@ def new(keystore: Annotated[Path, typer.Argument(help="where to write the encryp
             "Keystore password", hide_input=True, confirmation_prompt=True)
         if len(password) < 8:
             raise FabricaValueError("the keystore password must have at least 8 characters")
+        from ..accounts import create_keystore  # eth_account: imported by the commands that sign
+
         account = create_keystore(keystore, password)
         if json_out:
             print(json.dumps({"address": account.address, "keystore": str(keystore)}))
@@ -53,6 +54,8 @@ def balance(rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = 
 
             who = {account: resolve_account(account).address}
         else:
+            from ..accounts import DEV_ROLES, dev_account
+
             who = {role: dev_account(i).address for role, i in DEV_ROLES.items()}
         rows = []
         for name, address in who.items():

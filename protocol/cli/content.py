@@ -9,20 +9,18 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 from fabrica.protocol.errors import FabricaError
 from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.storage.errors import InvalidCidError, InvalidKeyError
-from fabrica.protocol.storage.kubo import KuboContentStore
-from fabrica.protocol.storage.sealing import key_from_hex, seal
-from fabrica.protocol.config import load_settings
-from fabrica.protocol.storage.store import ContentStore, LocalContentStore
 from fabrica.protocol.storage.unixfs import compute_cid
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+if TYPE_CHECKING:  # `content cid` must not pay for httpx, PyNaCl or pydantic: the other commands import them
+    from fabrica.protocol.storage.store import ContentStore
 
 app = typer.Typer(help="Content-addressed storage (IPFS CIDs)", no_args_is_help=True)
 
@@ -62,12 +60,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JS
 
 def default_store_dir() -> Path:
     """The local store directory: $FABRICA_CONTENT_DIR, else `<home>/content` as every other command uses."""
+    from fabrica.protocol.config import load_settings
+
     env = os.environ.get("FABRICA_CONTENT_DIR")
     return Path(env) if env else load_settings().content_dir
 
 
 def open_store(store: Path | None, kubo: str | None) -> tuple[ContentStore, str]:
     """Build the store the flags (then environment) ask for, and a label for output."""
+    from fabrica.protocol.config import load_settings
+    from fabrica.protocol.storage.kubo import KuboContentStore
+    from fabrica.protocol.storage.store import LocalContentStore
+
     if store is not None and kubo is not None:
         raise typer.BadParameter("pass either --store DIR or --kubo URL, not both",
                                  param_hint="--store / --kubo")
@@ -129,6 +133,8 @@ def _with_progress(path: Path, label: str, work: Callable[[Any], Cid]) -> Cid:
     size = path.stat().st_size
     if size < _PROGRESS_THRESHOLD or not sys.stderr.isatty():
         return work(path)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
     columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with Progress(*columns, console=_err, transient=True) as progress, open(path, "rb") as f:
         task = progress.add_task(label, total=size)
@@ -161,6 +167,8 @@ def add(
     """Add FILE to the content store and print its CID."""
     public_key = None
     if seal_to is not None:
+        from fabrica.protocol.storage.sealing import key_from_hex
+
         try:
             public_key = key_from_hex(seal_to, what="public key")
         except InvalidKeyError as exc:
@@ -175,6 +183,9 @@ def add(
 
 def _add(target: ContentStore, label: str, file: Path, cid_version: int,
          public_key: bytes | None, as_json: bool) -> None:
+    from fabrica.protocol.storage.kubo import KuboContentStore
+    from fabrica.protocol.storage.sealing import seal
+
     fields: dict[str, Any] = {"cid_version": cid_version, "file": str(file), "store": label}
     if public_key is not None:
         plaintext = file.read_bytes()  # sealed boxes are not streamable: whole file in memory

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ..client import Fabrica
 from ..config import Settings, parse_duration
 from ..errors import FabricaValueError
 from ..storage.cid import Cid
@@ -25,6 +24,9 @@ from .common import (
     run,
     settings,
 )
+
+if TYPE_CHECKING:  # web3 is imported when a command connects (common.client), not for `fabrica job --help`
+    from ..client import Fabrica
 
 app = typer.Typer(help="Fabrication jobs: post with escrow, claim, deliver, accept, dispute.", no_args_is_help=True)
 JobIdArg = Annotated[int, typer.Argument(help="job id")]
