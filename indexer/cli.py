@@ -9,17 +9,16 @@ import os
 import signal
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from fabrica.protocol.config import load_settings
-from fabrica.protocol.deployment import Deployment
 from fabrica.protocol.errors import FabricaConnectionError, FabricaError
 
-from .db import make_engine
-from .read import ReadModel
-from .sync import Indexer, IndexerConfig, Metrics
-from .verify import verify
+if TYPE_CHECKING:  # SQLAlchemy, web3 and the sync engine load when a command runs, not for `fabrica --help`
+    from fabrica.protocol.deployment import Deployment
+
+    from .sync import Indexer, Metrics
 
 app = typer.Typer(help="Mirror Fabrica contract events into SQL (reorg-safe).", no_args_is_help=True)
 
@@ -48,6 +47,7 @@ def _db(db: str | None, home: str | None = None) -> str:
 
 def _deployment(rpc_url: str | None, home: str | None) -> tuple[str, Deployment]:
     s = load_settings(rpc_url=rpc_url, home=home)
+    from fabrica.protocol.deployment import Deployment
     from web3 import Web3
 
     try:
@@ -79,6 +79,8 @@ class _Progress:
 
 def _open(db: str | None, rpc_url: str | None, home: str | None, confirmations: int, depth: int,
           progress: _Progress | None) -> Indexer:
+    from .sync import Indexer, IndexerConfig
+
     rpc, deployment = _deployment(rpc_url, home)
     cfg = IndexerConfig(confirmations=confirmations, max_reorg_depth=depth)
     return Indexer(_db(db, home), rpc, deployment, cfg, progress=progress)
@@ -134,6 +136,10 @@ def run_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json
 @app.command("verify")
 def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False) -> None:
     """Re-derive the read model from the chain into a scratch database; report every differing row."""
+    from .db import make_engine
+    from .read import ReadModel
+    from .verify import verify
+
     try:
         rpc, deployment = _deployment(rpc_url, home)
         engine = make_engine(_db(db, home))
@@ -160,6 +166,9 @@ def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, j
 @app.command("status")
 def status_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False) -> None:
     """Where the index stands: checkpoint block, reorgs seen, rows written."""
+    from .db import make_engine
+    from .read import ReadModel
+
     engine = make_engine(_db(db, home))
     try:
         status = ReadModel(engine).status()

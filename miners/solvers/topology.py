@@ -22,6 +22,7 @@ from scipy.linalg import cho_solve_banded, cholesky_banded
 
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.tasks.design import DesignAnswer, DesignTask
+from fabrica.miners.solvers.design_defaults import DEFAULT_MAX_ITER  # shown by the CLI without NumPy
 from fabrica.protocol.tasks.design_fe import element_dofs, element_stiffness, filter_matrix, fixed_dofs, load_vector
 
 MOVE = 0.2
@@ -29,8 +30,6 @@ MOVE = 0.2
 
 DEFAULT_TOL = 0.01
 """Convergence: stop when the largest density change of an iteration is at most this."""
-
-DEFAULT_MAX_ITER = 1000
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from ..accounts import resolve_account
-from ..client import Fabrica, TxResult
-from ..config import Settings, load_settings
 from ..errors import FabricaError
+
+if TYPE_CHECKING:  # the SDK (web3, eth_account, pydantic) is imported by the commands that use it
+    from ..client import Fabrica, TxResult
+    from ..config import Settings
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -27,11 +28,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JS
 
 def settings(rpc_url: str | None = None, home: str | None = None, account: str | None = None) -> Settings:
     """Settings from flags, environment and fabrica.toml."""
+    from ..config import load_settings
+
     return load_settings(rpc_url=rpc_url, home=home, account=account)
 
 
 def client(rpc_url: str | None, home: str | None, account: str | None, *, need_account: bool = True) -> Fabrica:
     """A connected SDK client with the chosen account."""
+    from ..accounts import resolve_account
+    from ..client import Fabrica
+
     s = settings(rpc_url, home, account)
     acct = None
     if s.account is not None:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..demo import run_demo
 from .common import HomeOpt, JsonOpt, console, run, settings
 
 
@@ -16,6 +15,8 @@ def demo(home: HomeOpt = None, port: Annotated[int, typer.Option(help="devnet po
     """Devnet up; a customer posts a job, a shop claims, delivers and is paid; print every step."""
 
     def body() -> None:
+        from ..demo import run_demo  # web3, the deployer and the SDK: only when the demo runs
+
         say = (lambda m: None) if json_out else (lambda m: console.print(m))
         report = run_demo(Path(settings(home=home).home), port=port, say=say)
         if json_out:

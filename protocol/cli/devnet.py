@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..devnet import Devnet, manifest_json
 from .common import HomeOpt, JsonOpt, console, run, settings
+
+if TYPE_CHECKING:  # web3 and the deployer load when a devnet command runs, not for `fabrica devnet --help`
+    from ..devnet import Devnet
 
 app = typer.Typer(help="Local devnet: anvil on 127.0.0.1 with every Fabrica contract deployed.", no_args_is_help=True)
 PortOpt = Annotated[int, typer.Option("--port", help="anvil port")]
 
 
 def _devnet(home: str | None, port: int) -> Devnet:
+    from ..devnet import Devnet
+
     return Devnet(Path(settings(home=home).home), port=port)
 
 
@@ -23,6 +27,8 @@ def up(home: HomeOpt = None, port: PortOpt = 8545, json_out: JsonOpt = False) ->
     """Start anvil in the background, deploy, fund dev accounts and print the manifest (idempotent)."""
 
     def body() -> None:
+        from ..devnet import manifest_json
+
         devnet = _devnet(home, port)
         say = (lambda m: None) if json_out else (lambda m: console.print(f"  {m}", style="dim"))
         deployment = devnet.up(say)

@@ -8,6 +8,9 @@
 """
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from fabrica.protocol.storage.cid import (
     BLAKE2B_256,
     DAG_PB,
@@ -33,16 +36,6 @@ from fabrica.protocol.storage.errors import (
     UnsealError,
     UnsupportedHashError,
 )
-from fabrica.protocol.storage.kubo import DEFAULT_KUBO_API, KuboContentStore
-from fabrica.protocol.storage.sealing import (
-    SealingKeyPair,
-    generate_keypair,
-    key_from_hex,
-    key_to_hex,
-    public_key_from_private,
-    seal,
-    unseal,
-)
 from fabrica.protocol.storage.store import (
     ContentStore,
     LocalContentStore,
@@ -59,6 +52,25 @@ from fabrica.protocol.storage.unixfs import (
     iter_blocks,
     iter_file_bytes,
 )
+
+# The Kubo adapter (httpx) and sealing (PyNaCl) load on first use: computing or checking a CID needs neither,
+# and `fabrica content cid` should not wait for them.
+_LAZY = {
+    "DEFAULT_KUBO_API": "kubo", "KuboContentStore": "kubo",
+    "SealingKeyPair": "sealing", "generate_keypair": "sealing", "key_from_hex": "sealing", "key_to_hex": "sealing",
+    "public_key_from_private": "sealing", "seal": "sealing", "unseal": "sealing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name from its submodule on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BLAKE2B_256",
