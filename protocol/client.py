@@ -11,7 +11,7 @@ from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3ValidationError
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError, Web3ValidationError
 
 from .artifacts import abi, canonical_type
 from .chain_errors import ContractError, decode_revert, make_error
@@ -25,7 +25,7 @@ from .errors import (
     FabricaValueError,
 )
 from .storage.cid import Cid
-from .types import ZERO_ADDRESS, Job, JobRecord, JobStatus, Material, Node, ProcessKind, Stake
+from .types import ZERO_ADDRESS, Job, JobRecord, JobStatus, Material, Node, ProcessKind, Stake, format_units
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 UINT96_MAX = (1 << 96) - 1
@@ -181,8 +181,13 @@ class Fabrica:
             )
         except (ContractCustomError, ContractLogicError) as exc:
             raise _contract_error(exc) from None
+        except Web3RPCError as exc:
+            raise self._refused(sender, fn_name, exc) from None
         signed = self.account.sign_transaction(tx)  # type: ignore[union-attr]
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Web3RPCError as exc:
+            raise self._refused(sender, fn_name, exc) from None
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(
                 tx_hash, timeout=self.receipt_timeout, poll_latency=0.05
@@ -210,6 +215,18 @@ class Fabrica:
             name, arg = value_from.split(".")
             return TxResult(**{**result.__dict__, "value": result.event(name).args[arg]})
         return result
+
+    def _refused(self, sender: str, fn_name: str, exc: Web3RPCError) -> FabricaError:
+        """The node's refusal of a transaction as one clear error (no gas money is the one people meet)."""
+        message = exc.rpc_response.get("error", {}).get("message") if exc.rpc_response else None
+        message = str(message or exc.message or exc)
+        if "insufficient funds" in message.lower():
+            eth = format_units(self.w3.eth.get_balance(sender), 18)
+            return FabricaValueError(
+                f"account {sender} has {eth} ETH for gas on chain {self.deployment.chain_id}, too little to send "
+                f"{fn_name}: send it some ETH first (on the devnet, dev accounts 0..9 hold ETH: --account customer…)"
+            )
+        return FabricaError(f"the node at {self.w3.provider.endpoint_uri} refused {fn_name} from {sender}: {message}")
 
     def decode_logs(self, logs: Iterable[Any]) -> list[Event]:
         """Decode the logs our contracts emitted (others are skipped)."""
@@ -315,9 +332,14 @@ class Fabrica:
     # -------------------------------------------------------------------------------- market
 
     def deposit(self, token: str, amount: int) -> TxResult:
-        """Deposit `amount` of `token` into the market balance that posts draw from (approves as needed)."""
-        self.ensure_allowance(token, self.market.address, amount)
-        return self._send(self.market, "deposit", to_checksum_address(token), amount)
+        """Deposit `amount` of `token` into the market balance that posts draw from (approves exactly, as needed)."""
+        token = to_checksum_address(token)
+        if amount <= 0:
+            raise FabricaValueError(f"deposit amount must be positive, got {self.format_amount(token, max(amount, 0))}")
+        return self.pay_from_wallet(
+            token, self.market.address, amount, lambda: self._send(self.market, "deposit", token, amount),
+            what=f"depositing {self.format_amount(token, amount)}",
+        )
 
     def post_job(
         self,
@@ -431,7 +453,10 @@ class Fabrica:
 
     def withdraw(self, token: str, to: str | None = None) -> TxResult:
         """Withdraw the account's market balance of `token`."""
-        return self._send(self.market, "withdraw", to_checksum_address(token), to_checksum_address(to or self.address))
+        recipient = _address(to, "recipient") if to is not None else self.address
+        if int(recipient, 16) == 0:
+            raise FabricaValueError("recipient is the zero address; pass the address that should receive the tokens")
+        return self._send(self.market, "withdraw", to_checksum_address(token), recipient)
 
     def withdraw_fees(self, token: str) -> TxResult:
         """Pay accrued protocol fees to the treasury (anyone may call)."""
@@ -454,12 +479,18 @@ class Fabrica:
     # ------------------------------------------------------------------------------- registry
 
     def stake(self, amount: int) -> TxResult:
-        """Stake `amount` FAB (approves the registry as needed)."""
-        self.ensure_allowance(self.fab.address, self.registry.address, amount)
-        return self._send(self.registry, "stake", amount)
+        """Stake `amount` FAB (wallet checked first; the registry is approved exactly, set back on failure)."""
+        if amount <= 0:
+            raise FabricaValueError(f"stake amount must be positive, got {format_fab(max(amount, 0))}")
+        return self.pay_from_wallet(
+            self.fab.address, self.registry.address, amount, lambda: self._send(self.registry, "stake", amount),
+            what=f"staking {format_fab(amount)}",
+        )
 
     def request_unbond(self, amount: int) -> TxResult:
         """Start unbonding `amount` of free stake."""
+        if amount <= 0:
+            raise FabricaValueError(f"unbond amount must be positive, got {format_fab(max(amount, 0))}")
         return self._send(self.registry, "requestUnbond", amount)
 
     def withdraw_stake(self) -> TxResult:
@@ -508,6 +539,8 @@ class Fabrica:
 
     def node(self, node_id: int) -> Node:
         """A registered node."""
+        if not isinstance(node_id, int) or not 0 < node_id < 1 << 256:
+            raise FabricaValueError(f"node id must be a positive integer, got {node_id!r}")
         try:
             n = self.registry.functions.nodeOf(node_id).call()
         except (ContractCustomError, ContractLogicError) as exc:
@@ -638,6 +671,14 @@ def _contract_error(exc: Exception) -> ContractError:
     if not err.values and str(exc) and "without" in str(err):
         return type(err)((), str(exc))
     return err
+
+
+def _address(value: str, what: str) -> str:
+    """`value` as a checksummed address, or a clear error naming `what` it was for."""
+    try:
+        return to_checksum_address(value.strip())
+    except (ValueError, TypeError, AttributeError):
+        raise FabricaValueError(f"{what} {value!r} is not an address: expected 0x and 40 hex characters") from None
 
 
 def _show_arg(value: Any) -> str:

@@ -48,7 +48,10 @@ class Deployment(BaseModel):
         if symbol_or_address in self.payment_tokens:
             return self.payment_tokens[symbol_or_address]
         if symbol_or_address.startswith("0x") and len(symbol_or_address) == 42:
-            return to_checksum_address(symbol_or_address)
+            try:
+                return to_checksum_address(symbol_or_address)
+            except ValueError:
+                pass  # 0x and 40 characters that are not all hex: no address, say what is accepted
         raise FabricaValueError(
             f"unknown payment token {symbol_or_address!r}; use an address or one of: "
             + ", ".join(self.payment_tokens)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,14 +19,21 @@ TokenOpt = Annotated[str, typer.Option(help="payment token symbol or address")]
 
 @app.command()
 def new(keystore: Annotated[Path, typer.Argument(help="where to write the encrypted keystore (JSON)")],
+        password_file: Annotated[str | None, typer.Option(
+            "--password-file", help="file whose first line is the password [env FABRICA_PASSWORD_FILE]")] = None,
         json_out: JsonOpt = False) -> None:
-    """Create a new account as an encrypted keystore (password from FABRICA_PASSWORD or a prompt)."""
+    """Create a new account as an encrypted keystore (password from a file, FABRICA_PASSWORD or a prompt)."""
 
     def body() -> None:
-        if keystore.exists():
-            raise FabricaValueError(f"{keystore} already exists; refusing to overwrite a key")
-        password = os.environ.get("FABRICA_PASSWORD") or typer.prompt(
-            "Keystore password", hide_input=True, confirmation_prompt=True)
+        from ..accounts import check_new_keystore, keystore_password, read_password_file
+
+        check_new_keystore(keystore)  # before asking for a password that would be typed in vain
+        password = read_password_file(password_file) if password_file is not None else keystore_password()
+        if not password:
+            if not sys.stdin.isatty():
+                raise FabricaValueError("no keystore password: pass --password-file FILE, set FABRICA_PASSWORD, "
+                                        "or run in a terminal to be asked")
+            password = typer.prompt("Keystore password", hide_input=True, confirmation_prompt=True)
         if len(password) < 8:
             raise FabricaValueError("the keystore password must have at least 8 characters")
         from ..accounts import create_keystore  # eth_account: imported by the commands that sign
