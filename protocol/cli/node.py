@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ..errors import FabricaValueError
-from ..storage.sealing import generate_keypair
+from ..errors import FabricaError, FabricaValueError
 from ..config import Settings
-from ..types import Material, ProcessKind, format_units, parse_flags, to_units
+from ..types import format_units, to_units
 from .common import (
     AccountOpt,
     HomeOpt,
@@ -33,39 +34,126 @@ KeyOpt = Annotated[str | None, typer.Option(help="X25519 public key (64 hex char
 MetaOpt = Annotated[str | None, typer.Option(help="metadata JSON file or CID; default: generated")]
 
 
+UINT32_MAX = (1 << 32) - 1  # NodeRegistry keeps each side of the build volume in a uint32
+
+
 def _volume(text: str) -> tuple[int, int, int]:
+    """'250x210x220' -> (250, 210, 220): three positive whole millimetres."""
+    rule = "three positive whole numbers of millimetres as XxYxZ, e.g. 250x210x220"
     try:
-        x, y, z = (int(v) for v in text.lower().split("x"))
+        x, y, z = (int(v.strip()) for v in text.lower().split("x"))
     except ValueError:
-        raise FabricaValueError(f"--volume {text!r} must look like 250x210x220 (millimetres)") from None
+        raise FabricaValueError(f"--volume {text!r} must be {rule}") from None
+    if not all(0 < v <= UINT32_MAX for v in (x, y, z)):
+        raise FabricaValueError(f"--volume {text!r}: each side must be between 1 and {UINT32_MAX} mm ({rule})")
     return x, y, z
 
 
-def _key_and_meta(key: str | None, meta: str | None, s: Settings, description: dict) -> tuple[bytes, str]:
-    home_dir = s.home
-    store = s.content_store()
-    if key is None:
-        # The private half stays with the shop: it unseals private designs sent to this node.
-        pair = generate_keypair()
-        public, private = pair.public_key, pair.private_key
-        keys = home_dir / "keys"
-        keys.mkdir(parents=True, exist_ok=True)
-        path = keys / f"node-{public.hex()[:16]}.key"
-        path.write_text(private.hex())
-        path.chmod(0o600)
-        pub = public
-    else:
-        try:
-            pub = bytes.fromhex(key.removeprefix("0x"))
-        except ValueError:
-            raise FabricaValueError("--encryption-key must be hex") from None
+def _capabilities(process: str, material: str) -> tuple:
+    """--process and --material as flags; a node offers at least one process."""
+    from ..types import Material, ProcessKind, parse_flags
+
+    processes, materials = parse_flags(ProcessKind, process), parse_flags(Material, material)
+    if not processes:
+        known = ", ".join(m.name for m in ProcessKind)  # type: ignore[misc]
+        raise FabricaValueError(f"--process {process!r} names no process; a node offers at least one of: {known}")
+    return processes, materials
+
+
+def _public_key(key: str) -> bytes:
+    """--encryption-key as the 32 bytes of an X25519 public key."""
+    rule = "an X25519 public key: 64 hex characters (32 bytes), not all zero"
+    try:
+        pub = bytes.fromhex(key.strip().removeprefix("0x"))
+    except ValueError:
+        raise FabricaValueError(f"--encryption-key must be {rule}; {key!r} is not hex") from None
+    if len(pub) != 32 or not any(pub):
+        raise FabricaValueError(f"--encryption-key must be {rule}; got {len(pub)} bytes")
+    return pub
+
+
+def _metadata(meta: str | None, description: dict) -> tuple[bytes | Path | None, str]:
+    """What to store (generated JSON, a file, or nothing for a CID) and the metadata CID, without writing."""
+    from ..storage.cid import Cid
+    from ..storage.unixfs import compute_cid
+
     if meta is None:
-        meta_cid = str(store.add(json.dumps(description, sort_keys=True).encode()))
-    elif Path(meta).is_file():
-        meta_cid = str(store.add(Path(meta)))
-    else:
-        meta_cid = meta
-    return pub, meta_cid
+        data = json.dumps(description, sort_keys=True).encode()
+        return data, str(compute_cid(data))
+    try:
+        path = Path(meta).expanduser()
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (ValueError, OSError):  # an embedded NUL byte or an unreadable name: not a file, maybe a CID
+        is_dir = is_file = False
+    if is_dir:
+        raise FabricaValueError(f"--metadata {meta} is a folder; pass a JSON file or the CID of stored metadata")
+    if is_file:
+        try:
+            return path, str(compute_cid(path))
+        except OSError as exc:
+            raise FabricaValueError(f"--metadata {meta}: cannot read the file ({exc.strerror})") from None
+    try:
+        return None, str(Cid.parse(meta.strip()))
+    except FabricaError:
+        raise FabricaValueError(
+            f"--metadata {meta!r} is neither an existing file nor a CID (Qm… or b…); pass a JSON file or a CID"
+        ) from None
+
+
+def _send_with_node_key(s: Settings, key: str | None, meta: tuple[bytes | Path | None, str],
+                        send: Callable[[bytes, str], Any]) -> tuple[Any, bytes]:
+    """Run `send(public_key, metadata_cid)`, first writing a new node key when none is given.
+
+    The private half is written (0600, fsynced) before the transaction, so a registered node never loses
+    it, and removed again when the chain refused the transaction, so failed calls leave no orphan keys.
+    """
+    from ..chain_errors import ContractError
+
+    data, meta_cid = meta
+    if data is not None:  # content-addressed and idempotent: stored before the chain refers to it
+        s.content_store().add(data)
+    if key is not None:
+        pub = _public_key(key)
+        return send(pub, meta_cid), pub
+    from ..storage.sealing import generate_keypair
+
+    pair = generate_keypair()
+    keys = s.home / "keys"
+    try:
+        keys.mkdir(parents=True, exist_ok=True)
+        path = keys / f"node-{pair.public_key.hex()[:16]}.key"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(pair.private_key.hex())
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise FabricaValueError(f"cannot write the node's private key into {keys}: {exc.strerror}") from None
+    try:
+        result = send(pair.public_key, meta_cid)
+    except (ContractError, FabricaValueError):
+        # Refused before or when mined: no node holds this key. Any other failure (a timeout, Ctrl-C while
+        # waiting) may still be mined, so the key stays.
+        path.unlink(missing_ok=True)
+        raise
+    return result, pair.public_key
+
+
+def _node_id(node_id: int) -> None:
+    if node_id <= 0:
+        raise FabricaValueError(f"node id {node_id} must be a positive integer (see `fabrica node list`)")
+
+
+def _stake_note(fab: Any) -> None:
+    """Say what is missing before this node can claim: the order is stake, register, claim."""
+    from ..display import format_fab
+
+    minimum = fab.registry.functions.minStake().call()
+    staked = fab.stake_of(fab.address).staked
+    if staked < minimum:
+        console.print(f"note: {fab.address} has {format_fab(staked)} staked; claiming jobs needs at least "
+                      f"{format_fab(minimum)}: run `fabrica node stake {format_units(minimum - staked, 18)}` before "
+                      "`fabrica job claim`")
 
 
 @app.command()
@@ -77,14 +165,18 @@ def register(
     """Register a node with its processes, materials, build volume and encryption key."""
 
     def body() -> None:
-        s = settings(rpc_url, home, account)
-        processes, materials = parse_flags(ProcessKind, process), parse_flags(Material, material)
+        processes, materials = _capabilities(process, material)
         vol = _volume(volume)
-        pub, meta_cid = _key_and_meta(encryption_key, metadata, s,
-                                      {"name": name, "process": process, "material": material, "volume_mm": vol})
-        result = client(rpc_url, home, account).register_node(
-            processes=processes, materials=materials, build_volume_mm=vol, encryption_key=pub, metadata_cid=meta_cid)
+        if encryption_key is not None:
+            _public_key(encryption_key)
+        meta = _metadata(metadata, {"name": name, "process": process, "material": material, "volume_mm": vol})
+        s = settings(rpc_url, home, account)
+        fab = client(rpc_url, home, account)
+        result, pub = _send_with_node_key(s, encryption_key, meta, lambda pub, cid: fab.register_node(
+            processes=processes, materials=materials, build_volume_mm=vol, encryption_key=pub, metadata_cid=cid))
         print_tx("node registered", result, json_out, {"node_id": result.value, "encryption_key": pub.hex()})
+        if not json_out:
+            _stake_note(fab)
 
     run(body)
 
@@ -99,13 +191,18 @@ def update(
     """Replace a node's capabilities, key and metadata."""
 
     def body() -> None:
-        s = settings(rpc_url, home, account)
+        _node_id(node_id)
+        processes, materials = _capabilities(process, material)
         vol = _volume(volume)
-        pub, meta_cid = _key_and_meta(encryption_key, metadata, s,
-                                      {"name": name, "process": process, "material": material, "volume_mm": vol})
-        result = client(rpc_url, home, account).update_node(
-            node_id, processes=parse_flags(ProcessKind, process), materials=parse_flags(Material, material),
-            build_volume_mm=vol, encryption_key=pub, metadata_cid=meta_cid)
+        if encryption_key is not None:
+            _public_key(encryption_key)
+        meta = _metadata(metadata, {"name": name, "process": process, "material": material, "volume_mm": vol})
+        s = settings(rpc_url, home, account)
+        fab = client(rpc_url, home, account)
+        fab.node(node_id)  # an unknown node is a clear error before a key is written
+        result, _pub = _send_with_node_key(s, encryption_key, meta, lambda pub, cid: fab.update_node(
+            node_id, processes=processes, materials=materials, build_volume_mm=vol, encryption_key=pub,
+            metadata_cid=cid))
         print_tx("node updated", result, json_out)
 
     run(body)
@@ -114,15 +211,25 @@ def update(
 @app.command()
 def stake(amount: Annotated[str, typer.Argument(help="FAB to stake, e.g. 1000")],
           rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
-    """Stake FAB so your nodes can claim jobs."""
-    run(lambda: print_tx("staked", client(rpc_url, home, account).stake(to_units(amount, 18)), json_out))
+    """Stake FAB so your nodes can claim jobs (the order is stake, register, claim)."""
+
+    def body() -> None:
+        units = to_units(amount, 18)  # a malformed amount is refused before any connection
+        print_tx("staked", client(rpc_url, home, account).stake(units), json_out)
+
+    run(body)
 
 
 @app.command()
 def unbond(amount: Annotated[str, typer.Argument(help="FAB to unbond")],
            rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
     """Start unbonding free stake; withdraw it after the unbonding delay."""
-    run(lambda: print_tx("unbond requested", client(rpc_url, home, account).request_unbond(to_units(amount, 18)), json_out))
+
+    def body() -> None:
+        units = to_units(amount, 18)
+        print_tx("unbond requested", client(rpc_url, home, account).request_unbond(units), json_out)
+
+    run(body)
 
 
 @app.command()
@@ -137,6 +244,9 @@ def show(node_id: Annotated[int, typer.Argument(help="node id")],
     """Show a node and its operator's stake."""
 
     def body() -> None:
+        from ..display import format_time
+
+        _node_id(node_id)
         fab = client(rpc_url, home, None, need_account=False)
         node = fab.node(node_id)
         data = jsonable(node)
@@ -144,7 +254,8 @@ def show(node_id: Annotated[int, typer.Argument(help="node id")],
         data["materials"] = str(node.materials.name)
         st = fab.stake_of(node.operator)
         data["stake"] = {"staked": format_units(st.staked, 18), "locked": format_units(st.locked, 18),
-                         "unbonding": format_units(st.unbonding, 18), "unbond_at": st.unbond_at}
+                         "unbonding": format_units(st.unbonding, 18), "unbond_at": st.unbond_at,
+                         "unbond_at_utc": format_time(st.unbond_at) if st.unbond_at else None}
         print(json.dumps(data, indent=None if json_out else 2))
 
     run(body)
