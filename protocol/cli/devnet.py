@@ -7,29 +7,54 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .common import HomeOpt, JsonOpt, console, run, settings
+from ..errors import FabricaValueError
+from .common import HomeOpt, JsonOpt, RpcOpt, console, run, settings
 
 if TYPE_CHECKING:  # web3 and the deployer load when a devnet command runs, not for `fabrica devnet --help`
+    from ..config import Settings
     from ..devnet import Devnet
 
 app = typer.Typer(help="Local devnet: anvil on 127.0.0.1 with every Fabrica contract deployed.", no_args_is_help=True)
-PortOpt = Annotated[int, typer.Option("--port", help="anvil port")]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", help="anvil port [default: the port of FABRICA_RPC_URL on this machine, or 8545]")
+]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _devnet(home: str | None, port: int) -> Devnet:
+def _local_port(rpc_url: str) -> int | None:
+    """The port of `rpc_url` when it is plain HTTP on this machine (where a devnet can run), else None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(rpc_url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK:
+        return None
+    return port or 80
+
+
+def _devnet(home: str | None, port: int | None) -> tuple[Devnet, Settings]:
+    """The devnet on --port, else on the configured RPC URL's port when that is local, else on 8545."""
     from ..devnet import Devnet
 
-    return Devnet(Path(settings(home=home).home), port=port)
+    s = settings(home=home)
+    if port is None:
+        port = _local_port(s.rpc_url) or 8545
+    return Devnet(Path(s.home), port=port), s
 
 
 @app.command()
-def up(home: HomeOpt = None, port: PortOpt = 8545, json_out: JsonOpt = False) -> None:
-    """Start anvil in the background, deploy, fund dev accounts and print the manifest (idempotent)."""
+def up(home: HomeOpt = None, port: PortOpt = None, json_out: JsonOpt = False) -> None:
+    """Start anvil in the background, deploy, fund dev accounts and print the manifest (idempotent).
+
+    Refuses a port where something it did not start already answers."""
 
     def body() -> None:
         from ..devnet import manifest_json
 
-        devnet = _devnet(home, port)
+        devnet, s = _devnet(home, port)
         say = (lambda m: None) if json_out else (lambda m: console.print(f"  {m}", style="dim"))
         deployment = devnet.up(say)
         text = manifest_json(deployment, devnet.rpc_url)
@@ -38,36 +63,77 @@ def up(home: HomeOpt = None, port: PortOpt = 8545, json_out: JsonOpt = False) ->
         else:
             console.print(f"[green]devnet up[/green] at {devnet.rpc_url}")
             console.print(text)
-            if port != 8545:
-                console.print(f"(other commands need --rpc-url {devnet.rpc_url})")
+            if _local_port(s.rpc_url) != devnet.port:
+                console.print(f"(other commands need --rpc-url {devnet.rpc_url} or FABRICA_RPC_URL={devnet.rpc_url})")
 
     run(body)
 
 
 @app.command()
-def down(home: HomeOpt = None, port: PortOpt = 8545, json_out: JsonOpt = False) -> None:
-    """Stop the devnet started by `fabrica devnet up`."""
+def down(home: HomeOpt = None, port: PortOpt = None, json_out: JsonOpt = False) -> None:
+    """Stop the devnet that `fabrica devnet up` started from this home on this port (never anything else)."""
 
     def body() -> None:
-        stopped = _devnet(home, port).down()
+        devnet, s = _devnet(home, port)
+        done = devnet.down()
         if json_out:
-            print(json.dumps({"stopped": stopped}))
+            print(json.dumps({"stopped": done.stopped, "rpc_url": done.rpc_url, "pid": done.pid,
+                              "manifest_removed": str(done.manifest_removed) if done.manifest_removed else None,
+                              "other": done.other}))
+        elif done.stopped:
+            kept = (f"removed its manifest {done.manifest_removed}" if done.manifest_removed
+                    else "kept the home's manifest: another devnet of this home uses it")
+            console.print(f"stopped the devnet's anvil (pid {done.pid}) at {done.rpc_url}; {kept}")
         else:
-            console.print("devnet stopped" if stopped else "no devnet was running")
+            line = f"nothing to stop: no devnet started from home {s.home} runs at {done.rpc_url}"
+            if done.other:
+                line += f"; {done.other} answers there, which this home did not start (left running)"
+            console.print(line)
 
     run(body)
 
 
 @app.command()
-def status(home: HomeOpt = None, port: PortOpt = 8545, json_out: JsonOpt = False) -> None:
-    """Say whether the devnet is up and where."""
+def status(home: HomeOpt = None, port: PortOpt = None, rpc_url: RpcOpt = None, json_out: JsonOpt = False) -> None:
+    """Say whether the devnet at --port, --rpc-url or FABRICA_RPC_URL is up, and who started it."""
 
     def body() -> None:
-        devnet = _devnet(home, port)
-        deployment = devnet.manifest()
-        if json_out:
-            print(json.dumps({"up": deployment is not None, "rpc_url": devnet.rpc_url, "pid": devnet.running_pid()}))
+        from ..devnet import Devnet, check_home, check_port, describe_endpoint
+
+        s = settings(rpc_url=rpc_url, home=home)
+        url = f"http://127.0.0.1:{check_port(port)}" if port is not None else s.rpc_url
+        local = _local_port(url)
+        pid = deployment = other = None
+        if local is not None:
+            devnet = Devnet(Path(s.home), port=local)
+            url = devnet.rpc_url
+            pid, deployment = devnet.running_pid(), devnet.manifest()
+            other = devnet.other()
         else:
-            console.print(f"devnet {'up' if deployment else 'down'} at {devnet.rpc_url}")
+            check_home(Path(s.home))
+            from urllib.parse import urlsplit
+
+            try:
+                parts = urlsplit(url)
+                scheme, host = parts.scheme, parts.hostname
+                remote_port = parts.port or (443 if scheme == "https" else 80)
+            except ValueError:  # a port that is no number or out of range
+                scheme = host = None
+            if scheme not in ("http", "https") or not host:
+                raise FabricaValueError(f"RPC URL {url!r} must look like http://127.0.0.1:8545 (http or https, a host, "
+                                        "a port 1–65535)")
+            other = describe_endpoint(url, host, remote_port)
+        up = deployment is not None and pid is not None
+        if json_out:
+            print(json.dumps({"up": up, "rpc_url": url, "pid": pid, "other": other}))
+        elif up:
+            console.print(f"devnet up at {url} (anvil pid {pid}, home {s.home})")
+        elif pid is not None:
+            console.print(f"devnet at {url}: anvil runs (pid {pid}) but Fabrica is not deployed; run `fabrica devnet up`")
+        elif other:
+            console.print(f"no devnet from home {s.home} at {url}; {other} answers there, which this home did not "
+                          "start (`fabrica devnet up` will not use it)")
+        else:
+            console.print(f"devnet down at {url}: nothing answers")
 
     run(body)

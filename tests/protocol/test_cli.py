@@ -194,7 +194,9 @@ def test_devnet_up_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     finally:
         stopped = runner.invoke(app, ["devnet", "down", "--home", str(home), "--port", str(port), "--json"])
         Devnet(home, port=port).down()
-    assert json.loads(stopped.stdout) == {"stopped": True}
+    down = json.loads(stopped.stdout)
+    assert down["stopped"] is True and down["pid"] == status["pid"]
+    assert down["manifest_removed"] == str(home / "deployments/31337.json")
     status = json.loads(runner.invoke(app, ["devnet", "status", "--home", str(home), "--port", str(port),
                                             "--json"]).stdout)
-    assert status == {"up": False, "rpc_url": f"http://127.0.0.1:{port}", "pid": None}
+    assert status == {"up": False, "rpc_url": f"http://127.0.0.1:{port}", "pid": None, "other": None}
