@@ -35,14 +35,48 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
-def _db(db: str | None, home: str | None = None) -> str:
-    """The database URL: --db, then FABRICA_INDEXER_DB, then a SQLite file in the Fabrica home."""
-    url = db or os.environ.get("FABRICA_INDEXER_DB") or f"sqlite:///{load_settings(home=home).home / 'index.db'}"
+def _db(db: str | None, home: str | None = None, *, create: bool = True) -> str:
+    """The database URL: --db, then FABRICA_INDEXER_DB, then a SQLite file in the Fabrica home.
+
+    Writers (`create`) make a SQLite file's folder; readers refuse a file that is not there rather than
+    leave an empty database behind.
+    """
+    from .errors import DatabaseError
+
+    url = _db_url(db, home)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = url[len("sqlite:///"):]
-        if path and os.path.dirname(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+        path = url[len("sqlite:///"):].split("?", 1)[0]
+        if not create:
+            if not path or not os.path.isfile(path):
+                raise DatabaseError(f"no index at {path or url}: run `fabrica indexer sync --db {url}` first")
+        elif path and os.path.dirname(path):
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the folder for {path}: {exc.strerror or exc}") from None
     return url
+
+
+def _db_url(db: str | None, home: str | None) -> str:
+    """The database URL, checked: a malformed URL or an unsupported backend is one clear line, before any I/O."""
+    from .db import normalize_url
+
+    url = db or os.environ.get("FABRICA_INDEXER_DB") or f"sqlite:///{load_settings(home=home).home / 'index.db'}"
+    normalize_url(url)
+    return url
+
+
+def _db_failures() -> tuple[type[BaseException], ...]:
+    """The database driver's errors (refused connection, missing table…), told as one line by `_fail_db`."""
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.DBAPIError,)
+
+
+def _fail_db(db: str | None, home: str | None, exc: Exception) -> None:
+    from .db import describe_db_error
+
+    _fail(describe_db_error(db or os.environ.get("FABRICA_INDEXER_DB") or "the index database", exc))
 
 
 def _deployment(rpc_url: str | None, home: str | None) -> tuple[str, Deployment]:
@@ -81,6 +115,7 @@ def _open(db: str | None, rpc_url: str | None, home: str | None, confirmations: 
           progress: _Progress | None) -> Indexer:
     from .sync import Indexer, IndexerConfig
 
+    _db_url(db, home)  # a bad --db fails before the chain is asked anything
     rpc, deployment = _deployment(rpc_url, home)
     cfg = IndexerConfig(confirmations=confirmations, max_reorg_depth=depth)
     return Indexer(_db(db, home), rpc, deployment, cfg, progress=progress)
@@ -96,6 +131,8 @@ def sync_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, jso
             m = ix.sync()
     except FabricaError as exc:
         _fail(exc)
+    except _db_failures() as exc:
+        _fail_db(db, home, exc)
     if json_out:
         print(json.dumps(m.as_dict()))
     else:
@@ -131,6 +168,8 @@ def run_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json
                 pass
     except FabricaError as exc:
         _fail(exc)
+    except _db_failures() as exc:
+        _fail_db(db, home, exc)
 
 
 @app.command("verify")
@@ -141,10 +180,11 @@ def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, j
     from .verify import verify
 
     try:
+        url = _db(db, home, create=False)
         rpc, deployment = _deployment(rpc_url, home)
-        engine = make_engine(_db(db, home))
+        engine = make_engine(url)
         try:
-            status = ReadModel(engine).status()
+            status = _status(engine, ReadModel)
             if status is None:
                 raise FabricaError("the database holds no index yet: run `fabrica indexer sync` first")
             diffs = verify(engine, rpc, deployment, until=status.block_number)
@@ -152,6 +192,8 @@ def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, j
             engine.dispose()
     except FabricaError as exc:
         _fail(exc)
+    except _db_failures() as exc:
+        _fail_db(db, home, exc)
     if json_out:
         print(json.dumps({"block": status.block_number, "differences": [
             {"table": d.table, "kind": d.kind, "row": list(d.row)} for d in diffs]}, default=str))
@@ -169,17 +211,29 @@ def status_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False
     from .db import make_engine
     from .read import ReadModel
 
-    engine = make_engine(_db(db, home))
     try:
-        status = ReadModel(engine).status()
-    except Exception as exc:
+        engine = make_engine(_db(db, home, create=False))
+        try:
+            status = _status(engine, ReadModel)
+        finally:
+            engine.dispose()
+    except FabricaError as exc:
         _fail(exc)
-    finally:
-        engine.dispose()
+    except _db_failures() as exc:
+        _fail_db(db, home, exc)
     if status is None:
-        _fail(FabricaError("the database holds no index yet"))
+        _fail(FabricaError("the database holds no index yet: run `fabrica indexer sync` first"))
     if json_out:
         print(json.dumps(status.__dict__))
     else:
         typer.echo(f"chain {status.chain_id} block {status.block_number} ({status.block_hash})  "
                    f"reorgs {status.reorgs}  rows {status.rows_written}")
+
+
+def _status(engine: object, read_model: type) -> object:
+    """The checkpoint, or None for a database without the indexer's tables (reads never migrate)."""
+    import sqlalchemy as sa
+
+    if not sa.inspect(engine).has_table("checkpoint"):
+        return None
+    return read_model(engine).status()

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from .errors import WriterLockError
+from .errors import DatabaseError, WriterLockError
 from .schema import writer_lock
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -30,19 +30,46 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+URL_FORMS = "sqlite:///PATH (a file) or postgresql://USER@HOST:PORT/DB"
+
+
 def normalize_url(url: str) -> str:
     """Accept `postgresql://` and `sqlite:///path`; PostgreSQL always goes through psycopg 3."""
-    u = sa.make_url(url)
-    if u.get_backend_name() == "postgresql" and u.get_driver_name() != "psycopg":
+    try:
+        u = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseError(f"--db {url!r} is not a database URL: use {URL_FORMS}") from None
+    backend = u.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"--db {u.render_as_string(hide_password=True)}: the indexer writes SQLite or PostgreSQL, "
+                            f"not {backend!r}: use {URL_FORMS}")
+    if backend == "sqlite" and u.get_driver_name() != "pysqlite":
+        raise DatabaseError(f"--db {u.render_as_string(hide_password=True)}: SQLite goes through Python's sqlite3; "
+                            "write the URL as sqlite:///PATH")
+    if backend == "postgresql" and u.get_driver_name() != "psycopg":
         u = u.set(drivername="postgresql+psycopg")
     return u.render_as_string(hide_password=False)
+
+
+def describe_db_error(url: str, exc: Exception) -> DatabaseError:
+    """One line for a database that failed under us (refused connection, missing table…), password hidden."""
+    try:
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        shown = "the database"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return DatabaseError(f"cannot use {shown}: {reason[0] if reason else type(exc).__name__}; check --db and that "
+                         "the database server runs")
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine tuned for the indexer: WAL and relaxed fsync on SQLite, psycopg 3 on PostgreSQL."""
     url = normalize_url(url)
     if is_sqlite(url):
-        engine = sa.create_engine(url, **kw)
+        try:
+            engine = sa.create_engine(url, **kw)
+        except sa.exc.ArgumentError as exc:
+            raise DatabaseError(f"--db {url}: {exc}") from None
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
@@ -54,7 +81,10 @@ def make_engine(url: str, **kw: Any) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, **kw)
+    try:
+        return sa.create_engine(url, **kw)
+    except sa.exc.ArgumentError as exc:  # e.g. an unknown connect option in the query string
+        raise DatabaseError(f"--db {sa.make_url(url).render_as_string(hide_password=True)}: {exc}") from None
 
 
 def alembic_config(url: str, connection: sa.Connection | None = None) -> Config:

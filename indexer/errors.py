@@ -27,3 +27,7 @@ class WriterLockError(IndexerError):
 
 class ChainMismatchError(IndexerError):
     """The database indexes a different chain or deployment than the one connected."""
+
+
+class DatabaseError(IndexerError):
+    """The --db URL is malformed, names an unsupported backend, or the database cannot be opened."""

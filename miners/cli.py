@@ -91,9 +91,9 @@ def _wallet_spec(wallet: str | None, hotkey: str | None, dev: str | None) -> str
     if dev is not None:
         if wallet is not None or hotkey is not None:
             raise FabricaError("give either --dev NAME or --wallet/--hotkey, not both")
-        from fabrica.protocol.subnet.localnet.devkeys import dev_wallet
+        from fabrica.protocol.subnet.localnet.devkeys import known_dev_name
 
-        return f"dev:{dev_wallet(dev).name}"  # validates the name
+        return f"dev:{known_dev_name(dev)}"  # a typo must not sign with (and advertise) a fresh key
     if wallet is None:
         raise FabricaError("the miner needs a hotkey: pass --wallet NAME --hotkey NAME, or --dev NAME on a local chain")
     if "/" in wallet:
@@ -122,6 +122,60 @@ async def _advertise_once(network: str, wallet: str | None, hotkey: str | None, 
         chain = await chain
     try:
         await advertise(chain, config, capabilities_of(config, make_strategy(config)))
+    finally:
+        await chain.close()
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _configure_logging(log_level: str) -> None:
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore"):  # one line per chain RPC otherwise
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _check_ip(ip: str | None, option: str) -> None:
+    """The advertised address must be a literal IP validators can reach (the chain stores 4 or 16 bytes)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        raise FabricaError(f"{option} {ip!r} is not an IPv4 or IPv6 address; pass the address validators reach "
+                           "as --external-ip (or --no-advertise)") from None
+    if address.is_unspecified:
+        raise FabricaError(f"{option} {ip} cannot be advertised; pass --external-ip")
+
+
+def _bind(host: str, port: int) -> Any:
+    """A listening socket on host:port (as uvicorn binds one), or a one-line error when it cannot be had."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except (OSError, OverflowError, UnicodeError) as exc:
+        sock.close()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise FabricaError(f"cannot listen on {host}:{port} ({reason}): stop what uses the port or pass another "
+                           "--port; nothing was advertised") from None
+    sock.set_inheritable(True)  # --workers > 1: the worker processes accept on it
+    return sock
+
+
+async def _check_registered(network: str, wallet: str | None, hotkey: str | None, dev: str | None,
+                            wallet_path: str | None, netuid: int) -> None:
+    """Refuse to advertise for a hotkey the subnet does not know (the chain would refuse the axon anyway)."""
+    chain = open_subnet_chain(network, wallet=wallet, hotkey=hotkey, dev=dev, wallet_path=wallet_path)
+    try:
+        graph = await chain.metagraph(netuid)
+        if graph.by_hotkey(chain.hotkey) is None:
+            how = f"--dev {dev}" if dev else "your --wallet/--hotkey"
+            raise FabricaError(f"hotkey {chain.hotkey} is not registered on subnet {netuid} ({network}): register it "
+                               f"first (`fabrica subnet register --network {network} --netuid {netuid} {how}`)")
     finally:
         await chain.close()
 
@@ -169,23 +223,38 @@ def serve(
     """Serve schedule and design tasks over HTTP to validators, every request signed with btauth/1."""
     import uvicorn
 
-    from .nonces import is_shared, open_nonce_store
+    from .nonces import check_nonce_store_spec, is_shared, open_nonce_store
     from .ratelimit import open_rate_limiter
     from .server import SERVE_ENV, MinerConfig, create_app, serve_spec
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "httpcore"):  # one line per chain RPC otherwise
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
+        if log_level.upper() not in _LOG_LEVELS:
+            raise FabricaError(f"--log-level {log_level!r} is not one of {', '.join(s.lower() for s in _LOG_LEVELS)}")
+        _configure_logging(log_level)
         if workers < 1:
             raise FabricaError(f"--workers must be at least 1, got {workers}")
+        if not 0 <= port <= 65535:
+            raise FabricaError(f"--port must be in 0..65535 (0 picks a free port), got {port}")
+        if external_port is not None and not 1 <= external_port <= 65535:
+            raise FabricaError(f"--external-port must be in 1..65535, got {external_port}")
+        import math
+
+        for option, value in (("--min-stake", min_stake), ("--rate", rate), ("--burst", burst),
+                              ("--metagraph-refresh", metagraph_refresh)):
+            if not math.isfinite(value):  # the settings' own checks catch nan, not infinity
+                raise FabricaError(f"{option} must be a finite number, got {value}")
+        if dev is not None and wallet_path is not None:
+            raise FabricaError("--wallet-path is for --wallet; --dev keys need no files (give one or the other)")
         store_spec = nonce_store or _default_nonce_store()
+        check_nonce_store_spec(store_spec)
         if workers > 1 and not is_shared(store_spec):
             raise FabricaError("--nonce-store memory works in one process only; with --workers > 1 use "
                                "sqlite:PATH or redis://…")
         adv_ip = external_ip or (host if host not in ("0.0.0.0", "::", "") else None)
         if advertise and adv_ip is None:
             raise FabricaError("listening on all interfaces: pass --external-ip to advertise (or --no-advertise)")
+        if advertise:
+            _check_ip(adv_ip, "--external-ip" if external_ip else "--host")
         config = MinerConfig(
             netuid=netuid, strategy=strategy, require_permit=require_permit, min_stake=min_stake,  # type: ignore[arg-type]
             max_body_bytes=max_body_bytes, rate_per_s=rate, rate_burst=burst, max_concurrent=max_concurrent,
@@ -193,29 +262,43 @@ def serve(
             external_ip=adv_ip, port=external_port or port, advertise=advertise,
         )
         open_subnet_chain(network, wallet=wallet, hotkey=hotkey, dev=dev, wallet_path=wallet_path)  # fail fast: bad network, key (no I/O)
-        print(f"miner: subnet {netuid} on {network}, strategy {strategy}, listening on {host}:{port} "
-              f"with {workers} worker(s), nonce store {store_spec.split('@')[-1]}", file=sys.stderr)
-        if workers == 1:
-            store = open_nonce_store(store_spec)
-            app_ = create_app(config, chain_factory=lambda: open_subnet_chain(
-                network, wallet=wallet, hotkey=hotkey, dev=dev, wallet_path=wallet_path), nonce_store=store,
-                rate_limiter=open_rate_limiter(store_spec, rate, burst))
-            uvicorn.run(app_, host=host, port=port, log_level=log_level.lower())
-            return
-        open_nonce_store(store_spec)  # fail fast on a bad store before forking workers
-        if advertise:
+        # Bind before anything reaches the chain: a taken port must fail here, with no axon advertised that
+        # validators would then score 0. The socket listens at once, so queries queue while the app starts.
+        sock = _bind(host, port)
+        try:
             import asyncio
+            from dataclasses import replace
 
-            asyncio.run(_advertise_once(network, wallet, hotkey, dev, wallet_path, config))
-        from dataclasses import replace
+            config = replace(config, port=external_port or sock.getsockname()[1])
+            if advertise:
+                asyncio.run(_check_registered(network, wallet, hotkey, dev, wallet_path, netuid))
+            store = open_nonce_store(store_spec)  # after the checks: bad input leaves no store file behind
+            if advertise:
+                asyncio.run(_advertise_once(network, wallet, hotkey, dev, wallet_path, config))
+            print(f"miner: subnet {netuid} on {network}, strategy {strategy}, listening on {host}:"
+                  f"{sock.getsockname()[1]} with {workers} worker(s), nonce store {store_spec.split('@')[-1]}",
+                  file=sys.stderr)
+            served = replace(config, advertise=False)  # advertised above, once the port was ours
+            if workers == 1:
+                app_ = create_app(served, chain_factory=lambda: open_subnet_chain(
+                    network, wallet=wallet, hotkey=hotkey, dev=dev, wallet_path=wallet_path), nonce_store=store,
+                    rate_limiter=open_rate_limiter(store_spec, rate, burst))
+                server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level=log_level.lower()))
+                server.run(sockets=[sock])
+                if not server.started:
+                    raise FabricaError("the miner's HTTP server did not start (see the log above)")
+                return
+            from uvicorn.supervisors import Multiprocess
 
-        os.environ[SERVE_ENV] = serve_spec(replace(config, advertise=False), network=network, wallet=wallet,
-                                           hotkey=hotkey, dev=dev, wallet_path=wallet_path,
-                                           nonce_store=store_spec)
-        # Each worker is a fresh (spawned) interpreter that imports the solvers before it answers uvicorn's
-        # health pings; on a busy machine that takes longer than uvicorn's 5 s default, which kills it.
-        uvicorn.run("fabrica.miners.server:serve_app_factory", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level.lower(), timeout_worker_healthcheck=60)
+            os.environ[SERVE_ENV] = serve_spec(served, network=network, wallet=wallet, hotkey=hotkey, dev=dev,
+                                               wallet_path=wallet_path, nonce_store=store_spec)
+            # Each worker is a fresh (spawned) interpreter that imports the solvers before it answers uvicorn's
+            # health pings; on a busy machine that takes longer than uvicorn's 5 s default, which kills it.
+            multi = uvicorn.Config("fabrica.miners.server:serve_app_factory", factory=True, host=host, port=port,
+                                   workers=workers, log_level=log_level.lower(), timeout_worker_healthcheck=60)
+            Multiprocess(multi, sockets=[sock]).run()
+        finally:
+            sock.close()
     except FabricaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None

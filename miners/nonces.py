@@ -133,6 +133,20 @@ class RedisNonceStore:
         self._client.close()
 
 
+def check_nonce_store_spec(spec: str) -> None:
+    """Refuse a malformed `--nonce-store` value without touching any file or server (open_nonce_store's rules)."""
+    spec = spec.strip()
+    if spec == "memory" or spec.startswith(("redis://", "rediss://", "unix://")):
+        return
+    if spec.startswith("sqlite:"):
+        if not spec.removeprefix("sqlite:").removeprefix("//"):
+            raise FabricaValueError("--nonce-store sqlite:PATH needs a file path, e.g. sqlite:.fabrica/miner/nonces.sqlite")
+        return
+    raise FabricaValueError(
+        f"--nonce-store {spec!r} is not one of: memory, sqlite:PATH, redis://HOST:PORT/DB (or rediss://, unix://)"
+    )
+
+
 def open_nonce_store(spec: str, retention: float = DEFAULT_RETENTION_S) -> NonceStore:
     """The store a `--nonce-store` value names: `memory`, `sqlite:PATH` or `redis://…` / `rediss://…` / `unix://…`."""
     spec = spec.strip()

@@ -149,6 +149,8 @@ def gen_task(
             raise FabricaError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
         if round_number < 0:
             raise FabricaError(f"--round: must be >= 0, got {round_number}")
+        if deadline_ms is not None and not 1 <= deadline_ms <= 3_600_000:  # the wire schema's bounds
+            raise FabricaError(f"--deadline-ms: must be in 1..3600000, got {deadline_ms}")
         task = generate_task(secret_from_seed(seed), round_number, kind, deadline_ms)  # type: ignore[arg-type]
         text = task.model_dump_json()
         if out is None:
@@ -188,11 +190,12 @@ def _secret(state_dir: Path) -> bytes:
 def _signer(wallet: str | None, hotkey: str | None, dev: str | None, wallet_path: str | None = None) -> object:
     """The validator's wallet: a dev wallet (hotkey //Name, for the local stand-in) or a bittensor wallet."""
     from fabrica.protocol.subnet.chain import resolve_wallet
+    from fabrica.protocol.subnet.localnet.devkeys import known_dev_name
 
     if dev:
         if wallet or hotkey:
             raise FabricaError("give either --dev or --wallet/--hotkey, not both")
-        return resolve_wallet(f"dev:{dev}")
+        return resolve_wallet(f"dev:{known_dev_name(dev)}")
     if not wallet:
         raise FabricaError("pass --wallet NAME [--hotkey NAME] or --dev NAME (e.g. --dev alice)")
     return resolve_wallet(f"{wallet}/{hotkey}" if hotkey else wallet, wallet_path=wallet_path)
@@ -219,6 +222,8 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at INFO level")] = False,
 ) -> None:
     """Run the validator: each round, query every serving miner with fresh private tasks, score, set weights."""
+    import math
+
     from .loop import ValidatorConfig
     from .tasks import KINDS
 
@@ -227,8 +232,13 @@ def run(
     try:
         if rounds < 0:
             raise FabricaError(f"--rounds: must be >= 0, got {rounds}")
-        if netuid < 0:
-            raise FabricaError(f"--netuid: must be >= 0, got {netuid}")
+        if not 0 <= netuid <= 65535:
+            raise FabricaError(f"--netuid: must be in 0..65535, got {netuid}")
+        for option, value in (("--interval", interval), ("--grace", grace)):
+            if not (math.isfinite(value) and value >= 0):
+                raise FabricaError(f"{option}: must be a number of seconds >= 0, got {value}")
+        if state_dir.exists() and not state_dir.is_dir():
+            raise FabricaError(f"--state-dir {state_dir} is a file; pass a directory for the validator's state")
         chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
         bad = [k for k in chosen if k not in KINDS]
         if not chosen or bad:
@@ -241,11 +251,17 @@ def run(
                                    f"1..3600000 (got {item!r})")
             deadlines[kind] = int(ms)
         signer = _signer(wallet, hotkey, dev, wallet_path)
-        config = ValidatorConfig(
-            netuid=netuid, state_dir=state_dir, secret=_secret(state_dir), kinds=chosen,  # type: ignore[arg-type]
-            round_interval_s=interval, grace_s=grace, deadlines_ms=deadlines,
-        )
-        asyncio.run(_run(network, signer, config, rounds, json_out))
+
+        def make_config() -> ValidatorConfig:  # after the chain checks: bad input creates no seed file
+            return ValidatorConfig(
+                netuid=netuid, state_dir=state_dir, secret=_secret(state_dir), kinds=chosen,  # type: ignore[arg-type]
+                round_interval_s=interval, grace_s=grace, deadlines_ms=deadlines,
+            )
+
+        failed = asyncio.run(_run(network, signer, netuid, make_config, rounds, json_out))
+        if failed:
+            raise FabricaError(f"weights were not set in {len(failed)} of {rounds} round(s) (last: {failed[-1]}); "
+                               "the scores did not reach the chain")
     except FabricaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None
@@ -254,18 +270,57 @@ def run(
         raise typer.Exit(130) from None
 
 
-async def _run(network: str, wallet: object, config, rounds: int, json_out: bool) -> None:
+START_ATTEMPTS = 3
+"""With --rounds K, tries to read the metagraph at start-up before giving up (without: retry forever)."""
+
+
+async def _run(network: str, wallet: object, netuid: int, make_config, rounds: int, json_out: bool) -> list[str]:
+    """Check the hotkey can validate, then run; the weights errors of the rounds that failed to set them."""
     from fabrica.protocol.subnet.chain import open_chain
 
     from .loop import Validator
 
     chain = open_chain(network, wallet)  # one long-lived port; its adapter reconnects underneath
     try:
-        validator = Validator(chain, wallet, config)
+        await _check_can_validate(chain, network, netuid, rounds)
+        validator = Validator(chain, wallet, make_config())
+        failed: list[str] = []
 
         def show(report) -> None:
+            if report.weights_error:
+                failed.append(report.weights_error)
             print(json.dumps(report.to_json()) if json_out else report.line(), flush=True)
 
         await validator.run(rounds, show)
+        return failed
     finally:
         await chain.close()
+
+
+async def _check_can_validate(chain, network: str, netuid: int, rounds: int) -> None:
+    """Refuse to start for a hotkey that is not registered or has no validator permit (its weights would fail)."""
+    from fabrica.protocol.subnet.port import SubnetConnectionError
+
+    delay = 2.0
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            graph = await chain.metagraph(netuid)
+            break
+        except SubnetConnectionError as exc:
+            if rounds and attempt >= START_ATTEMPTS:
+                raise FabricaError(f"{exc} (gave up after {attempt} tries; check --network)") from None
+            # Without --rounds the validator is a service: wait for the chain, saying what it waits for.
+            print(f"waiting for the subnet chain: {exc}; retrying in {delay:g} s", file=sys.stderr, flush=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+    me = graph.by_hotkey(chain.hotkey)
+    if me is None:
+        raise FabricaError(f"hotkey {chain.hotkey} is not registered on subnet {netuid} ({network}): register and "
+                           f"stake first (`fabrica subnet register --network {network} --netuid {netuid} …`, "
+                           "then `fabrica subnet stake`)")
+    if not me.validator_permit:
+        raise FabricaError(f"hotkey {chain.hotkey} (uid {me.uid}) has no validator permit on subnet {netuid}: permits "
+                           f"go to the largest stakes at each epoch (every {graph.tempo} blocks); stake more "
+                           "(`fabrica subnet stake`) and start again after the next epoch")

@@ -63,6 +63,8 @@ class ValidatorConfig:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     retry_initial_s: float = 2.0
     retry_max_s: float = 120.0
+    max_failed_attempts: int = 5
+    """With a round count (`run(rounds=K)`), give up after this many failed attempts in a row; forever retries."""
 
 
 @dataclass
@@ -76,6 +78,10 @@ class RoundReport:
     ema: dict[int, float]
     queried: int
     serving: int
+    answered: int = 0
+    """Miners that sent any HTTP answer this round (queried minus unreachable and timed out)."""
+    unreachable: int = 0
+    timed_out: int = 0
     weights_set: bool = False
     weights_uids: int = 0
     weights_error: str | None = None
@@ -89,6 +95,9 @@ class RoundReport:
             "elapsed_s": round(self.elapsed_s, 3),
             "queried": self.queried,
             "serving": self.serving,
+            "answered": self.answered,
+            "unreachable": self.unreachable,
+            "timed_out": self.timed_out,
             "tasks": [
                 {
                     "kind": t.kind, "task_id": t.task_id, "size": t.size, "baseline": t.baseline, "best": t.best,
@@ -108,7 +117,13 @@ class RoundReport:
         }
 
     def line(self) -> str:
-        parts = [f"round {self.round}  block {self.block}  queried {self.queried}/{self.serving}"]
+        # Count miners that answered, not requests sent: a dead address is not a queried miner.
+        reach = f"answered {self.answered}/{self.serving}"
+        for count, what in ((self.unreachable, "unreachable"), (self.timed_out, "timed out"),
+                            (self.serving - self.queried, "in back-off")):
+            if count:
+                reach += f", {count} {what}"
+        parts = [f"round {self.round}  block {self.block}  {reach}"]
         for t in self.tasks:
             base = "none" if t.baseline is None else f"{t.baseline:.6g}"
             best = "none" if t.best is None else f"{t.best:.6g}"
@@ -226,11 +241,13 @@ class Validator:
         for _, responses, _, _ in outcomes:
             for r in responses:
                 per_uid.setdefault(r.uid, []).append(r)
+        tally = {"answered": 0, "unreachable": 0, "timeout": 0}
         for n in to_query:
             seen = [r.outcome for r in per_uid.get(n.uid, [])]
             if not seen:
                 continue
             outcome = "answered" if "answered" in seen else "unreachable" if "unreachable" in seen else "timeout"
+            tally[outcome] += 1
             self.dormancy.record(n.uid, n.hotkey, n.axon, outcome, round_number)
 
         def score_all() -> list[TaskResult]:
@@ -250,7 +267,8 @@ class Validator:
 
         report = RoundReport(
             round=round_number, block=block, tasks=results, scores=scores, ema=ema,
-            queried=len(to_query), serving=len(serving), reset_uids=reset,
+            queried=len(to_query), serving=len(serving), answered=tally["answered"],
+            unreachable=tally["unreachable"], timed_out=tally["timeout"], reset_uids=reset,
         )
         await self._maybe_set_weights(metagraph, report)
         report.elapsed_s = time.monotonic() - started
@@ -288,8 +306,13 @@ class Validator:
         log.info("weights set at block %d over %d uids", self.state.last_weights_block, len(uids))
 
     async def run(self, rounds: int = 0, on_report: Callable[[RoundReport], None] | None = None) -> int:
-        """Run `rounds` successful rounds (0: forever), retrying failed ones with back-off; returns rounds run."""
+        """Run `rounds` successful rounds (0: forever), retrying failed ones with back-off; returns rounds run.
+
+        With a round count, `max_failed_attempts` failures in a row raise a FabricaError naming the last one,
+        so `--rounds K` ends instead of waiting forever for a chain that does not come back.
+        """
         done = 0
+        failures = 0
         delay = self.config.retry_initial_s
         try:
             while rounds == 0 or done < rounds:
@@ -299,12 +322,19 @@ class Validator:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # a failed round must not end the validator
+                    failures += 1
+                    if rounds and failures >= self.config.max_failed_attempts:
+                        raise FabricaError(
+                            f"{failures} attempts at a round failed in a row, the last with {type(exc).__name__}: "
+                            f"{exc}; check --network and that the subnet chain runs"
+                        ) from None
                     log.error("round failed: %s: %s; retrying in %.1f s", type(exc).__name__, exc, delay,
                               exc_info=not isinstance(exc, FabricaError | OSError))
                     await self._sleep(delay)
                     delay = min(delay * 2, self.config.retry_max_s)
                     continue
                 delay = self.config.retry_initial_s
+                failures = 0
                 done += 1
                 if on_report is not None:
                     on_report(report)

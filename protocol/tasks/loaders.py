@@ -197,6 +197,8 @@ def load_task(path: str | Path, *, deadline_ms: int | None = None) -> ScheduleTa
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FabricaLookupError(f"No task file at {path}. Check the path.") from None
+    except OSError as exc:  # a folder, no permission…
+        raise FabricaLookupError(f"cannot read the task file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ScheduleFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     suffix = path.suffix.lower()

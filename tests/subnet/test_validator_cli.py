@@ -47,6 +47,12 @@ def test_run_one_round_against_the_local_stand_in(tmp_path: Path) -> None:
                     await validator.add_stake(NETUID, 1000.0)
                     await chain.register(NETUID)
                     await chain.serve(NETUID, "127.0.0.1", miner.port)
+                    # `validator run` refuses to start without a permit, handed out at the next epoch (1 s here).
+                    for _ in range(200):
+                        graph = await validator.metagraph(NETUID)
+                        if graph.by_hotkey(validator.hotkey).validator_permit:
+                            break
+                        await asyncio.sleep(0.05)
                 finally:
                     await validator.close()
                     await chain.close()

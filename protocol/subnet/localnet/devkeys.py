@@ -15,6 +15,8 @@ from bittensor.sp_core import Keypair
 from fabrica.protocol.errors import FabricaValueError
 
 DEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
+"""The substrate dev accounts a user may name on the command line (``--dev``); a typo must not mint a new key."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class DevWallet:
 
     def __repr__(self) -> str:
         return f"DevWallet({self.name!r}, coldkey={self.coldkey.ss58_address}, hotkey={self.hotkey.ss58_address})"
+
+
+def known_dev_name(name: str) -> str:
+    """``name`` lower-cased if it is one of :data:`DEV_NAMES` (``Bob`` and ``//Bob`` too); else an error listing them."""
+    key = (name or "").strip().removeprefix("//").lower()
+    if key not in DEV_NAMES:
+        raise FabricaValueError(f"--dev {name!r} is not a dev wallet: use one of {', '.join(DEV_NAMES)} "
+                                "(or --wallet NAME --hotkey NAME for a real wallet)")
+    return key
 
 
 def dev_wallet(name: str) -> DevWallet:
