@@ -12,6 +12,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 
 install: $(VENV)/.installed node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
 	bash scripts/slicer-setup.sh
+	$(BIN)/python -m fabrica.miners.solvers.warmup  # the miner's tabu kernels into .cache/numba, not into its first solve
 
 # Test peers (OctoPrint's virtual printer, Printrun) in their own venv: their pins conflict with ours.
 .venv-peers/.lock.sha256: requirements-peers.lock scripts/peers-setup.sh

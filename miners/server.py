@@ -59,6 +59,11 @@ from .ratelimit import open_rate_limiter
 
 log = logging.getLogger("fabrica.miners.server")
 
+TABU_WARM_UP_WAIT_S = 15.0
+"""How long start-up waits for the tabu kernels: enough to load them from the cache `make install` fills (about a
+second), not to compile them (tens of seconds on two cores), which goes on in the background while CP-SAT answers:
+a miner that is down scores 0, one on CP-SAT alone does not."""
+
 StrategyName = Literal["cpsat", "dispatch"]
 STRATEGIES: tuple[str, ...] = ("cpsat", "dispatch")
 
@@ -335,7 +340,13 @@ def create_app(
                                                                                   config.rate_burst, clock=clock)
         state.executor = concurrent.futures.ThreadPoolExecutor(config.max_concurrent, thread_name_prefix="solver")
         if strat.name == "cpsat":
-            schedule_warm_up(0)  # compile the tabu kernels in the background now, not during the first task
+            # load the tabu kernels before serving, so that the first task gets the full solver
+            started = time.perf_counter()
+            if await asyncio.to_thread(schedule_warm_up, TABU_WARM_UP_WAIT_S):
+                log.info("tabu search kernels ready in %.1f s", time.perf_counter() - started)
+            else:
+                log.warning("tabu search kernels not ready after %.0f s; CP-SAT answers alone until they are",
+                            time.perf_counter() - started)
         if await state.cache.refresh():
             mg = state.cache.metagraph
             assert mg is not None

@@ -25,27 +25,16 @@ deadline, calling the compiled kernel in chunks of iterations, and returns the b
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .jit_cache import configure_cache
 
-def _use_repo_cache_dir() -> None:
-    """Cache compiled kernels under the checkout's `.cache/numba` (gitignored) unless told otherwise."""
-    if "NUMBA_CACHE_DIR" in os.environ:
-        return
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".cache", "numba")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError:
-        return  # numba's default (__pycache__ or the user cache) applies
-    if os.access(path, os.W_OK):
-        os.environ["NUMBA_CACHE_DIR"] = path
-
-
-_use_repo_cache_dir()
+configure_cache()
 
 import numba as nb  # noqa: E402  (the cache directory must be set first)
 
@@ -868,12 +857,89 @@ def tabu_search(
                       done or answer.makespan <= shop.lower_bound)
 
 
-def warm_up() -> None:
-    """Compile (or load from the cache) the kernels on a tiny instance."""
+@dataclass(frozen=True)
+class WarmUp:
+    """What `warm_up` did: kernels compiled now, kernels loaded from the cache, and the cache folder."""
+
+    compiled: int
+    loaded: int
+    cache_path: str | None
+
+
+def _entry_kernels() -> tuple:
+    """The kernels called from Python (their callees are compiled into them)."""
+    return (_tabu_chunk, _schedule_heads, _giffler_thompson)
+
+
+def _run_tiny() -> None:
     shop = JobShop(np.asarray([3, 2, 2, 4], dtype=np.int64), np.asarray([0, 1, 1, 0], dtype=np.int64),
                    np.asarray([-1, 0, -1, 2], dtype=np.int64), np.asarray([1, -1, 3, -1], dtype=np.int64),
                    np.asarray([0, 0, 1, 1], dtype=np.int64), np.asarray([0, 1, 0, 1], dtype=np.int64), 2, 1)
-    tabu_search(shop, 1.0, max_iterations=10)
+    tabu_search(shop, 60.0, max_iterations=10)
 
 
-__all__ = ["JobShop", "TabuResult", "answer_from_order", "jobshop_arrays", "tabu_search", "warm_up"]
+def _cache_files() -> list[str]:
+    """This module's cache files (indexes `.nbi`, compiled code `.nbc`) in the folders its kernels use."""
+    stem = os.path.splitext(os.path.basename(__file__))[0] + "."
+    found = []
+    for folder in {k.stats.cache_path for k in _entry_kernels() if k.stats.cache_path}:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        found += [os.path.join(folder, n) for n in names if n.startswith(stem) and n.endswith((".nbi", ".nbc"))]
+    return found
+
+
+def _index_readable(path: str) -> bool:
+    """Whether a numba index file unpickles (a numba version header, then the source stamp and overloads)."""
+    try:
+        with open(path, "rb") as f:
+            pickle.load(f)
+            pickle.loads(f.read())
+    except Exception:  # noqa: BLE001 - any failure means numba would fail on it too
+        return False
+    return True
+
+
+def _remove(paths: list[str]) -> bool:
+    removed = False
+    for path in paths:
+        try:
+            os.remove(path)
+            removed = True
+        except OSError:
+            pass
+    return removed
+
+
+def warm_up() -> WarmUp:
+    """Compile the kernels (or load them from the cache) on a tiny instance.
+
+    numba itself recompiles over a cache written by another numba version, for another CPU or from an older source
+    (its index records all three); a damaged cache file makes it raise instead, so the unreadable index files are
+    deleted and those kernels compiled afresh, and failing that, all of this module's cache files."""
+    try:
+        _run_tiny()
+        return _warm_up_report()
+    except Exception:
+        files = _cache_files()
+        if not _remove([f for f in files if f.endswith(".nbi") and not _index_readable(f)]) and not _remove(files):
+            raise
+    try:
+        _run_tiny()
+    except Exception:
+        if not _remove(_cache_files()):
+            raise
+        _run_tiny()
+    return _warm_up_report()
+
+
+def _warm_up_report() -> WarmUp:
+    kernels = _entry_kernels()
+    return WarmUp(compiled=sum(sum(k.stats.cache_misses.values()) for k in kernels),
+                  loaded=sum(sum(k.stats.cache_hits.values()) for k in kernels),
+                  cache_path=kernels[0].stats.cache_path)
+
+
+__all__ = ["JobShop", "TabuResult", "WarmUp", "answer_from_order", "jobshop_arrays", "tabu_search", "warm_up"]

@@ -14,14 +14,17 @@ The validator's greedy baseline is always a valid schedule, so its makespan boun
 Classic job shops (one machine per operation, no availability windows) use a hybrid by default: a short CP-SAT
 run (it proves small instances optimal and gives a bound and a start), then the numba tabu search of
 `jobshop_tabu` (N5 + N7 moves, back-jumping to elite solutions) on `workers` threads for the rest of the
-budget, started from the CP-SAT solution. `method="cpsat"` forces plain CP-SAT.
+budget, started from the CP-SAT solution. CP-SAT hands over only once the tabu kernels are compiled (loaded from
+numba's cache in about a second; `make install` fills the cache), so a cold cache costs no budget: CP-SAT keeps it.
+`method="cpsat"` forces plain CP-SAT.
 """
 from __future__ import annotations
 
 import math
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ortools.sat.python import cp_model
@@ -42,7 +45,9 @@ CPSAT_SHARE = 0.1
 """Share of the budget the hybrid gives CP-SAT first on a classic job shop (at least `CPSAT_MIN_S`)."""
 CPSAT_MIN_S = 0.2
 MIN_TABU_S = 0.05
-"""The hybrid skips the tabu phase when less than this is left after CP-SAT and the JIT warm-up."""
+"""The hybrid skips the tabu phase when less than this is left after CP-SAT."""
+YIELD_POLL_S = 0.005
+"""How often the hybrid checks whether CP-SAT may hand over to the tabu search."""
 
 Method = Literal["auto", "cpsat", "hybrid"]
 
@@ -93,6 +98,8 @@ class SolveResult:
     bound: int
     """A proven lower bound on the optimal makespan (equals `makespan` when status is "optimal")."""
     wall_s: float
+    phases: tuple[tuple[str, float], ...] = ()
+    """Seconds spent per solver, in order: ("cpsat", s) and, when the hybrid ran it, ("tabu", s)."""
 
 
 @dataclass(frozen=True)
@@ -160,51 +167,58 @@ def solve_schedule(
         raise FabricaValueError(f"method must be 'auto', 'cpsat' or 'hybrid', got {method!r}")
     if method != "cpsat" and task.is_classic and task.num_operations >= 2:
         return _solve_hybrid(task, time_limit_s, workers=workers, seed=seed, hint=hint)
-    return _solve_cpsat(task, time_limit_s, workers=workers, seed=seed, hint=hint)
+    result = _solve_cpsat(task, time_limit_s, workers=workers, seed=seed, hint=hint)
+    return replace(result, phases=(("cpsat", round(result.wall_s, 3)),))
+
+
+def _tabu_ready() -> bool:
+    return _warm_done.is_set() and _warm_ok
 
 
 def _solve_hybrid(
     task: ScheduleTask, time_limit_s: float, *, workers: int, seed: int, hint: ScheduleAnswer | None
 ) -> SolveResult:
-    """CP-SAT for a slice of the budget, then tabu search from its answer on `workers` threads."""
+    """CP-SAT for a slice of the budget, then tabu search from its answer on `workers` threads.
+
+    CP-SAT is given the whole budget and stopped once its slice is over *and* the tabu kernels are ready: on a
+    cold numba cache (compiling takes tens of seconds) CP-SAT simply keeps the budget while the kernels compile
+    in the background, so no solve ever spends its time waiting for the compiler."""
     t0 = time.perf_counter()
     _start_warm_up()
-    cp_limit = min(time_limit_s, max(CPSAT_MIN_S, CPSAT_SHARE * time_limit_s))
-    first = _solve_cpsat(task, cp_limit, workers=workers, seed=seed, hint=hint)
-    if first.status == "optimal":
-        return SolveResult(first.answer, first.status, first.makespan, first.bound, time.perf_counter() - t0)
-    remaining = time_limit_s - (time.perf_counter() - t0)
-    if remaining < MIN_TABU_S:
-        return SolveResult(first.answer, first.status, first.makespan, first.bound, time.perf_counter() - t0)
-    # a cold JIT (first call in a process): wait for it up to half the rest, else CP-SAT keeps the budget
-    if not (_warm_done.wait(remaining / 2) and _warm_ok):
-        rest = time_limit_s - (time.perf_counter() - t0)
-        second = _solve_cpsat(task, rest, workers=workers, seed=seed, hint=first.answer) if rest > 0 else first
-        best_result = second if second.makespan <= first.makespan else first
-        bound = min(max(first.bound, second.bound), best_result.makespan)
-        status_cp: Literal["optimal", "feasible"] = "optimal" if bound >= best_result.makespan else "feasible"
-        return SolveResult(best_result.answer, status_cp, best_result.makespan, bound, time.perf_counter() - t0)
+    cp_share = min(time_limit_s, max(CPSAT_MIN_S, CPSAT_SHARE * time_limit_s))
+    first = _solve_cpsat(task, time_limit_s, workers=workers, seed=seed, hint=hint,
+                         yield_after=t0 + cp_share, yield_when=_tabu_ready)
+    cpsat_s = time.perf_counter() - t0
+    remaining = time_limit_s - cpsat_s
+    if first.status == "optimal" or remaining < MIN_TABU_S or not _tabu_ready():
+        return replace(first, wall_s=time.perf_counter() - t0, phases=(("cpsat", round(cpsat_s, 3)),))
     from fabrica.miners.solvers import jobshop_tabu
 
-    remaining = time_limit_s - (time.perf_counter() - t0)
     best = first.answer
-    if remaining >= MIN_TABU_S:
-        try:
-            shop = jobshop_tabu.jobshop_arrays(task)
-            found = jobshop_tabu.tabu_search(shop, remaining, threads=workers, seed=seed, start=first.answer)
-        except Exception:  # noqa: BLE001 - the CP-SAT answer stands; a miner must always answer
-            found = None
-        if found is not None and found.makespan < best.makespan and _feasible(task, found.answer):
-            best = found.answer
+    t1 = time.perf_counter()
+    try:
+        shop = jobshop_tabu.jobshop_arrays(task)
+        found = jobshop_tabu.tabu_search(shop, time_limit_s - (t1 - t0), threads=workers, seed=seed,
+                                         start=first.answer)
+    except Exception:  # noqa: BLE001 - the CP-SAT answer stands; a miner must always answer
+        found = None
+    if found is not None and found.makespan < best.makespan and _feasible(task, found.answer):
+        best = found.answer
+    tabu_s = time.perf_counter() - t1
     bound = min(max(first.bound, makespan_lower_bound(task)), best.makespan)
     status: Literal["optimal", "feasible"] = "optimal" if bound >= best.makespan else "feasible"
-    return SolveResult(best, status, best.makespan, bound, time.perf_counter() - t0)
+    return SolveResult(best, status, best.makespan, bound, time.perf_counter() - t0,
+                       (("cpsat", round(cpsat_s, 3)), ("tabu", round(tabu_s, 3))))
 
 
 def _solve_cpsat(
-    task: ScheduleTask, time_limit_s: float, *, workers: int, seed: int, hint: ScheduleAnswer | None
+    task: ScheduleTask, time_limit_s: float, *, workers: int, seed: int, hint: ScheduleAnswer | None,
+    yield_after: float | None = None, yield_when: Callable[[], bool] | None = None,
 ) -> SolveResult:
-    """Plain CP-SAT (the original miner): see `solve_schedule`."""
+    """Plain CP-SAT (the original miner): see `solve_schedule`.
+
+    With `yield_when`, the search stops early once `time.perf_counter()` has passed `yield_after` and
+    `yield_when()` is true (checked every few milliseconds by a watcher thread)."""
     t0 = time.perf_counter()
 
     try:
@@ -277,7 +291,10 @@ def _solve_cpsat(
     params.random_seed = seed
     params.max_time_in_seconds = max(0.0, time_limit_s - (time.perf_counter() - t0))
     params.log_search_progress = False
-    code = solver.Solve(model)
+    if yield_when is not None:
+        code = _solve_yielding(solver, model, yield_after or t0, yield_when)
+    else:
+        code = solver.Solve(model)
 
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         answer = _extract(solver, options)
@@ -300,6 +317,27 @@ def _solve_cpsat(
     status: Literal["optimal", "feasible"] = "optimal" if bound >= incumbent.makespan else "feasible"
     return SolveResult(incumbent, status, incumbent.makespan, min(bound, incumbent.makespan),
                        time.perf_counter() - t0)
+
+
+def _solve_yielding(
+    solver: cp_model.CpSolver, model: cp_model.CpModel, after: float, when: Callable[[], bool]
+) -> int:
+    """`solver.Solve(model)`, stopped by a watcher thread once past `after` with `when()` true."""
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(YIELD_POLL_S):
+            if time.perf_counter() >= after and when():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, name="cpsat-yield", daemon=True)
+    watcher.start()
+    try:
+        return solver.Solve(model)
+    finally:
+        finished.set()
+        watcher.join()
 
 
 def _add_hint(
