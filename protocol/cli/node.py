@@ -105,38 +105,47 @@ def _send_with_node_key(s: Settings, key: str | None, meta: tuple[bytes | Path |
     """Run `send(public_key, metadata_cid)`, first writing a new node key when none is given.
 
     The private half is written (0600, fsynced) before the transaction, so a registered node never loses
-    it, and removed again when the chain refused the transaction, so failed calls leave no orphan keys.
+    it, and removed again (with any folder made for it) when the chain refused the transaction, so failed
+    calls leave no orphan keys. Generated or file metadata is stored once the chain accepted it.
     """
     from ..chain_errors import ContractError
 
     data, meta_cid = meta
-    if data is not None:  # content-addressed and idempotent: stored before the chain refers to it
-        s.content_store().add(data)
     if key is not None:
         pub = _public_key(key)
-        return send(pub, meta_cid), pub
-    from ..storage.sealing import generate_keypair
+        result = send(pub, meta_cid)
+    else:
+        from ..storage.sealing import generate_keypair
 
-    pair = generate_keypair()
-    keys = s.home / "keys"
-    try:
-        keys.mkdir(parents=True, exist_ok=True)
+        pair = generate_keypair()
+        keys = s.home / "keys"
+        made = [d for d in (keys, *keys.parents) if not d.exists()]
         path = keys / f"node-{pair.public_key.hex()[:16]}.key"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(pair.private_key.hex())
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise FabricaValueError(f"cannot write the node's private key into {keys}: {exc.strerror}") from None
-    try:
-        result = send(pair.public_key, meta_cid)
-    except (ContractError, FabricaValueError):
-        # Refused before or when mined: no node holds this key. Any other failure (a timeout, Ctrl-C while
-        # waiting) may still be mined, so the key stays.
-        path.unlink(missing_ok=True)
-        raise
-    return result, pair.public_key
+        try:
+            keys.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(pair.private_key.hex())
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise FabricaValueError(f"cannot write the node's private key into {keys}: {exc.strerror}") from None
+        try:
+            result = send(pair.public_key, meta_cid)
+        except (ContractError, FabricaValueError):
+            # Refused before or when mined: no node holds this key. Any other failure (a timeout, Ctrl-C while
+            # waiting) may still be mined, so the key stays.
+            path.unlink(missing_ok=True)
+            for folder in made:  # innermost first; only what this call created, and only if still empty
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            raise
+        pub = pair.public_key
+    if data is not None:  # content-addressed: the CID on chain is already right; now make it fetchable
+        s.content_store().add(data)
+    return result, pub
 
 
 def _node_id(node_id: int) -> None:
