@@ -207,18 +207,18 @@ class JobLoop:
             t.start()
         for t in threads:
             t.join()
+        usable = [m for m in todo if m.answering]
+        if not usable:  # one line says it all
+            raise NoMachineError("no machine answers, so nothing was registered or claimed: "
+                                 + self._machine_problems()
+                                 + "; fix port, baud or firmware in node.toml [[machines]] (try "
+                                 "`fabrica node probe --port DEV --baud N`) and start again")
         for m in todo:
             if m.answering:
                 self.say(f"machine {m.cfg.name}: {m.identity.get('FIRMWARE_NAME', 'firmware')} answers on {m.cfg.port}")
             else:
                 self.say(f"machine {m.cfg.name}: does not answer on {m.cfg.port}; no job is claimed for it "
                          f"until it does ({m.problem})")
-        usable = [m for m in todo if m.answering]
-        if not usable:
-            raise NoMachineError("no machine answers, so nothing was registered or claimed: "
-                                 + self._machine_problems()
-                                 + "; fix port, baud or firmware in node.toml [[machines]] (try "
-                                 "`fabrica node probe --port DEV --baud N`) and start again")
         return usable
 
     def _machine_problems(self) -> str:

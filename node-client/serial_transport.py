@@ -1,6 +1,7 @@
 """Serial transport: pyserial port, one reader thread that splits lines, a locked writer."""
 from __future__ import annotations
 
+import errno
 import queue
 import threading
 from typing import Protocol
@@ -23,6 +24,27 @@ class Transport(Protocol):
         """Release the port."""
 
 
+# What an open failure means for the operator, by errno (pyserial's own text repeats the path and the errno).
+_OPEN_ERRORS = {
+    errno.ENOENT: "no such device; check the path (ls /dev/ttyUSB* /dev/ttyACM*) and that the machine is plugged in",
+    errno.EACCES: "permission denied; add this user to the dialout group (then log in again)",
+    errno.EBUSY: "the port is busy; another program (OctoPrint, a terminal) holds it",
+    errno.ENOTTY: "not a serial device; pass the machine's tty, e.g. /dev/ttyUSB0 or /dev/ttyACM0",
+    errno.EISDIR: "a folder, not a serial device; pass the machine's tty, e.g. /dev/ttyUSB0",
+}
+
+
+def _why(exc: BaseException) -> str:
+    code = getattr(exc, "errno", None)
+    cause = exc.__context__  # pyserial wraps termios.error (errno, text) without an errno of its own
+    if code is None and cause is not None and cause.args and isinstance(cause.args[0], int):
+        code = cause.args[0]
+    if code in _OPEN_ERRORS:
+        return _OPEN_ERRORS[code]
+    return (f"{exc}. Check the device path (ls /dev/ttyUSB* /dev/ttyACM*), permissions (dialout group) and that "
+            "no other program (OctoPrint, a terminal) holds the port")
+
+
 class SerialTransport:
     """A serial device (`/dev/ttyUSB0`, a pty slave, …) with a reader thread feeding a line queue."""
 
@@ -32,11 +54,7 @@ class SerialTransport:
         try:
             self._serial = serial.Serial(port, baud, timeout=0.05, write_timeout=write_timeout)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise TransportError(
-                f"cannot open serial port {port!r} at {baud} baud: {exc}. "
-                "Check the device path (ls /dev/ttyUSB* /dev/ttyACM*), permissions (dialout group) "
-                "and that no other program (OctoPrint, a terminal) holds the port."
-            ) from None
+            raise TransportError(f"cannot open serial port {port!r} at {baud} baud: {_why(exc)}") from None
         self.bytes_written = 0
         self._lines: queue.Queue[str | BaseException] = queue.Queue()
         self._write_lock = threading.Lock()
