@@ -10,8 +10,9 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 
 .PHONY: peers-lock install demo test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
 
-install: $(VENV)/.installed node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
+install: $(VENV)/.installed $(VENV)/.bytecode node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
 	bash scripts/slicer-setup.sh
+	$(BIN)/python -m compileall -qq protocol validators miners indexer node-client  # see $(VENV)/.bytecode
 	$(BIN)/python -m fabrica.miners.solvers.warmup  # the miner's tabu kernels into .cache/numba, not into its first solve
 
 # Test peers (OctoPrint's virtual printer, Printrun) in their own venv: their pins conflict with ours.
@@ -30,6 +31,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+# Bytecode for everything installed: uv writes none, and where PYTHONDONTWRITEBYTECODE is set Python never would,
+# so every `fabrica` command would compile web3, pydantic & co. from source before it starts (bench/cli.py).
+$(VENV)/.bytecode: $(VENV)/.installed
+	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib/python3.11/site-packages
 	touch $@
 
 # `npm ci` installs exactly what package-lock.json pins (it lists every platform's optional Foundry binary;
