@@ -37,11 +37,14 @@ def read_password_file(path: str | Path) -> str:
         text = file.read_text()
     except IsADirectoryError:
         raise FabricaValueError(f"password file {file} is a folder; name a file that holds the password") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise FabricaValueError(f"password file {file} is not UTF-8 text; its first line must be the password") from None
+    except OSError as exc:
         raise FabricaValueError(f"cannot read password file {file}: {exc.strerror or exc}") from None
     lines = text.splitlines()
     if not lines or not lines[0]:
-        raise FabricaValueError(f"password file {file} is empty; its first line must be the password")
+        raise FabricaValueError(f"password file {file} is empty or starts with an empty line; "
+                                "its first line must be the password")
     return lines[0]
 
 

@@ -141,6 +141,8 @@ def describe_endpoint(url: str, host: str, port: int) -> str | None:
 
 def check_home(home: Path) -> Path:
     """`home` if it is, or can become, a folder; else a clear error naming the file in the way."""
+    if "\0" in str(home):  # pathlib answers "does not exist" for such a name; the OS would refuse it
+        raise FabricaValueError(f"--home {str(home)!r} contains a NUL byte; pass a folder name")
     try:
         probe = Path(home)
         while not probe.exists():

@@ -56,7 +56,7 @@ def balance(rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = 
         fab = client(rpc_url, home, None, need_account=False)
         token_address = fab.deployment.token(token)
         dec = fab.token_decimals(token_address)
-        if account:
+        if account is not None:  # an empty --account is an error, not "every role"
             from ..accounts import resolve_account
 
             who = {account: resolve_account(account).address}

@@ -40,10 +40,10 @@ UINT32_MAX = (1 << 32) - 1  # NodeRegistry keeps each side of the build volume i
 def _volume(text: str) -> tuple[int, int, int]:
     """'250x210x220' -> (250, 210, 220): three positive whole millimetres."""
     rule = "three positive whole numbers of millimetres as XxYxZ, e.g. 250x210x220"
-    try:
-        x, y, z = (int(v.strip()) for v in text.lower().split("x"))
-    except ValueError:
-        raise FabricaValueError(f"--volume {text!r} must be {rule}") from None
+    sides = [v.strip() for v in text.lower().split("x")]
+    if len(sides) != 3 or not all(v.isascii() and v.isdigit() for v in sides):
+        raise FabricaValueError(f"--volume {text!r} must be {rule}")
+    x, y, z = (int(v) for v in sides)
     if not all(0 < v <= UINT32_MAX for v in (x, y, z)):
         raise FabricaValueError(f"--volume {text!r}: each side must be between 1 and {UINT32_MAX} mm ({rule})")
     return x, y, z
@@ -80,6 +80,8 @@ def _metadata(meta: str | None, description: dict) -> tuple[bytes | Path | None,
     if meta is None:
         data = json.dumps(description, sort_keys=True).encode()
         return data, str(compute_cid(data))
+    if not meta.strip():
+        raise FabricaValueError("--metadata is empty; pass a JSON file or a CID, or leave it out to generate one")
     try:
         path = Path(meta).expanduser()
         is_dir, is_file = path.is_dir(), path.is_file()
