@@ -74,6 +74,8 @@ def design(
             raw = task.read_bytes()
         except OSError as exc:
             raise FabricaError(f"cannot read --task {task}: {exc.strerror}") from None
+        if time_limit is not None and not time_limit < float("inf"):
+            raise FabricaError(f"--time-limit must be a finite number of seconds, got {time_limit}")
         result = solve_design(parse_design_task(raw), max_iter=max_iter, time_limit_s=time_limit)
     except FabricaError as exc:
         print(f"error: {exc}", file=sys.stderr)

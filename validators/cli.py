@@ -179,11 +179,14 @@ def _secret(state_dir: Path) -> bytes:
         pass
     except (OSError, ValueError) as exc:
         raise FabricaError(f"cannot read the task seed {path}: {exc}") from None
-    state_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret.hex() + "\n")
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret.hex() + "\n")
+    except OSError as exc:
+        raise FabricaError(f"cannot create the task seed {path}: {exc.strerror or exc} (check --state-dir)") from None
     return secret
 
 
@@ -237,8 +240,9 @@ def run(
         for option, value in (("--interval", interval), ("--grace", grace)):
             if not (math.isfinite(value) and value >= 0):
                 raise FabricaError(f"{option}: must be a number of seconds >= 0, got {value}")
-        if state_dir.exists() and not state_dir.is_dir():
-            raise FabricaError(f"--state-dir {state_dir} is a file; pass a directory for the validator's state")
+        blocker = next((p for p in (state_dir, *state_dir.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise FabricaError(f"--state-dir {state_dir}: {blocker} is a file; pass a directory for the validator's state")
         chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
         bad = [k for k in chosen if k not in KINDS]
         if not chosen or bad:

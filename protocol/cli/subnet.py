@@ -68,6 +68,25 @@ def _parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+_TYPE_RANGES = {"u16": (0, 2**16 - 1), "u64": (0, 2**64 - 1), "i16": (-(2**15), 2**15 - 1)}
+
+
+def _check_hyperparam(key: str, value: Any) -> None:
+    """A `--set` value must fit the chain's type for it (u16, u64, bool…); a tempo of 0 would never run an epoch."""
+    from ..subnet.localnet.state import HYPERPARAM_TYPES
+
+    kind = HYPERPARAM_TYPES.get(key, "u64")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise FabricaValueError(f"--set {key}={value}: {key} is true or false")
+        return
+    low, high = _TYPE_RANGES.get(kind, _TYPE_RANGES["u64"])
+    if key == "tempo":
+        low = 1
+    if isinstance(value, bool) or not low <= value <= high:
+        raise FabricaValueError(f"--set {key}={value}: {key} must be an integer in {low}..{high}")
+
+
 def _check_netuid(netuid: int) -> None:
     """Subnet ids are u16 on chain; refuse others before any connection (an encoder error is no message)."""
     if not 0 <= netuid <= 65535:
@@ -120,6 +139,8 @@ def localnet(
         unknown = sorted(set(overrides) - set(DEFAULT_HYPERPARAMS))
         if unknown:
             raise FabricaValueError(f"--set {unknown[0]}: unknown hyperparameter; known: {', '.join(sorted(DEFAULT_HYPERPARAMS))}")
+        for key, value in overrides.items():
+            _check_hyperparam(key, value)
         if tempo is not None:
             overrides["tempo"] = tempo
         _probe_port(host, port)  # before --fresh discards the saved chain
@@ -202,10 +223,12 @@ def stake(
         _check_netuid(netuid)
         if not (math.isfinite(amount) and amount > 0):
             raise FabricaValueError(f"--amount must be a positive number of TAO, got {amount}")
+        if to is not None and not to.strip():
+            raise FabricaValueError("--to is empty: give the ss58 address of the hotkey to stake on (or leave --to out)")
         signer = _wallet(wallet, hotkey, wallet_path, dev)
 
         async def go(chain: Any) -> dict[str, Any]:
-            target = to or chain.hotkey
+            target = chain.hotkey if to is None else to.strip()
             await chain.add_stake(netuid, amount, target)
             graph = await chain.metagraph(netuid)
             neuron = graph.by_hotkey(target)

@@ -309,7 +309,11 @@ class BittensorChain:
 def _localnet_client_factory(url: str, timeout: float) -> Callable[[], bittensor.Client]:
     from .localnet.substrate import LocalnetSubstrate
 
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018  (raises on a port out of range or a broken [IPv6] host)
+    except ValueError as exc:
+        raise SubnetValueError(f"network {url!r}: {exc}; a local stand-in URL looks like http://127.0.0.1:9944") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise SubnetValueError(f"network {url!r}: a local stand-in URL looks like http://127.0.0.1:9944")
     # The label only names the connection (token-symbol cache, explorer links); the substrate does the work.
