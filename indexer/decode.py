@@ -1,12 +1,13 @@
 """Fast log decoding straight from the deployment's ABIs (eth_abi on raw JSON-RPC logs, no web3 formatters).
 
 Decoded args are JSON-ready: addresses lowercase hex, bytes as 0x-hex, tuples as dicts keyed by component
-name, integers as Python ints.
+name, integers as Python ints. Each event layout the word slicer handles gets one generated function (one
+dict literal of string slices), so a log costs a dict lookup and one call.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -14,99 +15,82 @@ from eth_utils import keccak
 from fabrica.protocol.artifacts import abi, canonical_type
 from fabrica.protocol.deployment import Deployment
 
+ArgsFn = Callable[[list[str], str], dict[str, Any]]  # (topics, data) -> args
 
-Reader = Callable[[str, int], Any]  # (hex data without 0x, offset in hex chars) -> value
+
+def _signed(v: int, bits: int) -> int:
+    """Two's complement of the low `bits` of `v`."""
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
 
 
-def _word_reader(t: str) -> Callable[[str], Any] | None:
-    """Decoder of one 32-byte word (64 hex chars) of elementary static type `t`, or None if not one."""
+def _dynamic(d: str, head: int, as_text: bool) -> Any:
+    """The `bytes`/`string` whose offset word starts at hex index `head` of the 0x-prefixed data `d`."""
+    start = int(d[head: head + 64], 16) * 2 + 2
+    length = int(d[start: start + 64], 16)
+    raw = d[start + 64: start + 64 + 2 * length].lower()
+    return bytes.fromhex(raw).decode("utf-8", "replace") if as_text else "0x" + raw
+
+
+def _word_expr(t: str, src: str, start: int) -> str | None:
+    """Python expression reading the word of elementary static type `t` at hex index `start` of `src`."""
+    word = f"{src}[{start}:{start + 64}]"
     if t.startswith("uint"):
-        return lambda w: int(w, 16)
+        return f"int({word}, 16)"
     if t.startswith("int"):
-        bits = int(t[3:] or 256)
-
-        def signed(w: str) -> int:
-            v = int(w, 16) & ((1 << bits) - 1)
-            return v - (1 << bits) if v >> (bits - 1) else v
-        return signed
+        return f"_signed(int({word}, 16), {int(t[3:] or 256)})"
     if t == "address":
-        return lambda w: "0x" + w[24:].lower()
+        return f'"0x" + {src}[{start + 24}:{start + 64}].lower()'
     if t == "bool":
-        return lambda w: int(w, 16) != 0
+        return f"int({word}, 16) != 0"
     if t.startswith("bytes") and t != "bytes":
-        n = int(t[5:])
-        return lambda w: "0x" + w[: 2 * n].lower()
+        return f'"0x" + {src}[{start}:{start + 2 * int(t[5:])}].lower()'
     return None
 
 
-def _static_reader(param: dict[str, Any]) -> tuple[int, Reader] | None:
-    """(size in words, reader) for a static type (elementary or a tuple of static types), else None."""
-    t = param["type"]
-    if t == "tuple":
-        parts = [(c["name"], _static_reader(c)) for c in param["components"]]
-        if any(r is None for _n, r in parts):
-            return None
-        layout = []
+def _static_expr(param: dict[str, Any], src: str, start: int) -> tuple[int, str] | None:
+    """(size in words, expression) of a static type (elementary or a tuple of static types), else None."""
+    if param["type"] == "tuple":
+        items = []
         words = 0
-        for name, r in parts:
-            layout.append((name, words * 64, r[1]))  # type: ignore[index]
-            words += r[0]  # type: ignore[index]
-        return words, lambda d, o: {name: read(d, o + off) for name, off, read in layout}
-    word = _word_reader(t)
-    if word is None:
-        return None
-    return 1, lambda d, o: word(d[o: o + 64])
+        for c in param["components"]:
+            part = _static_expr(c, src, start + 64 * words)
+            if part is None:
+                return None
+            items.append(f"{c['name']!r}: {part[1]}")
+            words += part[0]
+        return words, "{" + ", ".join(items) + "}"
+    expr = _word_expr(param["type"], src, start)
+    return None if expr is None else (1, expr)
 
 
-def _compile(inputs: tuple[dict[str, Any], ...]) -> Callable[[str], list[Any]] | None:
-    """A fast decoder of the ABI-encoded data of `inputs` (static types, tuples of them, bytes, string)."""
-    heads: list[tuple[int, Reader]] = []
-    pos = 0
-    for param in inputs:
-        static = _static_reader(param)
+def _fast_event(indexed: tuple[tuple[str, dict[str, Any]], ...], data_inputs: tuple[dict[str, Any], ...]) -> ArgsFn | None:
+    """A generated decoder of (topics, data) into args for layouts the word slicer handles, else None.
+
+    Handles static elementary types, static tuples and `bytes`/`string` in the data, and elementary indexed
+    values; arrays and dynamic tuples go through eth_abi. The values equal eth_abi's (a test checks each).
+    """
+    items = []
+    for i, (name, p) in enumerate(indexed, start=1):
+        expr = _word_expr(p["type"], f"t[{i}]", 2)
+        if expr is None:
+            return None
+        items.append(f"{name!r}: {expr}")
+    pos = 2  # data is 0x-prefixed
+    for p in data_inputs:
+        static = _static_expr(p, "d", pos)
         if static is not None:
-            heads.append((pos, static[1]))
-            pos += static[0] * 64
-        elif param["type"] in ("bytes", "string"):
-            as_text = param["type"] == "string"
-
-            def dynamic(d: str, o: int, as_text: bool = as_text) -> Any:
-                start = int(d[o: o + 64], 16) * 2
-                length = int(d[start: start + 64], 16)
-                raw = d[start + 64: start + 64 + 2 * length].lower()
-                return bytes.fromhex(raw).decode("utf-8", "replace") if as_text else "0x" + raw
-            heads.append((pos, dynamic))
+            items.append(f"{p['name']!r}: {static[1]}")
+            pos += 64 * static[0]
+        elif p["type"] in ("bytes", "string"):
+            items.append(f"{p['name']!r}: _dynamic(d, {pos}, {p['type'] == 'string'})")
             pos += 64
         else:
-            return None  # arrays, dynamic tuples: eth_abi handles them
-    return lambda d: [read(d, o) for o, read in heads]
-
-
-@dataclass(frozen=True)
-class EventSpec:
-    contract: str
-    name: str
-    indexed: tuple[tuple[str, dict[str, Any]], ...]  # (name, abi input)
-    data_inputs: tuple[dict[str, Any], ...]
-    data_types: tuple[str, ...]
-    fast: Callable[[list[str], str], dict[str, Any]] | None = None
-
-
-def _fast_event(indexed: tuple[tuple[str, dict[str, Any]], ...],
-                data_inputs: tuple[dict[str, Any], ...]) -> Callable[[list[str], str], dict[str, Any]] | None:
-    """A decoder of (topics, data) into args for events whose layout the word reader handles, else None."""
-    readers = [(i, name, _word_reader(p["type"])) for i, (name, p) in enumerate(indexed, start=1)]
-    data_fn = _compile(data_inputs)
-    if data_fn is None or any(r is None for _i, _n, r in readers):
-        return None
-    names = [p["name"] for p in data_inputs]
-
-    def fast(topics: list[str], data: str) -> dict[str, Any]:
-        args = {name: read(topics[i][2:]) for i, name, read in readers}  # type: ignore[misc]
-        if names:
-            args.update(zip(names, data_fn(data[2:])))
-        return args
-    return fast
+            return None
+    src = "def fast(t, d):\n    return {" + ", ".join(items) + "}\n"
+    scope: dict[str, Any] = {"_signed": _signed, "_dynamic": _dynamic}
+    exec(compile(src, "<fabrica.indexer.decode>", "exec"), scope)  # noqa: S102 - source built from the ABI above
+    return scope["fast"]
 
 
 def _plain(value: Any, param: dict[str, Any]) -> Any:
@@ -126,6 +110,31 @@ def _plain(value: Any, param: dict[str, Any]) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class EventSpec:
+    contract: str
+    name: str
+    indexed: tuple[tuple[str, dict[str, Any]], ...]  # (name, abi input)
+    data_inputs: tuple[dict[str, Any], ...]
+    data_types: tuple[str, ...]
+    fast: ArgsFn | None = None
+
+    def slow(self, topics: list[str], data: str) -> dict[str, Any]:
+        """The args through eth_abi (any layout)."""
+        args = {}
+        for (name, param), topic in zip(self.indexed, topics[1:]):
+            t = param["type"]
+            if t in ("string", "bytes") or t.endswith("]") or t.startswith("tuple"):
+                args[name] = topic.lower()  # dynamic indexed values are only their hash
+            else:
+                args[name] = _plain(abi_decode([t], bytes.fromhex(topic[2:]))[0], param)
+        if self.data_types:
+            values = abi_decode(list(self.data_types), bytes.fromhex(data[2:]))
+            for param, v in zip(self.data_inputs, values):
+                args[param["name"]] = _plain(v, param)
+        return args
+
+
 class Decoder:
     """Decodes the logs of one deployment's contracts."""
 
@@ -133,7 +142,9 @@ class Decoder:
         self.deployment = deployment
         self.addresses = {addr.lower(): name for name, addr in deployment.contracts.items()}
         self.specs: dict[tuple[str, str], EventSpec] = {}  # (contract, topic0) -> spec
-        for name in deployment.contracts:
+        # (lowercase address, topic0) -> (contract, event name, args function): one lookup per log
+        self.table: dict[tuple[str, str], tuple[str, str, ArgsFn]] = {}
+        for name, addr in deployment.contracts.items():
             for ev in abi(name):
                 if ev.get("type") != "event" or ev.get("anonymous"):
                     continue
@@ -141,15 +152,19 @@ class Decoder:
                 topic0 = "0x" + keccak(text=sig).hex()
                 data_inputs = tuple(i for i in ev["inputs"] if not i.get("indexed"))
                 indexed = tuple((i["name"], i) for i in ev["inputs"] if i.get("indexed"))
-                self.specs[(name, topic0)] = EventSpec(
-                    contract=name, name=ev["name"], indexed=indexed, data_inputs=data_inputs,
-                    data_types=tuple(canonical_type(i) for i in data_inputs),
-                    fast=_fast_event(indexed, data_inputs),
-                )
+                spec = EventSpec(contract=name, name=ev["name"], indexed=indexed, data_inputs=data_inputs,
+                                 data_types=tuple(canonical_type(i) for i in data_inputs),
+                                 fast=_fast_event(indexed, data_inputs))
+                self.specs[(name, topic0)] = spec
+                self.table[(addr.lower(), topic0)] = (name, spec.name, spec.fast or spec.slow)
 
     @property
     def address_list(self) -> list[str]:
         return list(self.deployment.contracts.values())
+
+    def lookup(self, address: str, topic0: str) -> tuple[str, str, ArgsFn] | None:
+        """(contract, event name, args function) for a log's address and first topic, or None if not ours."""
+        return self.table.get((address, topic0)) or self.table.get((address.lower(), topic0.lower()))
 
     def decode(self, log: dict[str, Any], fast: bool = True) -> tuple[str, str, dict[str, Any]] | None:
         """(contract, event name, args) of a raw JSON-RPC log, or None for a log that is not ours.
@@ -157,25 +172,12 @@ class Decoder:
         `fast` reads the words straight from the hex (static types, static tuples, bytes, string); any other
         layout, or `fast=False`, goes through eth_abi. Both give identical values.
         """
-        address = log["address"]
-        contract = self.addresses.get(address) or self.addresses.get(address.lower())
         topics = log["topics"]
-        if contract is None or not topics:
+        found = self.lookup(log["address"], topics[0]) if topics else None
+        if found is None:
             return None
-        spec = self.specs.get((contract, topics[0])) or self.specs.get((contract, topics[0].lower()))
-        if spec is None:
-            return None
-        if fast and spec.fast is not None:
-            return contract, spec.name, spec.fast(topics, log["data"])
-        args = {}
-        for (name, param), topic in zip(spec.indexed, topics[1:]):
-            t = param["type"]
-            if t in ("string", "bytes") or t.endswith("]") or t.startswith("tuple"):
-                args[name] = topic.lower()  # dynamic indexed values are only their hash
-            else:
-                args[name] = _plain(abi_decode([t], bytes.fromhex(topic[2:]))[0], param)
-        if spec.data_types:
-            values = abi_decode(list(spec.data_types), bytes.fromhex(log["data"][2:]))
-            for param, v in zip(spec.data_inputs, values):
-                args[param["name"]] = _plain(v, param)
-        return contract, spec.name, args
+        contract, name, fn = found
+        if fast:
+            return contract, name, fn(topics, log["data"])
+        spec = self.specs.get((contract, topics[0])) or self.specs[(contract, topics[0].lower())]
+        return contract, name, spec.slow(topics, log["data"])

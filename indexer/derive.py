@@ -114,11 +114,12 @@ class Deriver:
     # ---------------------------------------------------------------- events
     def apply(self, evs: Iterable[dict[str, Any]]) -> None:
         """Apply decoded events (dicts with block_number, log_index, tx_hash, contract, name, args) in order."""
+        handlers = _HANDLERS
         for e in evs:
-            self.block = e["block_number"]
-            handler = getattr(self, f"_on_{e['contract']}_{e['name']}", None)
+            handler = handlers.get((e["contract"], e["name"]))
             if handler is not None:
-                handler(e, e["args"])
+                self.block = e["block_number"]
+                handler(self, e, e["args"])
 
     def _job_event(self, e: dict[str, Any], a: dict[str, Any], **changes: Any) -> dict[str, Any] | None:
         jid = a["jobId"]
@@ -273,6 +274,11 @@ class Deriver:
         self.undo.clear()
         self.captured.clear()
         return written
+
+
+# (contract, event) -> Deriver method, from the `_on_<Contract>_<Event>` names: the events that change a table.
+_HANDLERS = {tuple(name.split("_")[2:4]): fn for name, fn in vars(Deriver).items() if name.startswith("_on_")}
+HANDLED = frozenset(_HANDLERS)
 
 
 def rollback_derived(conn: sa.Connection, ancestor: int) -> None:

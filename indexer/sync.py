@@ -9,11 +9,14 @@ in the same transaction that moves the checkpoint, then re-applies the new branc
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +26,10 @@ from sqlalchemy.engine import Engine
 
 from .db import WriterLock, is_sqlite, make_engine, migrate
 from .decode import Decoder
-from .derive import Deriver, rebuild, rollback_derived
+from .derive import HANDLED, Deriver, rebuild, rollback_derived
 from .errors import ChainMismatchError, IndexerError, ReorgTooDeepError
 from .notify import PG_CHANNEL, Notification, Notifier
-from .rpc import Rpc, RpcError
+from .rpc import Log, Rpc, RpcError
 from .schema import blocks, checkpoint, events, undo_log
 
 try:  # msgspec encodes the args JSON several times faster than the json module (same values)
@@ -36,6 +39,41 @@ try:  # msgspec encodes the args JSON several times faster than the json module 
         return _encode(value).decode()
 except ImportError:  # pragma: no cover
     _dumps = json.dumps
+
+# COPY's text format: backslash escapes, tab separates columns, newline ends a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch is decoded or written (nesting and threads allowed).
+
+    A batch allocates a few hundred thousand rows, tuples and dicts that live until its commit; the collector
+    would traverse them again and again (a third of the indexer's CPU time in a 100 000-event backfill) and
+    find nothing, since rows hold only strings and numbers. Reference counting still frees everything; the
+    collector resumes, as the process had it, as soon as no batch is in flight.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def _copy_line(values: tuple[Any, ...]) -> str:
+    """One row in COPY text format, every value escaped."""
+    return "\t".join(str(v).translate(_COPY_ESCAPES) for v in values) + "\n"
 
 log = logging.getLogger(__name__)
 EVENT_COLUMNS = ("chain_id", "block_number", "log_index", "block_hash", "tx_hash", "address", "contract", "name",
@@ -63,7 +101,28 @@ class Tip:
     hash: str
 
 
-_Fetched = tuple[list[dict[str, Any]], int, list[dict[str, Any]], tuple[list[tuple], list[dict[str, Any]]]]
+# (event rows ready for the backend: tuples for SQLite, COPY lines for PostgreSQL; events the deriver handles)
+_Batch = tuple[list[Any], list[dict[str, Any]]]
+AHEAD = 2  # ranges fetched (and decoded) ahead of the one being written
+
+
+@dataclass
+class _Fetched:
+    """One fetched and decoded range, not yet checked against the index's tip."""
+
+    start: int
+    end: int  # last block covered
+    hot: bool  # blocks fetched one by one by hash and linked (above the safe head), else a ranged getLogs
+    headers: list[dict[str, Any]]  # cold: the last max_reorg_depth blocks; hot: every block
+    logs: list[Log]
+    batch: _Batch
+
+
+@dataclass
+class _Pending:
+    start: int
+    planned_end: int
+    future: Future[_Fetched]
 
 
 class _Retry(Exception):
@@ -104,6 +163,8 @@ class Indexer:
         self.deployment = deployment
         self.rpc = Rpc(rpc_url)
         self.decoder = Decoder(deployment)
+        # (address, topic0) -> (contract, event, args decoder, address, whether a derived table uses it)
+        self._table = {key: (c, n, fn, key[0], (c, n) in HANDLED) for key, (c, n, fn) in self.decoder.table.items()}
         self.notifier = notifier or Notifier()
         self.progress = progress
         self.metrics = Metrics(range_size=self.config.initial_range)
@@ -113,12 +174,17 @@ class Indexer:
         if migrate_schema:
             migrate(self.engine)
         self.lock = WriterLock(self.engine).acquire()
-        # While one cold batch is decoded and written, the next one is fetched.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fabrica-indexer-fetch")
-        self._prefetch: tuple[int, Future[_Fetched]] | None = None
+        # While one batch is written, the next ones are fetched and decoded (the RPC node works meanwhile).
+        self._pool = ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="fabrica-indexer-fetch")
+        self._pending: list[_Pending] = []
+
+    def _drop_pending(self) -> None:
+        for p in self._pending:
+            p.future.cancel()
+        self._pending = []
 
     def close(self) -> None:
-        self._prefetch = None
+        self._drop_pending()
         # A prefetch still in flight is of no use any more; don't make Ctrl-C wait for it.
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.lock.release()
@@ -166,11 +232,11 @@ class Indexer:
             try:
                 tip, done = self._step(tip, until)
             except _Retry:
-                self._prefetch = None
+                self._drop_pending()
                 tip = self._tip() or self._init_tip()
                 continue
             except BaseException:
-                self._prefetch = None
+                self._drop_pending()
                 raise
             if done:
                 return self.metrics
@@ -195,9 +261,10 @@ class Indexer:
             self._update_lag(tip, head)
             return tip, True
         safe = head - self.config.confirmations
-        if tip.number < safe:
-            return self._cold_batch(tip, head, safe), False
-        return self._hot_block(tip, head), False
+        fetched = self._next_fetched(tip.number + 1, head, safe)
+        if fetched.hot:
+            return self._apply_hot(tip, fetched, head), False
+        return self._apply_cold(tip, fetched, head, safe), False
 
     def _update_lag(self, tip: Tip, head: int) -> None:
         self.metrics.tip = tip.number
@@ -212,13 +279,13 @@ class Indexer:
             self.progress(self.metrics)
 
     # ------------------------------------------------------------------ fetching
-    def _get_logs(self, start: int, end: int) -> tuple[list[dict[str, Any]], int]:
+    def _get_logs(self, start: int, end: int) -> tuple[list[Log], int]:
         """Logs of our contracts in [start, end'] with end' <= end chosen by the adaptive range."""
         while True:
             stop = min(end, start + self.range - 1)
             try:
-                logs = self.rpc.call("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(stop),
-                                                      "address": self.decoder.address_list}])
+                logs = self.rpc.get_logs({"fromBlock": hex(start), "toBlock": hex(stop),
+                                          "address": self.decoder.address_list})
             except RpcError as exc:
                 if not exc.too_many_results or stop == start:
                     raise
@@ -235,22 +302,63 @@ class Indexer:
             self.metrics.range_size = self.range
             return logs, stop
 
-    def _fetch_cold(self, start: int, safe: int) -> _Fetched:
-        """Logs, last block, window headers and decoded rows of the next cold range (runs in the fetch thread,
-        so decoding overlaps the previous batch's database writes)."""
-        logs, end = self._get_logs(start, safe)
+    def _fetch(self, start: int, end: int, safe: int) -> _Fetched:
+        """The range from `start`: ranged getLogs up to `end` at most while below the safe head, else the
+        unconfirmed blocks up to `end` one by one (runs in a fetch thread, so the RPC node's work, the JSON
+        parsing and the decoding overlap the previous batch's database writes)."""
+        if start > safe:
+            return self._fetch_hot(start, end)
+        logs, end = self._get_logs(start, end)
         # Keep the hashes of the last max_reorg_depth blocks of every batch: the stored window stays
         # contiguous below the tip, so any fork up to that depth finds its common ancestor.
         numbers = list(range(max(start, end - self.config.max_reorg_depth), end + 1))
-        return logs, end, self.rpc.headers(numbers), self._decode(logs)
+        headers = self.rpc.headers(numbers)
+        return _Fetched(start, end, False, headers, logs, self._decode(logs))  # type: ignore[arg-type]
 
-    def _cold_batch(self, tip: Tip, head: int, safe: int) -> Tip:
-        start = tip.number + 1
-        pending, self._prefetch = self._prefetch, None
-        fetched = pending[1].result() if pending is not None and pending[0] == start else None
-        if fetched is None or fetched[1] > safe:  # nothing prefetched, or the chain got shorter since
-            fetched = self._fetch_cold(start, safe)
-        logs, end, headers, decoded = fetched
+    def _fetch_hot(self, start: int, head: int) -> _Fetched:
+        """Blocks start..head, each block's logs fetched by its hash, in two round trips."""
+        headers = self.rpc.headers(list(range(start, head + 1)))
+        if headers[0] is None:
+            raise _Retry()
+        linked = [headers[0]]
+        for h in headers[1:]:
+            if h is None or h["parentHash"] != linked[-1]["hash"]:
+                break  # the chain moves under us: take the linked part, the next step checks the rest
+            linked.append(h)
+        answers = self.rpc.get_logs_batch([{"blockHash": h["hash"], "address": self.decoder.address_list}
+                                           for h in linked])
+        logs: list[Log] = []
+        for h, block_logs in zip(linked, answers):
+            if any(lg.blockHash != h["hash"] for lg in block_logs):
+                raise _Retry()
+            logs += block_logs
+        return _Fetched(start, int(linked[-1]["number"], 16), True, linked, logs, self._decode(logs))
+
+    def _plan(self, start: int, head: int, safe: int) -> int:
+        """The last block of the range that starts at `start`."""
+        return min(safe, start + self.range - 1) if start <= safe else head
+
+    def _next_fetched(self, start: int, head: int, safe: int) -> _Fetched:
+        """The fetched range that starts at `start`, from the prefetch pipeline when it is still valid; the
+        pipeline is refilled first, so the node already works on the ranges after it."""
+        if self._pending and self._pending[0].start != start:
+            self._drop_pending()  # a reorg or a shortened range moved the tip
+        if self.config.prefetch:
+            nxt = self._pending[-1].planned_end + 1 if self._pending else start
+            while len(self._pending) < AHEAD and nxt <= head:
+                end = self._plan(nxt, head, safe)
+                self._pending.append(_Pending(nxt, end, self._pool.submit(self._fetch, nxt, end, safe)))
+                nxt = end + 1
+        fetched = self._pending.pop(0).future.result() if self._pending else None
+        # A range planned before the head moved back (a shorter chain) may reach past it: fetch again.
+        if fetched is None or fetched.end > (head if fetched.hot else safe):
+            self._drop_pending()
+            fetched = self._fetch(start, self._plan(start, head, safe), safe)
+        return fetched
+
+    def _apply_cold(self, tip: Tip, fetched: _Fetched, head: int, safe: int) -> Tip:
+        """Check a ranged batch against the tip and the chain, then commit it."""
+        start, end, headers, logs = tip.number + 1, fetched.end, fetched.headers, fetched.logs
         if any(h is None for h in headers):
             raise _Retry()
         by_number = {int(h["number"], 16): h for h in headers}
@@ -263,34 +371,27 @@ class Indexer:
         for prev, cur in zip(numbers, numbers[1:]):
             if cur == prev + 1 and by_number[cur]["parentHash"] != by_number[prev]["hash"]:
                 raise _Retry()
-        for lg in logs:
-            h = by_number.get(int(lg["blockNumber"], 16))
-            if h is not None and h["hash"] != lg["blockHash"]:
+        for number, block_hash in {(lg.blockNumber, lg.blockHash) for lg in logs}:
+            h = by_number.get(int(number, 16))
+            if h is not None and h["hash"] != block_hash:
                 raise _Retry()
         new_tip = Tip(end, by_number[end]["hash"])
-        if end < safe and self.config.prefetch:
-            self._prefetch = (end + 1, self._pool.submit(self._fetch_cold, end + 1, safe))
-        self._commit(tip, new_tip, decoded, list(by_number.values()), head)
+        self._commit(tip, new_tip, fetched.batch, list(by_number.values()), head)
         return new_tip
 
-    def _hot_block(self, tip: Tip, head: int) -> Tip:
-        number = tip.number + 1
-        header = self.rpc.headers([number])[0]
-        if header is None:
-            raise _Retry()
-        if tip.hash and header["parentHash"] != tip.hash:
+    def _apply_hot(self, tip: Tip, fetched: _Fetched, head: int) -> Tip:
+        """Link fetched unconfirmed blocks to the tip by parent hash, then commit them."""
+        if tip.hash and fetched.headers[0]["parentHash"] != tip.hash:
             return self._handle_reorg(tip)
-        logs = self.rpc.call("eth_getLogs", [{"blockHash": header["hash"], "address": self.decoder.address_list}])
-        new_tip = Tip(number, header["hash"])
-        self._commit(tip, new_tip, self._decode(logs), [header], head)
+        new_tip = Tip(fetched.end, fetched.headers[-1]["hash"])
+        self._commit(tip, new_tip, fetched.batch, fetched.headers, head)
         return new_tip
 
     # ------------------------------------------------------------------ writing
-    def _commit(self, tip: Tip, new_tip: Tip, batch: tuple[list[tuple], list[dict[str, Any]]],
-                headers: list[dict[str, Any]], head: int) -> None:
+    def _commit(self, tip: Tip, new_tip: Tip, batch: _Batch, headers: list[dict[str, Any]], head: int) -> None:
         rows, decoded = batch
         keep_from = new_tip.number - self.config.max_reorg_depth
-        with self.engine.begin() as conn:
+        with _gc_paused(), self.engine.begin() as conn:
             self.lock.check(conn)
             current = conn.execute(sa.select(checkpoint.c.block_number, checkpoint.c.block_hash)).one()
             if (current.block_number, current.block_hash) != (tip.number, tip.hash):
@@ -318,34 +419,58 @@ class Indexer:
         if note:
             self.notifier.publish(note)
 
-    def _decode(self, logs: list[dict[str, Any]]) -> tuple[list[tuple], list[dict[str, Any]]]:
-        rows: list[tuple] = []
+    def _decode(self, logs: list[Log]) -> _Batch:
+        """Event rows in the backend's input format (JSON pre-encoded) and the events the deriver handles.
+
+        One table lookup and one generated decoder call per log; runs in the fetch thread for cold ranges.
+        """
+        rows: list[Any] = []
         decoded: list[dict[str, Any]] = []
         chain_id = self.chain_id
-        decode = self.decoder.decode
-        for lg in logs:
-            d = decode(lg)
-            if d is None:
-                continue
-            contract, name, args = d
-            bn, li = int(lg["blockNumber"], 16), int(lg["logIndex"], 16)
-            rows.append((chain_id, bn, li, lg["blockHash"], lg["transactionHash"], lg["address"].lower(),
-                         contract, name, lg["topics"], lg["data"], args))
-            decoded.append({"block_number": bn, "log_index": li, "tx_hash": lg["transactionHash"],
-                            "contract": contract, "name": name, "args": args})
+        table = self._table
+        sqlite = self.sqlite
+        numbers: dict[str, int] = {}
+        with _gc_paused():
+            for lg in logs:
+                topics = lg.topics
+                if not topics:
+                    continue
+                found = table.get((lg.address, topics[0]))
+                if found is None:  # not ours, or a node that writes hex in upper case
+                    found = table.get((lg.address.lower(), topics[0].lower()))
+                    if found is None:
+                        continue
+                contract, name, fn, address, handled = found
+                args = fn(topics, lg.data)
+                bn = numbers.get(lg.blockNumber)
+                if bn is None:
+                    bn = numbers[lg.blockNumber] = int(lg.blockNumber, 16)
+                li = int(lg.logIndex, 16)
+                row = (chain_id, bn, li, lg.blockHash, lg.transactionHash, address, contract, name,
+                       '["' + '","'.join(topics) + '"]', lg.data, _dumps(args))
+                if sqlite:
+                    rows.append(row)
+                else:
+                    line = "\t".join(map(str, row)) + "\n"
+                    if "\\" in line or "\r" in line or line.count("\t") != 10 or line.count("\n") != 1:
+                        line = _copy_line(row)  # a value needs escaping (a backslash in a JSON string)
+                    rows.append(line)
+                if handled:
+                    decoded.append({"block_number": bn, "log_index": li, "tx_hash": lg.transactionHash,
+                                    "contract": contract, "name": name, "args": args})
         decoded.sort(key=lambda e: (e["block_number"], e["log_index"]))
         return rows, decoded
 
-    def _insert_events(self, conn: sa.Connection, rows: list[tuple]) -> None:
+    def _insert_events(self, conn: sa.Connection, rows: list[Any]) -> None:
         raw = conn.connection.driver_connection
-        if self.sqlite:  # executemany straight on the DBAPI connection (same transaction), JSON pre-encoded
+        if self.sqlite:  # executemany straight on the DBAPI connection (same transaction)
             raw.executemany(
                 f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
-                [(*r[:8], '["' + '","'.join(r[8]) + '"]', r[9], _dumps(r[10])) for r in rows])
+                rows)
             return
         with raw.cursor() as cur, cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row((*r[:8], '["' + '","'.join(r[8]) + '"]', r[9], _dumps(r[10])))
+            for i in range(0, len(rows), 5_000):  # lines pre-formatted; a few MB per write
+                copy.write("".join(rows[i:i + 5_000]))
 
     # ------------------------------------------------------------------ reorgs
     def _handle_reorg(self, tip: Tip) -> Tip:
