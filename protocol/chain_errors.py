@@ -115,6 +115,11 @@ HINTS = {
     "JobMarket__InvalidDeliveryWindow": "choose a delivery window between the minimum and the maximum shown",
     "JobMarket__UnknownDesign": "pass the id of a minted design (`fabrica design mint CID`), or 0 for none",
     "NodeRegistry__InsufficientFreeStake": "stake more FAB or wait for claimed jobs to settle",
+    "NodeRegistry__UnknownNode": "no node has this id; `fabrica node list` shows the registered nodes",
+    "NodeRegistry__NotNodeOperator": "only the node's operator may do this; pass the operator's --account",
+    "NodeRegistry__NodeInactive": "the node is out of service; its operator can put it back in service",
+    "NodeRegistry__NothingUnbonding": "request an unbond first with `fabrica node unbond AMOUNT`",
+    "NodeRegistry__UnbondingNotDue": "the unbonding delay is not over; `fabrica node withdraw` after unbondAt",
     "ERC20InsufficientAllowance": "approve the contract to spend the token first",
     "ERC20InsufficientBalance": "the account holds too little of the token",
 }

@@ -367,7 +367,8 @@ def test_withdraw_before_the_unbonding_delay_shows_dates(cli: Cli, chain: Chain,
 
 def test_node_ids_and_unknown_nodes(cli: Cli, chain: Chain, tmp_path: Path) -> None:
     assert "node id 0 must be a positive integer" in refused(cli, chain, tmp_path, "node", "show", "0")
-    assert "NodeRegistry__UnknownNode(nodeId=99)" in refused(cli, chain, tmp_path, "node", "show", "99")
+    message = refused(cli, chain, tmp_path, "node", "show", "99")
+    assert "NodeRegistry__UnknownNode(nodeId=99)" in message and "`fabrica node list`" in message
     message = refused(cli, chain, tmp_path, "node", "update", str(2**256), account="shop")
     assert "node id" in message
 
