@@ -247,16 +247,16 @@ def serve(
                 raise FabricaError(f"{option} must be a finite number, got {value}")
         if dev is not None and wallet_path is not None:
             raise FabricaError("--wallet-path is for --wallet; --dev keys need no files (give one or the other)")
-        store_spec = nonce_store or _default_nonce_store()
+        store_spec = nonce_store if nonce_store is not None else _default_nonce_store()
         check_nonce_store_spec(store_spec)
         if workers > 1 and not is_shared(store_spec):
             raise FabricaError("--nonce-store memory works in one process only; with --workers > 1 use "
                                "sqlite:PATH or redis://…")
-        adv_ip = external_ip or (host if host not in ("0.0.0.0", "::", "") else None)
+        adv_ip = external_ip if external_ip is not None else (host if host not in ("0.0.0.0", "::", "") else None)
         if advertise and adv_ip is None:
             raise FabricaError("listening on all interfaces: pass --external-ip to advertise (or --no-advertise)")
         if advertise:
-            _check_ip(adv_ip, "--external-ip" if external_ip else "--host")
+            _check_ip(adv_ip, "--external-ip" if external_ip is not None else "--host")
         config = MinerConfig(
             netuid=netuid, strategy=strategy, require_permit=require_permit, min_stake=min_stake,  # type: ignore[arg-type]
             max_body_bytes=max_body_bytes, rate_per_s=rate, rate_burst=burst, max_concurrent=max_concurrent,
