@@ -7,6 +7,7 @@ CLI module, or a group imported just to list it, fails here. bench/cli.py measur
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -43,11 +44,12 @@ GROUP_MODULES = {
 }
 
 
-def run_probe(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run `fabrica ARGS` through its entry point; its result and the top-level names of the modules it loaded."""
+def run_probe(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+              ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run `fabrica ARGS` through its entry point; its result and the names of the modules it loaded."""
     out = tmp_path / "modules.json"
     proc = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+                          cwd=tmp_path, timeout=120, env={**os.environ, **(env or {})})
     loaded = set(json.loads(out.read_text()))
     return proc, loaded
 
@@ -73,6 +75,14 @@ def test_help_lists_every_group_without_importing_one(tmp_path: Path) -> None:
             assert first_words and " ".join(first_words) in " ".join(proc.stdout.split()), name
     assert loaded & GROUP_MODULES == set()
     assert tops(loaded) & (HEAVY | TYPER_RUNTIME) == set()
+
+
+def test_completing_a_group_name_imports_no_group(tmp_path: Path) -> None:
+    proc, loaded = run_probe(tmp_path, env={"_FABRICA_COMPLETE": "complete_bash", "COMP_WORDS": "fabrica in",
+                                            "COMP_CWORD": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["indexer"]
+    assert loaded & GROUP_MODULES == set()
 
 
 def test_content_cid_loads_only_the_cid_code(tmp_path: Path) -> None:

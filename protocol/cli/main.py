@@ -123,6 +123,14 @@ class LazyGroup(TyperGroup):
         finally:
             self._listing = False
 
+    def shell_complete(self, ctx: _click.Context, incomplete: str) -> list[Any]:
+        """Complete group names without importing any group (a group completing its own verbs is loaded)."""
+        self._listing = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     cls=LazyGroup,
