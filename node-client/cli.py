@@ -100,18 +100,25 @@ def print_(
     timeout: Annotated[float | None, typer.Option(help="give up after this many seconds")] = None,
     unlock: Annotated[bool, typer.Option(help="GRBL: clear an alarm lock ($X) before streaming")] = False,
     record: RecordOpt = None,
+    max_cmd_size: Annotated[int | None, typer.Option(
+        "--max-cmd-size", help="Marlin: the MAX_CMD_SIZE the firmware was built with, when not the stock 96")] = None,
 ) -> None:
     """Stream FILE to the machine; exit 0 only when the firmware acknowledged every line."""
-    from .limits import check_lines, check_seconds
+    from .limits import check_lines, check_max_cmd_size, check_seconds, identified_limits, unopened_limits
 
+    what = f"G-code file {str(file)!r}"
     try:
         _check(port, baud, firmware, boot_wait, record)
         check_seconds(ack_timeout, "--ack-timeout")
         check_seconds(timeout, "--timeout")
+        check_max_cmd_size(max_cmd_size, firmware)
         numbered = gcode.load_numbered(file)
-        check_lines(numbered, firmware, f"G-code file {str(file)!r}")  # before streaming: a long line hangs Marlin
+        # Before the port opens, only what no firmware could take: the machine's own limit needs its identity.
+        check_lines(numbered, firmware, what, unopened_limits(firmware, max_cmd_size))
         commands = [command for _, command in numbered]
         options: dict[str, Any] = {"ack_timeout": ack_timeout}
+        if max_cmd_size:
+            options["max_cmd_size"] = max_cmd_size
         driver = _open(port, baud, firmware, boot_wait, record, **options)
     except NodeClientError as exc:
         _fail(exc, as_json)
@@ -119,6 +126,9 @@ def print_(
     outcome: dict[str, Any] = {}
     try:
         identity = driver.connect()
+        # Before the first job line: a line too long for this firmware would stop the job midway (GRBL error:11)
+        # or hang it (Marlin drops it unanswered).
+        check_lines(numbered, firmware, what, identified_limits(firmware, identity["firmware"], max_cmd_size))
         if unlock:
             driver.unlock()
         bar = Progress(
@@ -279,7 +289,8 @@ def run(
     node.toml has three parts: \[fabrica] (rpc_url, home, account: dev role, index or keystore path), \[node]
     (state_db, encryption_key_file, poll_interval, max_attempts, deactivate_on_abandon, max_collateral in FAB,
     min_time_left) and one \[\[machines]] table per machine (name, port, baud, firmware marlin|grbl, profile,
-    process, materials, node_id, boot_wait, connect_timeout, print_timeout). Every machine is probed first;
+    process, materials, node_id, boot_wait, connect_timeout, print_timeout, max_cmd_size for a Marlin
+    built with another MAX_CMD_SIZE). Every machine is probed first;
     nothing is registered or claimed for one whose firmware does not answer. The full format with a working
     example is in README.md (section node.toml) and examples/node.toml.
     """

@@ -25,6 +25,7 @@
     node_id = 3                         # optional: update this registered node instead of registering one
     boot_wait = 2.0
     print_timeout = 86400
+    max_cmd_size = 96                   # Marlin only, when built with another MAX_CMD_SIZE (M115 does not say)
 
 Relative paths are relative to the config file's folder. For users: README.md (section node.toml) and
 examples/node.toml, which the tests load.
@@ -36,7 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from fabrica.protocol.config import Settings, load_settings
 from fabrica.protocol.errors import FabricaError
@@ -67,6 +68,14 @@ class MachineConfig(BaseModel):
     boot_wait: Annotated[float, Field(ge=0)] = 2.0
     connect_timeout: Annotated[float, Field(gt=0)] = 30.0
     print_timeout: Annotated[float, Field(gt=0)] = 86_400.0
+    max_cmd_size: int | None = None  # Marlin built with a MAX_CMD_SIZE other than 96 (M115 does not report it)
+
+    @field_validator("max_cmd_size")
+    @classmethod
+    def _max_cmd_size(cls, v: int | None, info: ValidationInfo) -> int | None:
+        from .limits import check_max_cmd_size
+
+        return check_max_cmd_size(v, info.data.get("firmware", "marlin"), "max_cmd_size")
 
     @field_validator("baud")
     @classmethod

@@ -32,6 +32,11 @@ def clean(line: str) -> str:
     return line
 
 
+def numbered(text: str) -> list[tuple[int, str]]:
+    """The commands of G-code `text` with their line numbers (from 1), comments and blank lines dropped."""
+    return [(number, cmd) for number, raw in enumerate(text.splitlines(), start=1) if (cmd := clean(raw))]
+
+
 def load(path: str | Path) -> list[str]:
     """Read a G-code file and return its commands (comments and blank lines dropped); one at least."""
     return [command for _, command in load_numbered(path)]
@@ -52,11 +57,7 @@ def load_numbered(path: str | Path) -> list[tuple[int, str]]:
         ) from None
     except OSError as exc:
         raise NodeConfigError(f"G-code file {str(p)!r} cannot be read: {exc.strerror or exc}") from None
-    out = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        cmd = clean(raw)
-        if cmd:
-            out.append((number, cmd))
+    out = numbered(text)
     if not out:
         # An empty job would "succeed" without the machine doing anything: almost always the wrong file.
         what = "is empty (0 bytes)" if not text else "holds only comments and blank lines"

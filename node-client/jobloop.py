@@ -50,6 +50,7 @@ from . import gcode
 from .config import MachineConfig, NodeConfig
 from .drivers import Driver, create_protocol
 from .errors import FirmwareTimeoutError, NodeClientError, NodeConfigError
+from .limits import LineLimit, check_lines, identified_limits, unopened_limits
 from .runner import PrintResult, PrintRunner
 from .runner import Progress as JobProgress
 from .serial_transport import SerialTransport
@@ -175,7 +176,8 @@ class JobLoop:
 
     def _connect(self, m: Machine) -> tuple[Driver, dict[str, Any]]:
         """Open the machine's port and wait for its firmware's report; NodeClientError when it does not answer."""
-        driver = Driver(SerialTransport(m.cfg.port, m.cfg.baud), create_protocol(m.cfg.firmware),
+        options = {"max_cmd_size": m.cfg.max_cmd_size} if m.cfg.max_cmd_size else {}
+        driver = Driver(SerialTransport(m.cfg.port, m.cfg.baud), create_protocol(m.cfg.firmware, **options),
                         boot_wait=m.cfg.boot_wait)
         try:
             identity = driver.connect(timeout=m.cfg.connect_timeout)
@@ -220,6 +222,13 @@ class JobLoop:
                 self.say(f"machine {m.cfg.name}: does not answer on {m.cfg.port}; no job is claimed for it "
                          f"until it does ({m.problem})")
         return usable
+
+    @staticmethod
+    def line_limits(m: Machine) -> list[LineLimit]:
+        """How long a G-code line `m` takes: its firmware's limit once it answered, else what none could take."""
+        if m.identity:
+            return identified_limits(m.cfg.firmware, m.identity, m.cfg.max_cmd_size)
+        return unopened_limits(m.cfg.firmware, m.cfg.max_cmd_size)
 
     def _machine_problems(self) -> str:
         parts = []
@@ -470,13 +479,18 @@ class JobLoop:
         size = spec.bounding_box_mm
         if data is not None and not is_gcode(name):
             size = stl_bounding_box(data, name).size
+        # G-code passed through: a line a machine cannot take is found before the claim, not after it
+        lines = gcode.numbered(data.decode("ascii", errors="replace")) if data is not None and is_gcode(name) else None
         fits = []
+        last: Exception | None = None
         for m in capable:
             try:
                 if size is not None:
                     m.profile.check_fits(size, name)
+                if lines is not None:
+                    check_lines(lines, m.cfg.firmware, f"design {name!r}", self.line_limits(m))
                 fits.append(m)
-            except PartRejectedError as exc:
+            except (PartRejectedError, NodeConfigError) as exc:
                 last = exc
         if not fits:
             raise JobRejected(str(last))
@@ -533,6 +547,12 @@ class JobLoop:
             f, name, data = self._design_file(spec)
             self._reach(job_id, "fetched")
             result = prepare(data, name, m.profile, Material(spec.material).name)
+            lines = gcode.numbered(result.gcode.decode("ascii"))
+            what = f"G-code sliced from {name!r}" if result.sliced else f"design {name!r}"
+            try:
+                check_lines(lines, m.cfg.firmware, what, self.line_limits(m))
+            except NodeConfigError as exc:
+                raise JobRejected(str(exc)) from None
         except (JobRejected, PartRejectedError, SealingError, CidMismatchError, InvalidDagError) as exc:
             # Content that is wrong (not merely unreachable, which is retried) cannot become a part.
             self._abandon(m, job_id, f"cannot make it: {exc}")
@@ -544,12 +564,12 @@ class JobLoop:
         if self._reach(job_id, "sliced"):
             how = f"sliced with {result.slicer}" if result.sliced else "G-code passed through"
             self.say(f"job {job_id}: {name} {how} (profile {result.profile}, config {result.config_sha256[:12]})")
-        commands = [c for c in (gcode.clean(ln) for ln in result.gcode.decode("ascii").splitlines()) if c]
-        return result, commands, {"spec": spec, "design": design}
+        commands = [c for _, c in lines]
+        return result, commands, {"spec": spec, "design": design, "lines": lines, "what": what}
 
     def _print(self, m: Machine, job_id: int, sliced: tuple[SliceResult, list[str], dict]) -> bool:
         """One attempt; True to go on (printed, or retry), False when the job was abandoned."""
-        _, commands, _ = sliced
+        _, commands, meta = sliced
         try:
             driver, identity = self._connect(m)
         except NodeClientError as exc:
@@ -558,6 +578,13 @@ class JobLoop:
             m.answering, m.problem, m.checked_at = False, str(exc), time.monotonic()
             self.state.update(job_id, error=f"machine {m.cfg.name} does not answer: {exc}")
             self.say(f"job {job_id}: machine {m.cfg.name} does not answer ({exc}); the job waits for it")
+            return False
+        m.identity = identity["firmware"]
+        try:  # before the first job line, against the firmware that answered now (it may have been reflashed)
+            check_lines(meta["lines"], m.cfg.firmware, meta["what"], self.line_limits(m))
+        except NodeConfigError as exc:
+            driver.close()
+            self._abandon(m, job_id, f"cannot make it: {exc}")
             return False
         attempt = self.state.job(job_id).attempts + 1
         self.state.advance(job_id, "printing", attempts=attempt)

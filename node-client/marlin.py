@@ -98,6 +98,7 @@ class MarlinProtocol(HostQueue):
     ack_timeout: seconds without any answer before probing; after `max_recoveries` silent probes it halts.
     poll_interval: M105 period when the firmware cannot autoreport; also the M155 interval.
     buffered: None = decide from ADVANCED_OK; True/False forces the mode.
+    max_cmd_size: the firmware's MAX_CMD_SIZE (96 stock; M115 does not report it): a longer framed line halts.
     """
 
     rx_window: int = 127
@@ -107,6 +108,7 @@ class MarlinProtocol(HostQueue):
     buffered: bool | None = None
     max_recoveries: int = 3
     history_size: int = 10_000
+    max_cmd_size: int = MAX_LINE_BYTES
     state: State = State.STREAMING
     capabilities: dict[str, bool] = field(default_factory=dict)
     firmware: dict[str, str] = field(default_factory=dict)
@@ -453,10 +455,10 @@ class MarlinProtocol(HostQueue):
                 else:
                     return
                 size = len(frame(self._next_number, command))
-                if size > MAX_LINE_BYTES:
+                if size > self.max_cmd_size:
                     # Marlin drops a line longer than its buffer without an answer: stop with the reason.
                     self._halt(f"line {command[:40]!r}… is {size - 1} characters framed; Marlin's command buffer "
-                               f"takes {MAX_LINE_BYTES - 1} (MAX_CMD_SIZE {MAX_LINE_BYTES}); shorten or split it")
+                               f"takes {self.max_cmd_size - 1} (MAX_CMD_SIZE {self.max_cmd_size}); shorten or split it")
                     if events is not None:
                         events.append(Halted(self.halt_reason or ""))
                     return

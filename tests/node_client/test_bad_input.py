@@ -28,9 +28,15 @@ from fabrica.node_client import gcode
 from fabrica.node_client.cli import app
 from fabrica.node_client.config import load_node_config
 from fabrica.node_client.jobloop import JobLoop
-from fabrica.node_client.limits import BAUD_RATES
+from fabrica.node_client.drivers import Driver, create_protocol
+from fabrica.node_client.errors import NodeConfigError
+from fabrica.node_client.grbl import GrblProtocol
+from fabrica.node_client.limits import BAUD_RATES, check_lines, identified_limits
 from fabrica.node_client.marlin import MarlinProtocol
+from fabrica.node_client.runner import PrintRunner
+from fabrica.node_client.serial_transport import SerialTransport
 from fabrica.node_client.state import NodeState
+from fabrica.node_client.transcript import load as load_transcript
 from fabrica.protocol.accounts import DEV_ROLES, dev_account
 from fabrica.protocol.types import JobStatus
 
@@ -138,6 +144,61 @@ def test_a_machine_that_stops_answering_is_out_of_matching_until_it_answers_agai
     assert [c for c in executed if c.startswith("G1")] == moves  # every move once, in order
 
 
+def _loop_on(chain: dict, tmp_path: Path, port: str, said: list[str]) -> JobLoop:
+    """A job loop with one GRBL-family machine on `port`, checked, registered and reconciled."""
+    cfg = load_node_config(write_config(tmp_path, chain, port, machine={"firmware": "grbl", "baud": 115200,
+                                                                         "boot_wait": 0.2}))
+    loop = JobLoop(cfg, threaded=False, say=said.append)
+    loop.check_machines()
+    loop.register()
+    loop.reconcile()
+    return loop
+
+
+LONG_GCODE = ("G21\nG90\n" + "G1 X1." + "0" * 106 + " Y2 F800" + "\nG1 X0 Y0\n").encode()  # line 3: 120 characters
+
+
+def test_node_run_refuses_gcode_lines_grbl_cannot_take_before_claiming_or_printing(chain, tmp_path) -> None:
+    """The job loop checks G-code against the identified firmware: a public design with a line GRBL 1.1 cannot take
+    is not claimed; one sealed to the node (readable only once claimed) is refused before any line is printed."""
+    sim = GrblSimulator()
+    said: list[str] = []
+    try:
+        loop = _loop_on(chain, tmp_path, sim.port, said)
+        public = post(chain, LONG_GCODE, name="part.gcode")
+        loop.tick()
+        assert chain["shop"].job(public).status == JobStatus.OPEN  # nothing claimed, no collateral locked
+        rule = ("line 3 has 117 characters not counting spaces; Grbl 1.1h.20190825 takes at most 79 per line "
+                "(GRBL's 80-byte line buffer, else error:11)")
+        assert rule in loop.state.skipped()[public]
+        assert any(line.startswith(f"job {public}: not for this node: design 'part.gcode' {rule}") for line in said)
+        sealed = post(chain, LONG_GCODE, name="part.gcode", sealed_to=loop.keys.public_key)
+        loop.tick()
+        job = loop.state.job(sealed)
+        assert job.phase == "abandoned" and f"cannot make it: design 'part.gcode' {rule}" in job.error, said
+        assert job.attempts == 0 and loop.state.print_logs(sealed) == []
+        assert sim.executed == []  # not one line of either job reached the machine
+        loop.close()
+    finally:
+        sim.close()
+
+
+def test_node_run_prints_a_line_grblhal_takes(chain, tmp_path) -> None:
+    """The same 120-character line is within grblHAL's 256: claimed, printed whole and delivered."""
+    sim = GrblSimulator(flavour="grblhal")
+    said: list[str] = []
+    try:
+        loop = _loop_on(chain, tmp_path, sim.port, said)
+        job_id = post(chain, LONG_GCODE, name="part.gcode")
+        loop.tick()
+        assert loop.delivered == [job_id], said
+        assert sim.executed == [c for _, c in gcode.numbered(LONG_GCODE.decode())]
+        assert chain["shop"].job(job_id).status == JobStatus.DELIVERED
+        loop.close()
+    finally:
+        sim.close()
+
+
 def test_node_run_with_no_machines_names_the_machines_table(tmp_path) -> None:
     config = tmp_path / "node.toml"
     config.write_text('[fabrica]\naccount = "shop"\n\n[node]\npoll_interval = 1\n')
@@ -200,6 +261,10 @@ BAD_FIELDS = [
     ("fabrica = 3\n" + MACHINE, "fabrica must be a [fabrica] table"),
     ('[printer]\nport = "/dev/x"\n' + MACHINE, "unknown section(s) printer; known: [fabrica], [node], [[machines]]"),
     ("[[machines]\n", "is not valid TOML"),
+    (MACHINE + "max_cmd_size = 8\n", "machines.0.max_cmd_size: max_cmd_size 8 must be the MAX_CMD_SIZE the firmware"),
+    (MACHINE + "max_cmd_size = true\n", "machines.0.max_cmd_size: Input should be a valid integer"),
+    (MACHINE + 'firmware = "grbl"\nmax_cmd_size = 128\n',
+     "machines.0.max_cmd_size: max_cmd_size is Marlin's MAX_CMD_SIZE; grbl firmware reports what it takes"),
 ]
 
 
@@ -257,17 +322,92 @@ def test_print_refuses_baud_zero_and_empty_gcode_without_opening_the_port(tmp_pa
 
 
 def test_print_of_an_overlong_line_is_refused_before_streaming(tmp_path) -> None:
-    """Marlin's 96-byte command buffer: a 300-character line used to hang the print, even with --ack-timeout."""
-    gfile = tmp_path / "long.gcode"
-    gfile.write_text("G28\nM117 " + "A" * 295 + "\nG1 X1\n")
+    """Marlin's 96-byte command buffer: a 300-character line used to hang the print, even with --ack-timeout.
+    No firmware takes 300 characters, so that is refused unopened; 100 characters is refused once M115 says the
+    machine is Marlin, before any job line; declared with --max-cmd-size, the same line prints."""
+    never = tmp_path / "long.gcode"
+    never.write_text("G28\nM117 " + "A" * 295 + "\nG1 X1\n")
+    marlin = tmp_path / "m117.gcode"
+    marlin.write_text("G28\nM117 " + "A" * 95 + "\nG1 X1\n")
     with virtual_printer(tmp_path, baud=250000) as peer:
+        base = ["--port", peer.port, "--baud", "250000", "--ack-timeout", "3", "--boot-wait", "0.3"]
         started = time.monotonic()
-        message = refused(invoke(["print", str(gfile), "--port", peer.port, "--baud", "250000", "--ack-timeout", "3"]))
+        message = refused(invoke(["print", str(never), *base]))
         assert time.monotonic() - started < 5
-        executed = peer.executed()
-    assert "line 2 has 300 characters; marlin takes at most 80 per line" in message
-    assert "shorten or split that line" in message
-    assert executed == []  # the port was never opened
+        assert peer.executed() == []  # the port was never opened
+        assert ("line 2 has 300 characters; any firmware this client drives takes at most 256 per line "
+                "(grblHAL's 256-character line buffer is the largest); shorten or split that line") in message
+        started = time.monotonic()
+        message = refused(invoke(["print", str(marlin), *base]))
+        assert time.monotonic() - started < 10  # no hang: refused before streaming
+        identified = peer.settled()
+        assert "M115" in identified and not any(line.startswith(("G28", "M117")) for line in identified)
+        assert f"G-code file {str(marlin)!r} line 2 has 100 characters; " in message
+        assert "Marlin" in message and "takes at most 80 per line (its 96-byte command buffer" in message
+        assert "--max-cmd-size" in message and message.endswith("shorten or split that line")
+        ok = invoke(["print", str(marlin), *base, "--max-cmd-size", "128", "--json"])
+        assert ok.exit_code == 0, ok.output
+        assert "M117 " + "A" * 95 in peer.settled()
+
+
+LONG_MOVE = "G1 X1." + "0" * 106 + " Y2 F800"  # 120 characters, 117 without spaces
+
+
+def test_a_120_character_line_streams_on_grblhal_and_is_refused_on_grbl_1_1_before_streaming(tmp_path) -> None:
+    """The limit is the identified firmware's: grblHAL's 256-character line buffer takes the line, classic GRBL's
+    80 bytes cannot (the simulator answers error:11 to it, as GRBL 1.1 does), so there it is refused after `$I`
+    and before the first job line, naming the line, the limit and the firmware."""
+    gfile = tmp_path / "long.nc"
+    gfile.write_text("G21\nG90\n" + LONG_MOVE + "\nG1 X0 Y0\n")
+    hal = GrblSimulator(flavour="grblhal")
+    try:
+        result = invoke(["print", str(gfile), "--port", hal.port, "--firmware", "grbl", "--boot-wait", "0.2",
+                         "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["identity"]["FIRMWARE_NAME"] == "grblHAL"
+        assert hal.executed == ["G21", "G90", LONG_MOVE, "G1 X0 Y0"]
+    finally:
+        hal.close()
+    grbl = GrblSimulator()
+    try:
+        message = refused(invoke(["print", str(gfile), "--port", grbl.port, "--firmware", "grbl", "--boot-wait", "0.2"]))
+        assert grbl.opens == 1 and grbl.executed == []  # identified, then nothing of the job was sent
+        assert message == (f"error: G-code file {str(gfile)!r} line 3 has 117 characters not counting spaces; "
+                           "Grbl 1.1h.20190825 takes at most 79 per line (GRBL's 80-byte line buffer, else error:11); "
+                           "shorten or split that line")
+        # Why: streamed anyway, GRBL 1.1 refuses the line in the middle of the job
+        driver = Driver(SerialTransport(grbl.port, 115200), create_protocol("grbl"), boot_wait=0.2)
+        try:
+            driver.connect()
+            outcome = PrintRunner(driver).run(gcode.load(gfile), 30)
+        finally:
+            driver.close()
+        assert not outcome.ok and "error:11" in (outcome.reason or "") and grbl.executed == ["G21", "G90"]
+    finally:
+        grbl.close()
+
+
+@pytest.mark.parametrize("transcript, firmware, limit", [
+    ("grbl-0.9j-unsupported-command.txt", "Grbl 0.9j.20160726", 79),
+    ("grbl-1.1h-job-ok.txt", "Grbl 1.1h.20190825", 79),
+    ("grblhal-1.1f-probe-job.txt", "grblHAL 1.1f.20250313", 256),  # LINE_BUFFER_SIZE 257, RX 1024 from [OPT:]
+    ("fluidnc-3.x-unlock-gc-job.txt", "FluidNC v3.4.8", 126),  # parser 127; the assumed 128-byte RX binds first
+])
+def test_each_recorded_firmware_gets_its_own_line_limit(transcript: str, firmware: str, limit: int) -> None:
+    """Identity from real sessions (banner, `$I`): the limit that applies once that firmware has answered."""
+    session = load_transcript(TRANSCRIPT.parent / transcript)
+    protocol = GrblProtocol()
+    protocol.start(0.0)
+    for line in session.firmware_lines():
+        protocol.receive(line, 0.1)
+    limits = identified_limits("grbl", protocol.firmware)
+    just_fits, one_more = "G1X" + "1" * (limit - 3), "G1X" + "1" * (limit - 2)
+    check_lines([(1, just_fits)], "grbl", "job", limits)
+    with pytest.raises(NodeConfigError) as refusal:
+        check_lines([(1, just_fits), (2, one_more)], "grbl", "job", limits)
+    assert str(refusal.value).startswith(f"job line 2 has {limit + 1} characters")
+    assert f"; {firmware} takes at most {limit} per line (" in str(refusal.value)
+    check_lines([(1, "G1X" + "1" * 250)], "grbl", "job")  # unopened, only what no firmware takes is refused
 
 
 def test_marlin_protocol_never_waits_forever() -> None:
@@ -339,6 +479,9 @@ BAD_POSITIVE_SECONDS = st.one_of(BAD_SECONDS, st.just("0"))
 BAD_BAUD = st.one_of(st.integers(max_value=299), st.integers(min_value=4_000_001, max_value=10**15),
                      st.integers(300, 4_000_000).filter(lambda b: b not in BAUD_RATES), NOT_AN_INT).map(str)
 BAD_FIRMWARE = TEXT.filter(lambda s: s not in ("marlin", "grbl"))
+# out of range, not a number, or any size with the GRBL family the print tests use (GRBL reports its own limit)
+BAD_MAX_CMD_SIZE = st.one_of(st.integers(max_value=31), st.integers(min_value=4097, max_value=10**15),
+                             st.integers(32, 4096), NOT_AN_INT).map(str)
 PROPERTY = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -364,7 +507,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files["empty"].write_bytes(b"")
     files["comments"].write_text("; nothing\n\n")
     files["binary"].write_bytes(b"G28\n\xff\xfe\x00\n")
-    files["long"].write_text("G28\nG1 X" + "1" * 100 + "\n")
+    files["long"].write_text("G28\nG1 X" + "1" * 300 + "\n")  # no firmware takes it: refused unopened
     files["control"].write_text("G28\nG1 X1\x18\n")
     files["realtime"].write_text("G28\nG1 X1 ! \n")
     files["garbage"].write_text("hello world\n")
@@ -399,6 +542,7 @@ def bad_values(option: str, inputs: dict[str, Path]) -> st.SearchStrategy[list[s
         "--ack-timeout": BAD_POSITIVE_SECONDS,
         "--timeout": BAD_POSITIVE_SECONDS,
         "--record": bad_path(inputs, "folder", "no-folder"),
+        "--max-cmd-size": BAD_MAX_CMD_SIZE,
     }[option]
     if option in ("FILE", "TRANSCRIPT"):
         return value.map(lambda v: [v])
@@ -416,7 +560,7 @@ def command_line(command: str, good: dict[str, str], option: str, bad: list[str]
 
 
 PRINT_OPTIONS = ["FILE", "--port", "--baud", "--firmware", "--json", "--boot-wait", "--ack-timeout", "--timeout",
-                 "--unlock", "--record"]
+                 "--unlock", "--record", "--max-cmd-size"]
 PROBE_OPTIONS = ["--port", "--baud", "--firmware", "--json", "--boot-wait", "--record"]
 REPLAY_OPTIONS = ["TRANSCRIPT", "--baud", "--json", "--idle-exit"]
 

@@ -2,7 +2,11 @@
 
 128-byte serial RX buffer (overflow is recorded, never hidden), `ok` / `error:N` per line, real-time bytes
 (`?` status, `!` feed hold, `~` cycle start, Ctrl-X soft reset) acted on as they arrive, `$I`, `$X`, alarms,
-pacing at the baud rate (10 bits a byte). Runs as threads in the test process; `port` is the pty slave path.
+the line buffer (error:11 past 79 characters not counting spaces), pacing at the baud rate (10 bits a byte).
+`flavour="grblhal"` answers as grblHAL does instead: its banner and `$I` (VER, OPT with a 1024-byte RX buffer,
+FIRMWARE, as in the transcript grblhal-1.1f-probe-job.txt) and its 256-character line buffer (core protocol.h,
+LINE_BUFFER_SIZE 257; only leading spaces are dropped). Runs as threads in the test process; `port` is the pty
+slave path.
 """
 from __future__ import annotations
 
@@ -16,13 +20,22 @@ import time
 import tty
 
 WORD = re.compile(r"^([A-Z])(-?\d*\.?\d+)$")
-BANNER = b"\r\nGrbl 1.1h ['$' for help]\r\n"
+FLAVOURS = {
+    # banner, `$I` lines before its ok ({rx} is the RX buffer size), line buffer in characters, spaces counted
+    "grbl": ("Grbl 1.1h ['$' for help]", ("[VER:1.1h.20190825:]", "[OPT:V,15,{rx}]"), 79, False),
+    "grblhal": ("GrblHAL 1.1f ['$' or '$HELP' for help]",
+                ("[VER:1.1f.20250313:]", "[OPT:VNMZHS+,100,{rx},5,8]", "[NEWOPT:ENUMS,RT+,HOME,ES,REBOOT]",
+                 "[FIRMWARE:grblHAL]"), 256, True),
+}
 
 
 class GrblSimulator:
     """Simulated GRBL: `executed` lists the G-code lines it ran, in order."""
 
-    def __init__(self, baud: int = 115200, rx_size: int = 128, line_time: float = 0.0005, locked: bool = False):
+    def __init__(self, baud: int = 115200, rx_size: int | None = None, line_time: float = 0.0005, locked: bool = False,
+                 flavour: str = "grbl"):
+        self.banner, self.info, self.line_buffer, self.spaces_count = FLAVOURS[flavour]
+        rx_size = rx_size or (1024 if flavour == "grblhal" else 128)
         self.baud, self.rx_size, self.line_time = baud, rx_size, line_time
         self.byte_time = 10.0 / baud
         self.master, slave = os.openpty()
@@ -91,7 +104,7 @@ class GrblSimulator:
             self.rx.clear()
             self.hold = False
         time.sleep(0.1)
-        self._send(BANNER.decode().strip())
+        self._send(self.banner)
         if self.state == "Alarm":
             self._send("[MSG:'$H'|'$X' to unlock]")
 
@@ -152,7 +165,7 @@ class GrblSimulator:
                     self.hold = False
                     self.state = "Alarm" if moving else "Idle"
                     self._cv.notify_all()
-                self._send(BANNER.decode().strip())
+                self._send(self.banner)
                 if moving:
                     self._send("ALARM:3")
                     self._send("[MSG:'$H'|'$X' to unlock]")
@@ -193,9 +206,11 @@ class GrblSimulator:
                 self._send(response)
                 return "ok"
             return response
+        if len(line if self.spaces_count else "".join(line.split())) > self.line_buffer:
+            return "error:11"  # the line overflowed the line buffer and was not run
         if line == "$I":
-            self._send("[VER:1.1h.20190825:]")
-            self._send(f"[OPT:V,15,{self.rx_size}]")
+            for info in self.info:
+                self._send(info.format(rx=self.rx_size))
             return "ok"
         if line == "$X":
             if self.state == "Alarm":
