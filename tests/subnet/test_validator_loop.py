@@ -98,6 +98,9 @@ def test_a_round_scores_good_copied_slow_garbage_infeasible_and_absent_miners(fa
     assert max(zip(weights, uids, strict=True))[1] == uid["good"]
     line = report.line()
     assert "round 0" in line and "copies 1" in line and "weights set" in line
+    # Six miners serve; the refused one is unreachable and the slow one timed out: four answered.
+    assert (report.queried, report.answered, report.unreachable, report.timed_out) == (6, 4, 1, 1)
+    assert "answered 4/6, 1 unreachable, 1 timed out" in line, line
     assert report.to_json()["tasks"][0]["miners"][str(uid["copy"])]["copy_of"] == uid["good"]
 
     saved = ValidatorState.load(state_path(tmp_path, NETUID), NETUID)
@@ -154,3 +157,18 @@ def test_a_timing_out_miner_is_skipped_for_a_while_and_probed_again(farm: MinerF
     assert queried == [1, 1, 0, 0, 1]
     assert all(r.scores[1] == 0.0 for r in reports)
     assert v.state.dormant[1].skip_until == 4 + 1 + 4  # the failed probe doubles the back-off
+
+
+def test_a_round_count_gives_up_after_failed_attempts_in_a_row(tmp_path: Path) -> None:
+    """With --rounds K a chain that stays down ends the run (a FabricaError naming the cause) instead of
+    retrying forever; the back-off between attempts still doubles."""
+    from fabrica.protocol.errors import FabricaError
+
+    chain = FakeChain(VALIDATOR.ss58_address, [neuron(0, VALIDATOR.ss58_address, None, permit=True)], netuid=NETUID)
+    chain.fail_next = 100
+    sleeps: list[float] = []
+    v = validator(chain, tmp_path, sleeps, max_failed_attempts=4)
+    with pytest.raises(FabricaError, match="4 attempts at a round failed in a row.*unreachable"):
+        asyncio.run(v.run(1))
+    assert sleeps == [0.5, 1.0, 2.0]
+    assert v.state.next_round == 0  # no round number was spent
