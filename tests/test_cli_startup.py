@@ -119,9 +119,8 @@ def test_chain_command_loads_web3_but_no_other_stack_and_fails_in_one_line(tmp_p
     # The SDK's error, raised from a lazily imported module, is still caught by common.run: one line, exit 1.
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        f"error: cannot reach an Ethereum node at http://127.0.0.1:{port} (ConnectionError). "
-        "Start one with `fabrica devnet up` or pass --rpc-url."]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot reach an Ethereum node at http://127.0.0.1:{port}")
     assert "web3" in tops(loaded)
     assert tops(loaded) & (HEAVY - CHAIN) == set()
 
