@@ -49,6 +49,7 @@ def _db(db: str | None, home: str | None = None, *, create: bool = True) -> str:
         if not create:
             if not path or not os.path.isfile(path):
                 raise DatabaseError(f"no index at {path or url}: run `fabrica indexer sync --db {url}` first")
+            _check_sqlite_index(path, url)
         elif path and os.path.dirname(path):
             try:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -57,10 +58,42 @@ def _db(db: str | None, home: str | None = None, *, create: bool = True) -> str:
     return url
 
 
+def _check_sqlite_index(path: str, url: str) -> None:
+    """Before a reader opens a SQLite file: it must be SQLite and hold the index, found without writing to it.
+
+    (The engine turns on WAL, which would rewrite somebody else's database; with a -wal file beside it a writer
+    is at work and the engine reads it as usual.)
+    """
+    import sqlite3
+    from urllib.parse import quote
+
+    from .errors import DatabaseError
+
+    with open(path, "rb") as f:
+        header = f.read(16)
+    if header and header != b"SQLite format 3\x00":
+        raise DatabaseError(f"{path} is not a SQLite database: give the index's file in --db")
+    if os.path.exists(f"{path}-wal"):
+        return
+    try:
+        con = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?immutable=1", uri=True)
+        try:
+            found = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot read {path}: {exc}") from None
+    if found is None:
+        raise DatabaseError(f"{path} holds no index yet: run `fabrica indexer sync --db {url}` first")
+
+
 def _db_url(db: str | None, home: str | None) -> str:
     """The database URL, checked: a malformed URL or an unsupported backend is one clear line, before any I/O."""
     from .db import normalize_url
+    from .errors import DatabaseError
 
+    if db is not None and not db.strip():  # an empty --db must not quietly mean the default database
+        raise DatabaseError("--db is empty: give sqlite:///PATH or postgresql://USER@HOST:PORT/DB, or leave it out")
     url = db or os.environ.get("FABRICA_INDEXER_DB") or f"sqlite:///{load_settings(home=home).home / 'index.db'}"
     normalize_url(url)
     return url
@@ -80,6 +113,8 @@ def _fail_db(db: str | None, home: str | None, exc: Exception) -> None:
 
 
 def _deployment(rpc_url: str | None, home: str | None) -> tuple[str, Deployment]:
+    if rpc_url is not None and not rpc_url.strip():  # not the default node: the user meant some node
+        raise FabricaError("--rpc is empty: give the JSON-RPC URL of an Ethereum node, e.g. http://127.0.0.1:8545")
     s = load_settings(rpc_url=rpc_url, home=home)
     from fabrica.protocol.deployment import Deployment
     from web3 import Web3
@@ -155,6 +190,8 @@ def run_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, json
             poll: Annotated[float, typer.Option("--poll", help="seconds between head polls")] = 1.0) -> None:
     """Follow the chain head until interrupted (Ctrl-C or SIGTERM); prints metrics as it goes."""
     progress = _Progress(quiet=json_out, every=5.0)
+    if not 0 < poll < float("inf"):
+        _fail(FabricaError(f"--poll must be a positive number of seconds, got {poll}"))
     _stop_on_sigterm()
     try:
         with _open(db, rpc_url, home, confirmations, max_reorg_depth, progress) as ix:
@@ -180,13 +217,12 @@ def verify_cmd(db: DbOpt = None, rpc_url: RpcOpt = None, home: HomeOpt = None, j
     from .verify import verify
 
     try:
-        url = _db(db, home, create=False)
-        rpc, deployment = _deployment(rpc_url, home)
-        engine = make_engine(url)
+        engine = make_engine(_db(db, home, create=False))
         try:
-            status = _status(engine, ReadModel)
+            status = _status(engine, ReadModel)  # the database first: no index needs no node
             if status is None:
                 raise FabricaError("the database holds no index yet: run `fabrica indexer sync` first")
+            rpc, deployment = _deployment(rpc_url, home)
             diffs = verify(engine, rpc, deployment, until=status.block_number)
         finally:
             engine.dispose()
