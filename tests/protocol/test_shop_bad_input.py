@@ -2,11 +2,16 @@
 clear line, a non-zero exit, no traceback, and no funds, allowance, node, key or file changed (issue 11 §5)."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
 import shutil
 import socket
 import subprocess
+import sys
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +21,7 @@ import pytest
 from bad_input_testkit import State, failed_cleanly, files_under
 from eth_abi import encode
 from eth_utils import keccak
-from fabrica.protocol.accounts import create_keystore
+from fabrica.protocol.accounts import create_keystore, load_keystore
 from fabrica.protocol.cli.main import app
 from fabrica.protocol.devnet import Devnet, find_anvil
 from fabrica.protocol.storage.sealing import public_key_from_private
@@ -208,6 +213,48 @@ def test_keystore_passwords_come_from_the_environment_or_a_file_never_a_flag(cli
                                       str(tmp_path / "empty.txt")])
     assert "is empty or starts with an empty line" in failed_cleanly(result)
     assert not (tmp_path / "k2.json").exists()
+
+
+def test_account_new_asks_in_a_terminal_and_refuses_without_one(tmp_path: Path) -> None:
+    """No password anywhere: a terminal is asked (twice, hidden); piped input gets one clear line instead."""
+    result = CliRunner().invoke(app, ["account", "new", str(tmp_path / "piped.json")], input=PASSWORD + "\n")
+    assert "no keystore password: pass --password-file FILE, set FABRICA_PASSWORD" in failed_cleanly(result)
+    assert not (tmp_path / "piped.json").exists()
+
+    fabrica = Path(sys.executable).with_name("fabrica")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FABRICA_")}
+    controller, terminal = pty.openpty()
+
+    def controlling_terminal() -> None:  # the pty becomes the child's /dev/tty, which getpass reads hidden
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([str(fabrica), "account", "new", str(tmp_path / "asked.json"), "--json"],
+                            stdin=terminal, stdout=terminal, stderr=terminal, env=env, cwd=tmp_path,
+                            preexec_fn=controlling_terminal)
+    os.close(terminal)
+    seen = b""
+    try:
+        for prompt in (b"Keystore password:", b"Repeat for confirmation:"):
+            deadline = time.monotonic() + 60
+            # The prompt is shown, then echo is switched off: type only once the terminal no longer echoes.
+            while prompt not in seen or termios.tcgetattr(controller)[3] & termios.ECHO:
+                assert time.monotonic() < deadline, seen
+                if select.select([controller], [], [], 0.05)[0]:
+                    seen += os.read(controller, 1024)
+            os.write(controller, PASSWORD.encode() + b"\n")
+        assert proc.wait(timeout=60) == 0
+        while select.select([controller], [], [], 0.5)[0]:
+            try:
+                seen += os.read(controller, 1024)
+            except OSError:  # the terminal closed with the process
+                break
+    finally:
+        proc.kill()
+        os.close(controller)
+    assert PASSWORD.encode() not in seen  # hidden input
+    address = json.loads(seen[seen.index(b"{"):].decode())["address"]
+    assert load_keystore(tmp_path / "asked.json", PASSWORD).address == address
 
 
 def test_account_naming_a_folder_or_a_file_that_is_no_keystore(cli: Cli, chain: Chain, tmp_path: Path,
