@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,9 +133,15 @@ def describe_endpoint(url: str, host: str, port: int) -> str | None:
     """What answers at `url` in words ('an Ethereum node, chain 31337'), or None if nothing listens."""
     if not port_in_use(host, port):
         return None
+    # One plain request with a short timeout: web3's retries would make a silent listener cost seconds.
+    request = urllib.request.Request(
+        url, data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     try:
-        chain_id = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2})).eth.chain_id
-    except Exception:
+        with urllib.request.urlopen(request, timeout=2) as answer:
+            chain_id = int(json.loads(answer.read())["result"], 16)
+    except Exception:  # refused, silent, not HTTP, not JSON-RPC: all mean "not an Ethereum node"
         return "a program that is not an Ethereum JSON-RPC node"
     return f"an Ethereum node, chain {chain_id}"
 
