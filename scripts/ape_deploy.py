@@ -3,7 +3,7 @@
     bash scripts/ape-setup.sh   # with SOLCX_BINARY_PATH=.cache/solcx exported (the Makefile does)
     ape run ape_deploy [--network ethereum:local:foundry]
 
-The SDK's `fabrica deploy` / `fabrica devnet` (protocol/deploy.py) is the supported deployment path;
+The SDK's `fabrica devnet up` (protocol/deploy.py) is the supported deployment path;
 this mirrors it with ape's accounts and contract containers, with the same default parameters.
 """
 
