@@ -11,7 +11,14 @@ from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError, Web3ValidationError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    MismatchedABI,
+    TimeExhausted,
+    Web3RPCError,
+    Web3ValidationError,
+)
 
 from .artifacts import abi, canonical_type
 from .chain_errors import ContractError, decode_revert, make_error
@@ -168,12 +175,12 @@ class Fabrica:
         sender = self.address
         try:
             fn = getattr(contract.functions, fn_name)(*args)
-        except Web3ValidationError as exc:
+        except (Web3ValidationError, MismatchedABI) as exc:
             # An argument that does not fit the ABI type (a negative id, an amount past uint96…).
-            raise FabricaValueError(
-                f"{fn_name}: arguments do not fit the contract's types "
-                f"({', '.join(_show_arg(a) for a in args)}): {str(exc).splitlines()[0]}"
-            ) from None
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            # web3 lists every argument; the one that does not fit is what a user needs to read.
+            reason = next((line for line in lines if "not compatible" in line), lines[0] if lines else type(exc).__name__)
+            raise FabricaValueError(f"{fn_name}: an argument does not fit the contract's types: {reason}") from None
         try:
             tx = fn.build_transaction(
                 {"from": sender, "nonce": self.w3.eth.get_transaction_count(sender, "pending"),
@@ -679,11 +686,6 @@ def _address(value: str, what: str) -> str:
         return to_checksum_address(value.strip())
     except (ValueError, TypeError, AttributeError):
         raise FabricaValueError(f"{what} {value!r} is not an address: expected 0x and 40 hex characters") from None
-
-
-def _show_arg(value: Any) -> str:
-    text = "0x" + value.hex() if isinstance(value, bytes) else repr(value)
-    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def _output_components(contract: Contract, fn_name: str) -> list[dict[str, Any]]:

@@ -100,5 +100,11 @@ def run(fn: Callable[[], None]) -> None:
     try:
         fn()
     except FabricaError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        from rich.markup import escape
+
+        # Messages quote user input ('[/x]' as a material, control bytes in a path): print it as text, never
+        # as markup or terminal control, on one line.
+        text = " ".join(str(exc).split("\n"))
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        err_console.print(f"[red]error:[/red] {escape(message)}")
         sys.exit(1)

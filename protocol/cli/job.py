@@ -169,7 +169,13 @@ app.command("reclaim")(_simple("job reclaimed", "reclaim_job", "Reclaim escrow a
 def claim(job_id: JobIdArg, node: Annotated[int, typer.Option("--node", help="your node id")],
           rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
     """Claim an open job for one of your nodes, locking collateral from your stake."""
-    run(lambda: print_tx("job claimed", client(rpc_url, home, account).claim_job(job_id, node), json_out))
+
+    def body() -> None:
+        if node <= 0:
+            raise FabricaValueError(f"--node {node}: node ids start at 1; see `fabrica node list`")
+        print_tx("job claimed", client(rpc_url, home, account).claim_job(job_id, node), json_out)
+
+    run(body)
 
 
 @app.command()
@@ -362,14 +368,14 @@ def _cid_or_file(flag: str, value: str, s: Settings, what: str) -> str:
     store = s.content_store()
     if path.is_file():
         if path.stat().st_size == 0:
-            raise FabricaValueError(f"{flag} {value}: the file is empty; pass {what}")
+            raise FabricaValueError(f"{flag} {value!r}: the file is empty; pass {what}")
         return str(store.add(path))
     if path.exists():
-        raise FabricaValueError(f"{flag} {value}: not a regular file; pass {what} or its CID")
+        raise FabricaValueError(f"{flag} {value!r}: not a regular file; pass {what} or its CID")
     try:
         cid = Cid.parse(value.strip())
     except InvalidCidError:
-        raise FabricaValueError(f"{flag} {value}: file not found (and not a CID either); pass an existing file "
+        raise FabricaValueError(f"{flag} {value!r}: file not found (and not a CID either); pass an existing file "
                                 f"({what}) or the CID of one already stored") from None
     if not store.has(cid):
         raise FabricaLookupError(f"{flag} {cid}: no such content in {_where(store)}; pass the file itself, "

@@ -328,8 +328,8 @@ class Cid:
                     raise InvalidCidError(f"base16 CID with prefix {prefix!r} has mixed case")
                 raw = binascii.unhexlify(body)
             else:
-                raise InvalidCidError(
-                    f"CID {_short(text)} is neither a CIDv0 ('Qm' + 44 base58btc characters) "
+                raise InvalidCidError(  # the handler below prefixes the CID itself
+                    "it is neither a CIDv0 ('Qm' + 44 base58btc characters) "
                     f"nor a CIDv1 with a supported multibase prefix "
                     f"('b' base32, 'B' base32upper, 'z' base58btc, 'f'/'F' base16); "
                     f"got prefix {prefix!r}"

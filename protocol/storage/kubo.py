@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, Self
+from urllib.parse import urlsplit
 
 import httpx
 from fabrica.protocol.errors import FabricaConnectionError, FabricaTimeoutError
@@ -81,9 +82,14 @@ class KuboContentStore:
         client: httpx.Client | None = None,
     ):
         self.api_url = api_url.rstrip("/")
-        if not self.api_url.startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(self.api_url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # an unclosed IPv6 bracket, a port that is not a number or out of range
+            usable = False
+        if not usable:
             raise KuboError(
-                f"Kubo API URL {api_url!r} must start with http:// or https:// "
+                f"Kubo API URL {api_url!r} must be http:// or https:// and a host "
                 "(for example http://127.0.0.1:5001)"
             )
         self.timeout = timeout

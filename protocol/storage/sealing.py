@@ -70,7 +70,13 @@ def seal(data: bytes, public_key: bytes | str | PublicKey) -> bytes:
     key = public_key if isinstance(public_key, PublicKey) else PublicKey(
         _key_bytes(public_key, "public key")
     )
-    return SealedBox(key).encrypt(bytes(data))
+    try:
+        return SealedBox(key).encrypt(bytes(data))
+    except CryptoError:  # libsodium refuses low-order points (all zeros…): no shared secret exists
+        raise InvalidKeyError(
+            f"public key {key_to_hex(bytes(key))} is not a usable X25519 key (a low-order point); "
+            "use the node's real public key (`fabrica node show ID`)"
+        ) from None
 
 
 def unseal(sealed: bytes, private_key: bytes | str | PrivateKey) -> bytes:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector
 from protocol_testkit import Chain
 
 # The accounts a job, content or design command can sign with, and the spenders they approve.
@@ -24,11 +27,16 @@ def failed_cleanly(result, *, one_line: bool = True) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines, f"no error message:\n{output}"
     if result.exit_code == 2:  # click's usage error: a short panel that names the option
-        assert len(lines) <= 8 and ("Invalid value" in result.stderr or "Error" in result.stderr), result.stderr
+        assert len(lines) <= 12 and ("Invalid value" in result.stderr or "Error" in result.stderr), result.stderr
     elif one_line:
         assert len(lines) == 1, f"the error is not one line:\n{result.stderr}"
         assert lines[0].startswith("error:"), lines[0]
     return " ".join(lines)
+
+
+def _calldata(signature: str, *args: str) -> str:
+    types = [t for t in signature[signature.index("(") + 1:-1].split(",") if t]
+    return "0x" + (function_signature_to_4byte_selector(signature) + encode(types, list(args))).hex()
 
 
 def files_under(*folders: Path) -> list[str]:
@@ -53,14 +61,20 @@ class State:
 
     @classmethod
     def of(cls, chain: Chain, *folders: Path) -> State:
+        """Read it all: the ledger, then allowances, nonces and counts in one JSON-RPC batch."""
         base = chain.base
-        signers = [getattr(chain, r) for r in SIGNERS]
-        usd, fab = base.erc20(chain.usd), base.erc20(chain.fab_token)
-        allowances = tuple(
-            (usd.functions.allowance(s.address, base.market.address).call(),
-             fab.functions.allowance(s.address, base.registry.address).call())
-            for s in signers
-        )
-        nonces = tuple(chain.w3.eth.get_transaction_count(s.address) for s in signers)
-        designs = base.contracts["DesignNFT"].functions.designCount().call()
-        return cls(chain.ledger(), base.job_count(), designs, allowances, nonces, tuple(files_under(*folders)))
+        signers = [getattr(chain, r).address for r in SIGNERS]
+        market, registry, designs = base.market.address, base.registry.address, base.contracts["DesignNFT"].address
+        calls = [("eth_call", [{"to": chain.usd, "data": _calldata("allowance(address,address)", s, market)}, "latest"])
+                 for s in signers]
+        calls += [("eth_call", [{"to": chain.fab_token, "data": _calldata("allowance(address,address)", s, registry)},
+                                "latest"]) for s in signers]
+        calls += [("eth_getTransactionCount", [s, "latest"]) for s in signers]
+        calls += [("eth_call", [{"to": market, "data": _calldata("jobCount()")}, "latest"]),
+                  ("eth_call", [{"to": designs, "data": _calldata("designCount()")}, "latest"])]
+        batch = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        answers = {a["id"]: a["result"] for a in httpx.post(chain.info.rpc_url, json=batch, timeout=10).json()}
+        values = [answers[i] for i in range(len(calls))]
+        n = len(signers)
+        return cls(chain.ledger(), int(values[-2], 16), int(values[-1], 16), tuple(values[:2 * n]),
+                   tuple(values[2 * n:3 * n]), tuple(files_under(*folders)))

@@ -188,7 +188,7 @@ def test_a_claim_deadline_error_shows_dates(chain: Chain) -> None:
 def test_missing_proof_and_reason_files_are_named(cli: Cli, chain: Chain, tmp_path: Path) -> None:
     claimed = chain.claimed()
     message = refused(cli, chain, tmp_path, "job", "deliver", str(claimed), "--proof", "print.log", account="shop")
-    assert "--proof print.log: file not found (and not a CID either)" in message and "print log" in message
+    assert "--proof 'print.log': file not found (and not a CID either)" in message and "print log" in message
     elsewhere = str(compute_cid(b"a proof stored nowhere"))
     message = refused(cli, chain, tmp_path, "job", "deliver", str(claimed), "--proof", elsewhere, account="shop")
     assert f"--proof {elsewhere}: no such content" in message
@@ -199,7 +199,7 @@ def test_missing_proof_and_reason_files_are_named(cli: Cli, chain: Chain, tmp_pa
     delivered = chain.delivered()
     message = refused(cli, chain, tmp_path, "job", "dispute", str(delivered), "--reason", "why.txt",
                       account="customer")
-    assert "--reason why.txt: file not found (and not a CID either)" in message
+    assert "--reason 'why.txt': file not found (and not a CID either)" in message
 
 
 def test_design_mint_of_content_not_in_the_store(cli: Cli, chain: Chain, tmp_path: Path) -> None:

@@ -77,6 +77,13 @@ def test_get_writes_to_a_positional_file_as_its_help_says(hello: Path, tmp_path:
     assert not (tmp_path / "no").exists()
 
 
+def test_seal_to_a_low_order_key_is_refused_in_one_line(hello: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["add", str(hello), "--store", str(tmp_path / "s"), "--seal-to", "00" * 32])
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert "not a usable X25519 key" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.data"))
+
+
 def test_add_json_and_cid_version_1(hello: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["add", str(hello), "--cid-version", "1", "--json",
                                  "--store", str(tmp_path / "s")])

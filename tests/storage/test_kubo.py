@@ -118,6 +118,8 @@ def test_kubo_errors_carry_kubos_message(kubo: KuboContentStore, fake_kubo) -> N
         kubo.add(b"x")
 
 
-def test_bad_api_url_is_rejected() -> None:
-    with pytest.raises(KuboError, match="must start with http"):
-        KuboContentStore("127.0.0.1:5001")
+@pytest.mark.parametrize("url", ["127.0.0.1:5001", "http://", "ftp://127.0.0.1:5001", "http://[::1",
+                                 "http://127.0.0.1:99999"])
+def test_bad_api_url_is_rejected(url: str) -> None:
+    with pytest.raises(KuboError, match="must be http:// or https:// and a host"):
+        KuboContentStore(url)
