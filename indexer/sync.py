@@ -9,14 +9,10 @@ in the same transaction that moves the checkpoint, then re-applies the new branc
 """
 from __future__ import annotations
 
-import gc
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,54 +22,12 @@ from sqlalchemy.engine import Engine
 
 from .db import WriterLock, is_sqlite, make_engine, migrate
 from .decode import Decoder
-from .derive import HANDLED, Deriver, rebuild, rollback_derived
+from .derive import Deriver, rebuild, rollback_derived
 from .errors import ChainMismatchError, IndexerError, ReorgTooDeepError
+from .fetch import ChainMoved, Chunks, Fetched, Fetcher, RowEncoder, gc_paused
 from .notify import PG_CHANNEL, Notification, Notifier
-from .rpc import Log, Rpc, RpcError
+from .rpc import Rpc
 from .schema import blocks, checkpoint, events, undo_log
-
-try:  # msgspec encodes the args JSON several times faster than the json module (same values)
-    from msgspec.json import encode as _encode
-
-    def _dumps(value: Any) -> str:
-        return _encode(value).decode()
-except ImportError:  # pragma: no cover
-    _dumps = json.dumps
-
-# COPY's text format: backslash escapes, tab separates columns, newline ends a row.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch is decoded or written (nesting and threads allowed).
-
-    A batch allocates a few hundred thousand rows, tuples and dicts that live until its commit; the collector
-    would traverse them again and again (a third of the indexer's CPU time in a 100 000-event backfill) and
-    find nothing, since rows hold only strings and numbers. Reference counting still frees everything; the
-    collector resumes, as the process had it, as soon as no batch is in flight.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
-
-
-def _copy_line(values: tuple[Any, ...]) -> str:
-    """One row in COPY text format, every value escaped."""
-    return "\t".join(str(v).translate(_COPY_ESCAPES) for v in values) + "\n"
 
 log = logging.getLogger(__name__)
 EVENT_COLUMNS = ("chain_id", "block_number", "log_index", "block_hash", "tx_hash", "address", "contract", "name",
@@ -101,34 +55,6 @@ class Tip:
     hash: str
 
 
-# (event rows ready for the backend: tuples for SQLite, COPY lines for PostgreSQL; events the deriver handles)
-_Batch = tuple[list[Any], list[dict[str, Any]]]
-AHEAD = 2  # ranges fetched (and decoded) ahead of the one being written
-
-
-@dataclass
-class _Fetched:
-    """One fetched and decoded range, not yet checked against the index's tip."""
-
-    start: int
-    end: int  # last block covered
-    hot: bool  # blocks fetched one by one by hash and linked (above the safe head), else a ranged getLogs
-    headers: list[dict[str, Any]]  # cold: the last max_reorg_depth blocks; hot: every block
-    logs: list[Log]
-    batch: _Batch
-
-
-@dataclass
-class _Pending:
-    start: int
-    planned_end: int
-    future: Future[_Fetched]
-
-
-class _Retry(Exception):
-    """The chain moved under a fetch (a log's block hash no longer matches); redo the step."""
-
-
 @dataclass
 class IndexerConfig:
     confirmations: int = 12  # blocks below head that are fetched with ranged getLogs
@@ -138,7 +64,7 @@ class IndexerConfig:
     min_range: int = 1
     target_logs: int = 20_000  # stop growing the range once a batch returns this many logs
     poll_interval: float = 1.0
-    prefetch: bool = True  # fetch the next cold range while writing the current one
+    prefetch: bool = True  # fetch and decode the next ranges while writing the current one
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -163,30 +89,19 @@ class Indexer:
         self.deployment = deployment
         self.rpc = Rpc(rpc_url)
         self.decoder = Decoder(deployment)
-        # (address, topic0) -> (contract, event, args decoder, address, whether a derived table uses it)
-        self._table = {key: (c, n, fn, key[0], (c, n) in HANDLED) for key, (c, n, fn) in self.decoder.table.items()}
         self.notifier = notifier or Notifier()
         self.progress = progress
         self.metrics = Metrics(range_size=self.config.initial_range)
-        self.range = self.config.initial_range
         self.sqlite = is_sqlite(self.engine)
         self.chain_id = deployment.chain_id
         if migrate_schema:
             migrate(self.engine)
         self.lock = WriterLock(self.engine).acquire()
-        # While one batch is written, the next ones are fetched and decoded (the RPC node works meanwhile).
-        self._pool = ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="fabrica-indexer-fetch")
-        self._pending: list[_Pending] = []
-
-    def _drop_pending(self) -> None:
-        for p in self._pending:
-            p.future.cancel()
-        self._pending = []
+        self.fetcher = Fetcher(self.rpc, self.decoder, RowEncoder(self.decoder, self.chain_id, self.sqlite),
+                               self.config, self.metrics, self.config.initial_range)
 
     def close(self) -> None:
-        self._drop_pending()
-        # A prefetch still in flight is of no use any more; don't make Ctrl-C wait for it.
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.fetcher.close()
         self.lock.release()
         self.rpc.close()
 
@@ -231,12 +146,12 @@ class Indexer:
         while True:
             try:
                 tip, done = self._step(tip, until)
-            except _Retry:
-                self._drop_pending()
+            except ChainMoved:
+                self.fetcher.drop()
                 tip = self._tip() or self._init_tip()
                 continue
             except BaseException:
-                self._drop_pending()
+                self.fetcher.drop()
                 raise
             if done:
                 return self.metrics
@@ -261,10 +176,13 @@ class Indexer:
             self._update_lag(tip, head)
             return tip, True
         safe = head - self.config.confirmations
-        fetched = self._next_fetched(tip.number + 1, head, safe)
-        if fetched.hot:
-            return self._apply_hot(tip, fetched, head), False
-        return self._apply_cold(tip, fetched, head, safe), False
+        fetched = self.fetcher.next(tip.number + 1, head, safe)
+        try:
+            if fetched.hot:
+                return self._apply_hot(tip, fetched, head), False
+            return self._apply_cold(tip, fetched, head, safe), False
+        finally:
+            fetched.chunks.cancel()  # a range refused (reorg, moved chain) need not be decoded to the end
 
     def _update_lag(self, tip: Tip, head: int) -> None:
         self.metrics.tip = tip.number
@@ -278,129 +196,51 @@ class Indexer:
         if self.progress:
             self.progress(self.metrics)
 
-    # ------------------------------------------------------------------ fetching
-    def _get_logs(self, start: int, end: int) -> tuple[list[Log], int]:
-        """Logs of our contracts in [start, end'] with end' <= end chosen by the adaptive range."""
-        while True:
-            stop = min(end, start + self.range - 1)
-            try:
-                logs = self.rpc.get_logs({"fromBlock": hex(start), "toBlock": hex(stop),
-                                          "address": self.decoder.address_list})
-            except RpcError as exc:
-                if not exc.too_many_results or stop == start:
-                    raise
-                hint = exc.suggested_range
-                if hint and hint[0] == start and hint[1] < stop:
-                    self.range = max(self.config.min_range, hint[1] - start + 1)
-                else:
-                    self.range = max(self.config.min_range, self.range // 2)
-                self.metrics.range_size = self.range
-                log.info("getLogs %d..%d too large; range now %d", start, stop, self.range)
-                continue
-            if len(logs) < self.config.target_logs:
-                self.range = min(self.config.max_range, self.range * 2)
-            self.metrics.range_size = self.range
-            return logs, stop
-
-    def _fetch(self, start: int, end: int, safe: int) -> _Fetched:
-        """The range from `start`: ranged getLogs up to `end` at most while below the safe head, else the
-        unconfirmed blocks up to `end` one by one (runs in a fetch thread, so the RPC node's work, the JSON
-        parsing and the decoding overlap the previous batch's database writes)."""
-        if start > safe:
-            return self._fetch_hot(start, end)
-        logs, end = self._get_logs(start, end)
-        # Keep the hashes of the last max_reorg_depth blocks of every batch: the stored window stays
-        # contiguous below the tip, so any fork up to that depth finds its common ancestor.
-        numbers = list(range(max(start, end - self.config.max_reorg_depth), end + 1))
-        headers = self.rpc.headers(numbers)
-        return _Fetched(start, end, False, headers, logs, self._decode(logs))  # type: ignore[arg-type]
-
-    def _fetch_hot(self, start: int, head: int) -> _Fetched:
-        """Blocks start..head, each block's logs fetched by its hash, in two round trips."""
-        headers = self.rpc.headers(list(range(start, head + 1)))
-        if headers[0] is None:
-            raise _Retry()
-        linked = [headers[0]]
-        for h in headers[1:]:
-            if h is None or h["parentHash"] != linked[-1]["hash"]:
-                break  # the chain moves under us: take the linked part, the next step checks the rest
-            linked.append(h)
-        answers = self.rpc.get_logs_batch([{"blockHash": h["hash"], "address": self.decoder.address_list}
-                                           for h in linked])
-        logs: list[Log] = []
-        for h, block_logs in zip(linked, answers):
-            if any(lg.blockHash != h["hash"] for lg in block_logs):
-                raise _Retry()
-            logs += block_logs
-        return _Fetched(start, int(linked[-1]["number"], 16), True, linked, logs, self._decode(logs))
-
-    def _plan(self, start: int, head: int, safe: int) -> int:
-        """The last block of the range that starts at `start`."""
-        return min(safe, start + self.range - 1) if start <= safe else head
-
-    def _next_fetched(self, start: int, head: int, safe: int) -> _Fetched:
-        """The fetched range that starts at `start`, from the prefetch pipeline when it is still valid; the
-        pipeline is refilled first, so the node already works on the ranges after it."""
-        if self._pending and self._pending[0].start != start:
-            self._drop_pending()  # a reorg or a shortened range moved the tip
-        if self.config.prefetch:
-            nxt = self._pending[-1].planned_end + 1 if self._pending else start
-            while len(self._pending) < AHEAD and nxt <= head:
-                end = self._plan(nxt, head, safe)
-                self._pending.append(_Pending(nxt, end, self._pool.submit(self._fetch, nxt, end, safe)))
-                nxt = end + 1
-        fetched = self._pending.pop(0).future.result() if self._pending else None
-        # A range planned before the head moved back (a shorter chain) may reach past it: fetch again.
-        if fetched is None or fetched.end > (head if fetched.hot else safe):
-            self._drop_pending()
-            fetched = self._fetch(start, self._plan(start, head, safe), safe)
-        return fetched
-
-    def _apply_cold(self, tip: Tip, fetched: _Fetched, head: int, safe: int) -> Tip:
+    # ------------------------------------------------------------------ writing
+    def _apply_cold(self, tip: Tip, fetched: Fetched, head: int, safe: int) -> Tip:
         """Check a ranged batch against the tip and the chain, then commit it."""
         start, end, headers, logs = tip.number + 1, fetched.end, fetched.headers, fetched.logs
         if any(h is None for h in headers):
-            raise _Retry()
+            raise ChainMoved()
         by_number = {int(h["number"], 16): h for h in headers}
         numbers = sorted(by_number)
         if end not in by_number:
-            raise _Retry()
+            raise ChainMoved()
         first = by_number.get(start)
         if first is not None and tip.hash and first["parentHash"] != tip.hash:
             return self._handle_reorg(tip)
         for prev, cur in zip(numbers, numbers[1:]):
             if cur == prev + 1 and by_number[cur]["parentHash"] != by_number[prev]["hash"]:
-                raise _Retry()
+                raise ChainMoved()
         for number, block_hash in {(lg.blockNumber, lg.blockHash) for lg in logs}:
             h = by_number.get(int(number, 16))
             if h is not None and h["hash"] != block_hash:
-                raise _Retry()
+                raise ChainMoved()
         new_tip = Tip(end, by_number[end]["hash"])
-        self._commit(tip, new_tip, fetched.batch, list(by_number.values()), head)
+        self._commit(tip, new_tip, fetched.chunks, list(by_number.values()), head)
         return new_tip
 
-    def _apply_hot(self, tip: Tip, fetched: _Fetched, head: int) -> Tip:
+    def _apply_hot(self, tip: Tip, fetched: Fetched, head: int) -> Tip:
         """Link fetched unconfirmed blocks to the tip by parent hash, then commit them."""
         if tip.hash and fetched.headers[0]["parentHash"] != tip.hash:
             return self._handle_reorg(tip)
         new_tip = Tip(fetched.end, fetched.headers[-1]["hash"])
-        self._commit(tip, new_tip, fetched.batch, fetched.headers, head)
+        self._commit(tip, new_tip, fetched.chunks, fetched.headers, head)
         return new_tip
 
-    # ------------------------------------------------------------------ writing
-    def _commit(self, tip: Tip, new_tip: Tip, batch: _Batch, headers: list[dict[str, Any]], head: int) -> None:
-        rows, decoded = batch
+    def _commit(self, tip: Tip, new_tip: Tip, chunks: Chunks, headers: list[dict[str, Any]], head: int) -> None:
+        """Write a range's events (chunk by chunk as the fetch thread decodes them), derived rows, undo records,
+        block hashes and the new checkpoint in one transaction."""
         keep_from = new_tip.number - self.config.max_reorg_depth
-        with _gc_paused(), self.engine.begin() as conn:
+        with gc_paused(), self.engine.begin() as conn:
             self.lock.check(conn)
             current = conn.execute(sa.select(checkpoint.c.block_number, checkpoint.c.block_hash)).one()
             if (current.block_number, current.block_hash) != (tip.number, tip.hash):
-                raise _Retry()  # never write over a checkpoint we did not start from
-            if rows:
-                self._insert_events(conn, rows)
+                raise ChainMoved()  # never write over a checkpoint we did not start from
+            count, decoded = self._insert_events(conn, chunks)
             deriver = Deriver(conn, undo_floor=keep_from + 1)
             deriver.apply(decoded)
-            written = deriver.flush() + len(rows)
+            written = deriver.flush() + count
             header_rows = [{"number": int(h["number"], 16), "hash": h["hash"], "parent_hash": h["parentHash"],
                             "timestamp": int(h["timestamp"], 16)} for h in headers]
             if header_rows:
@@ -410,67 +250,33 @@ class Indexer:
             conn.execute(sa.update(checkpoint).values(
                 block_number=new_tip.number, block_hash=new_tip.hash, updated_at=time.time(),
                 rows_written=checkpoint.c.rows_written + written))
-            note = Notification("events", new_tip.number, from_block=tip.number + 1, count=len(rows)) if rows else None
+            note = Notification("events", new_tip.number, from_block=tip.number + 1, count=count) if count else None
             if note and not self.sqlite:
                 conn.execute(sa.select(sa.func.pg_notify(PG_CHANNEL, json.dumps(note.as_dict()))))
         self.metrics.rows_written += written
-        self.metrics.events_written += len(rows)
+        self.metrics.events_written += count
         self._update_lag(new_tip, head)
         if note:
             self.notifier.publish(note)
 
-    def _decode(self, logs: list[Log]) -> _Batch:
-        """Event rows in the backend's input format (JSON pre-encoded) and the events the deriver handles.
-
-        One table lookup and one generated decoder call per log; runs in the fetch thread for cold ranges.
-        """
-        rows: list[Any] = []
-        decoded: list[dict[str, Any]] = []
-        chain_id = self.chain_id
-        table = self._table
-        sqlite = self.sqlite
-        numbers: dict[str, int] = {}
-        with _gc_paused():
-            for lg in logs:
-                topics = lg.topics
-                if not topics:
-                    continue
-                found = table.get((lg.address, topics[0]))
-                if found is None:  # not ours, or a node that writes hex in upper case
-                    found = table.get((lg.address.lower(), topics[0].lower()))
-                    if found is None:
-                        continue
-                contract, name, fn, address, handled = found
-                args = fn(topics, lg.data)
-                bn = numbers.get(lg.blockNumber)
-                if bn is None:
-                    bn = numbers[lg.blockNumber] = int(lg.blockNumber, 16)
-                li = int(lg.logIndex, 16)
-                row = (chain_id, bn, li, lg.blockHash, lg.transactionHash, address, contract, name,
-                       '["' + '","'.join(topics) + '"]', lg.data, _dumps(args))
-                if sqlite:
-                    rows.append(row)
-                else:
-                    line = "\t".join(map(str, row)) + "\n"
-                    if "\\" in line or "\r" in line or line.count("\t") != 10 or line.count("\n") != 1:
-                        line = _copy_line(row)  # a value needs escaping (a backslash in a JSON string)
-                    rows.append(line)
-                if handled:
-                    decoded.append({"block_number": bn, "log_index": li, "tx_hash": lg.transactionHash,
-                                    "contract": contract, "name": name, "args": args})
-        decoded.sort(key=lambda e: (e["block_number"], e["log_index"]))
-        return rows, decoded
-
-    def _insert_events(self, conn: sa.Connection, rows: list[Any]) -> None:
+    def _insert_events(self, conn: sa.Connection, chunks: Chunks) -> tuple[int, list[dict[str, Any]]]:
+        """Insert the raw events chunk by chunk; returns their number and the events the deriver handles."""
         raw = conn.connection.driver_connection
+        count = 0
+        decoded: list[dict[str, Any]] = []
         if self.sqlite:  # executemany straight on the DBAPI connection (same transaction)
-            raw.executemany(
-                f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
-                rows)
-            return
+            sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+            for rows, events_ in chunks:
+                raw.executemany(sql, rows)
+                count += len(rows)
+                decoded += events_
+            return count, decoded
         with raw.cursor() as cur, cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-            for i in range(0, len(rows), 5_000):  # lines pre-formatted; a few MB per write
-                copy.write("".join(rows[i:i + 5_000]))
+            for rows, events_ in chunks:  # lines pre-formatted; the server inserts while the next chunk decodes
+                copy.write("".join(rows))
+                count += len(rows)
+                decoded += events_
+        return count, decoded
 
     # ------------------------------------------------------------------ reorgs
     def _handle_reorg(self, tip: Tip) -> Tip:
@@ -488,7 +294,7 @@ class Indexer:
             lowest = stored[-1][0] if stored else tip.number
             raise ReorgTooDeepError(lowest, self.config.max_reorg_depth)
         if depth == 0:  # the fork resolved back to our tip between two requests: nothing to undo
-            raise _Retry()
+            raise ChainMoved()
         with self.engine.begin() as conn:
             self.lock.check(conn)
             rollback_derived(conn, ancestor.number)
