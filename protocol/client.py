@@ -444,12 +444,20 @@ class Fabrica:
         """Dispute a delivery during the review window, posting the bond."""
         reason = cid_bytes(reason_cid)  # validate before any transaction (approve) is sent
         record = self.job(job_id)
+        # The market's own checks, made with reads so that no bond approval is sent for a dispute it refuses.
+        if record.status != JobStatus.DELIVERED:
+            raise make_error("JobMarket__WrongStatus", (job_id, int(record.status), int(JobStatus.DELIVERED)))
+        if record.job.customer.lower() != self.address.lower():
+            raise make_error("JobMarket__NotCustomer", (job_id, self.address, record.job.customer))
         params = self.market_params()
         bond = record.job.amount * params["disputeBondBps"] // 10_000
-        shortfall = bond - self.market.functions.balanceOf(record.job.token, self.address).call()
-        if shortfall > 0:
-            self.ensure_allowance(record.job.token, self.market.address, shortfall)
-        return self._send(self.market, "dispute", job_id, record.job.to_abi(), reason)
+        deposited = self.market.functions.balanceOf(record.job.token, self.address).call()
+        return self.pay_from_wallet(
+            record.job.token, self.market.address, bond - deposited,
+            lambda: self._send(self.market, "dispute", job_id, record.job.to_abi(), reason),
+            what=f"disputing job {job_id} (a bond of {self.format_amount(record.job.token, bond)})",
+            held_elsewhere=max(deposited, 0),
+        )
 
     def resolve_job(self, job_id: int, refund_bps: int, slash_bps: int) -> TxResult:
         """Arbiter: refund `refund_bps` of the payment to the customer and slash `slash_bps` of collateral."""

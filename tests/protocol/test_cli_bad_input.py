@@ -87,6 +87,25 @@ def test_a_failed_call_sets_the_allowance_back(chain: Chain) -> None:
     assert chain.ledger() == ledger
 
 
+def test_a_refused_dispute_leaves_no_bond_allowance(chain: Chain) -> None:
+    from fabrica.protocol import chain_errors
+
+    c = chain.customer
+    job_id = chain.delivered()
+    c.approve(chain.usd, c.market.address, 0)
+    chain.advance(4 * 86_400)  # past the review window: the market refuses after the bond was approved
+    ledger = chain.ledger()
+    with pytest.raises(chain_errors.JobMarket__DeadlinePassed) as exc:
+        c.dispute_job(job_id, chain.cid(b"too late"))
+    assert "UTC" in str(exc.value)  # deadline and now as dates
+    assert c.erc20(chain.usd).functions.allowance(c.address, c.market.address).call() == 0
+    assert chain.ledger() == ledger
+    nonce = chain.w3.eth.get_transaction_count(chain.shop.address)
+    with pytest.raises(chain_errors.JobMarket__NotCustomer):  # refused with reads: nothing sent at all
+        chain.shop.dispute_job(job_id, chain.cid(b"not mine"))
+    assert chain.w3.eth.get_transaction_count(chain.shop.address) == nonce
+
+
 # ------------------------------------------------------------------------------------------ part files
 
 

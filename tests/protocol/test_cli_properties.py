@@ -13,6 +13,7 @@ import shutil
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ amounts = st.one_of(
 )
 fab_amounts = st.one_of(
     st.sampled_from(["", "0", "9.999", "-10", "nan", "1e11", "10.0000000000000000001", "ten"]),
-    st.decimals(min_value=0, max_value=9.99, places=2).map(str),  # below the minimum collateral
+    st.decimals(min_value=0, max_value=Decimal("9.99"), places=2).map(str),  # below the minimum collateral
     words, unprintable,
 )
 durations = st.one_of(
