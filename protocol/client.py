@@ -373,7 +373,7 @@ class Fabrica:
             token, self.market.address, amount - deposited,
             lambda: self._send(self.market, "post", token, amount, spec, design_id, claim_by, delivery_window,
                                collateral, value_from="JobPosted.jobId"),
-            what=f"posting a job paying {self.format_amount(token, amount)}", held_elsewhere=max(deposited, 0),
+            what="posting the job", held_elsewhere=max(deposited, 0),
         )
 
     def check_post(self, *, token: str, amount: int, claim_by: int, delivery_window: int, collateral: int,
@@ -406,7 +406,7 @@ class Fabrica:
             deposited = self.market.functions.balanceOf(token, self.address).call()
             if amount > deposited:
                 self.check_wallet(token, amount - deposited, held_elsewhere=deposited,
-                                  what=f"posting a job paying {self.format_amount(token, amount)}")
+                                  what="posting the job")
 
     def check_design(self, design_id: int) -> None:
         """Raise JobMarket__UnknownDesign unless DesignNFT `design_id` exists (designs are never burned)."""
@@ -455,7 +455,7 @@ class Fabrica:
         return self.pay_from_wallet(
             record.job.token, self.market.address, bond - deposited,
             lambda: self._send(self.market, "dispute", job_id, record.job.to_abi(), reason),
-            what=f"disputing job {job_id} (a bond of {self.format_amount(record.job.token, bond)})",
+            what=f"the dispute bond of job {job_id}",
             held_elsewhere=max(deposited, 0),
         )
 
