@@ -220,7 +220,7 @@ def main() -> None:
             for backend, rs in runs.items():
                 out[f"{backend}_events_per_s"] = round(statistics.median(r[0] for r in rs))
                 out[f"{backend}_events_per_s_runs"] = [round(r[0]) for r in rs]
-                out[f"{backend}_indexer_cpu_ms_per_1000_events"] = round(statistics.median(r[1] for r in rs) * 1000)
+                out[f"{backend}_indexer_cpu_ms_per_1000_events"] = round(statistics.median(r[1] for r in rs) * 1000, 1)
             out["load_avg_1m_during_backfills"] = round(statistics.mean(loads), 2)
 
             rate, n = anchor(net.rpc_url, fab, head, home / "anchor.db")

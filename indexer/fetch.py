@@ -62,7 +62,7 @@ def gc_paused() -> Iterator[None]:
     A batch allocates a few hundred thousand rows, tuples and dicts that live until its commit; the collector
     would traverse them again and again (a third of the indexer's CPU time in a 100 000-event backfill) and
     find nothing, since rows hold only strings and numbers. Reference counting still frees everything; the
-    collector resumes, as the process had it, as soon as no batch is in flight.
+    collector resumes, as the process had it, when the last pause ends (`collect_young` runs it meanwhile).
     """
     global _gc_pauses, _gc_was_enabled
     with _gc_lock:
@@ -77,6 +77,15 @@ def gc_paused() -> Iterator[None]:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+def collect_young() -> None:
+    """Collect the young generations now, if the collector was on before the pause: during a long pause (a
+    whole backfill) the few reference cycles each batch leaves behind must not pile up."""
+    with _gc_lock:
+        enabled = _gc_was_enabled if _gc_pauses else gc.isenabled()
+    if enabled:
+        gc.collect(1)
 
 
 def copy_line(values: tuple[Any, ...]) -> str:
@@ -235,17 +244,14 @@ class Fetcher:
         after it are requested first, so the node already works on them."""
         if self._pending and self._pending[0].start != start:
             self.drop()  # a reorg or a shortened range moved the tip
+        fetched = None
         if self.config.prefetch:
-            nxt = self._pending[-1].planned_end + 1 if self._pending else start
-            while len(self._pending) < AHEAD and nxt <= head:
-                end = self._plan(nxt, head, safe)
-                chunks, ready = Chunks(), Future[Fetched]()
-                with self._turn:
-                    seq, self._seq = self._seq, self._seq + 1
-                task = self._pool.submit(self._task, seq, nxt, end, safe, chunks, ready)
-                self._pending.append(_Pending(nxt, end, chunks, ready, task))
-                nxt = end + 1
-        fetched = self._pending.pop(0).ready.result() if self._pending else None
+            if not self._pending:
+                self._submit(start, head, safe)
+            first = self._pending.pop(0)
+            while len(self._pending) < AHEAD and self._next_start(first) <= head:  # the node works on these now
+                self._submit(self._next_start(first), head, safe)
+            fetched = first.ready.result()
         # A range planned before the head moved back (a shorter chain) may reach past it: fetch again.
         if fetched is None or fetched.end > (head if fetched.hot else safe):
             if fetched is not None:
@@ -254,6 +260,17 @@ class Fetcher:
             fetched = self._fetch(start, self._plan(start, head, safe), safe, Chunks())
             self._decode(fetched)
         return fetched
+
+    def _next_start(self, first: _Pending) -> int:
+        return (self._pending[-1] if self._pending else first).planned_end + 1
+
+    def _submit(self, start: int, head: int, safe: int) -> None:
+        end = self._plan(start, head, safe)
+        chunks, ready = Chunks(), Future[Fetched]()
+        with self._turn:
+            seq, self._seq = self._seq, self._seq + 1
+        task = self._pool.submit(self._task, seq, start, end, safe, chunks, ready)
+        self._pending.append(_Pending(start, end, chunks, ready, task))
 
     def _plan(self, start: int, head: int, safe: int) -> int:
         """The last block of the range that starts at `start`."""

@@ -24,12 +24,13 @@ from .db import WriterLock, is_sqlite, make_engine, migrate
 from .decode import Decoder
 from .derive import Deriver, rebuild, rollback_derived
 from .errors import ChainMismatchError, IndexerError, ReorgTooDeepError
-from .fetch import ChainMoved, Chunks, Fetched, Fetcher, RowEncoder, gc_paused
+from .fetch import ChainMoved, Chunks, Fetched, Fetcher, RowEncoder, collect_young, gc_paused
 from .notify import PG_CHANNEL, Notification, Notifier
 from .rpc import Rpc
 from .schema import blocks, checkpoint, events, undo_log
 
 log = logging.getLogger(__name__)
+COLLECT_EVERY = 64  # batches between two collections of reference cycles during a long sync
 EVENT_COLUMNS = ("chain_id", "block_number", "log_index", "block_hash", "tx_hash", "address", "contract", "name",
                  "topics", "data", "args")
 
@@ -142,19 +143,24 @@ class Indexer:
     # ------------------------------------------------------------------ main loop
     def sync(self, until: int | None = None) -> Metrics:
         """Catch up to the head (or block `until`) and return the metrics."""
-        tip = self._tip() or self._init_tip()
-        while True:
-            try:
-                tip, done = self._step(tip, until)
-            except ChainMoved:
-                self.fetcher.drop()
-                tip = self._tip() or self._init_tip()
-                continue
-            except BaseException:
-                self.fetcher.drop()
-                raise
-            if done:
-                return self.metrics
+        with gc_paused():  # see gc_paused; collected every COLLECT_EVERY batches, between two of them
+            tip = self._tip() or self._init_tip()
+            steps = 0
+            while True:
+                try:
+                    tip, done = self._step(tip, until)
+                except ChainMoved:
+                    self.fetcher.drop()
+                    tip = self._tip() or self._init_tip()
+                    continue
+                except BaseException:
+                    self.fetcher.drop()
+                    raise
+                if done:
+                    return self.metrics
+                steps += 1
+                if steps % COLLECT_EVERY == 0:
+                    collect_young()
 
     def run(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Follow the head until `stop()` returns true."""
@@ -232,7 +238,7 @@ class Indexer:
         """Write a range's events (chunk by chunk as the fetch thread decodes them), derived rows, undo records,
         block hashes and the new checkpoint in one transaction."""
         keep_from = new_tip.number - self.config.max_reorg_depth
-        with gc_paused(), self.engine.begin() as conn:
+        with self.engine.begin() as conn:
             self.lock.check(conn)
             current = conn.execute(sa.select(checkpoint.c.block_number, checkpoint.c.block_hash)).one()
             if (current.block_number, current.block_hash) != (tip.number, tip.hash):
