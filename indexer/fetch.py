@@ -196,16 +196,6 @@ class RowEncoder:
         return rows, decoded
 
 
-def _in_chain_order(logs: list[Log]) -> list[Log]:
-    """`logs` sorted by (block, log index): nodes return them so, but the deriver must never see them out of
-    order."""
-    keys = [(int(lg.blockNumber, 16), int(lg.logIndex, 16)) for lg in logs]
-    if all(a < b for a, b in zip(keys, keys[1:])):
-        return logs
-    order = sorted(range(len(logs)), key=keys.__getitem__)
-    return [logs[i] for i in order]
-
-
 class Fetcher:
     """The ranges after the index's tip, fetched and decoded ahead in threads."""
 
@@ -296,7 +286,7 @@ class Fetcher:
     def _decode(self, fetched: Fetched) -> None:
         """Decode a fetched range into its chunks (the writer reads them meanwhile)."""
         try:
-            logs = _in_chain_order(fetched.logs)
+            logs = fetched.logs
             for i in range(0, len(logs), CHUNK):
                 if fetched.chunks.cancelled:
                     break

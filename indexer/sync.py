@@ -35,6 +35,10 @@ EVENT_COLUMNS = ("chain_id", "block_number", "log_index", "block_hash", "tx_hash
                  "topics", "data", "args")
 
 
+def _chain_order(e: dict[str, Any]) -> tuple[int, int]:
+    return e["block_number"], e["log_index"]
+
+
 @dataclass
 class Metrics:
     head: int = 0
@@ -171,10 +175,14 @@ class Indexer:
                 time.sleep(min(0.1, self.config.poll_interval))
 
     def _step(self, tip: Tip, until: int | None) -> tuple[Tip, bool]:
-        head = self.rpc.block_number()
+        calls = [("eth_blockNumber", [])]  # the head and the tip's canonical header in one round trip
+        if tip.number >= 0:
+            calls.append(("eth_getBlockByNumber", [hex(tip.number), False]))
+        answers = self.rpc.batch(calls)
+        head = int(answers[0], 16)
         if until is not None:
             head = min(head, until)
-        canonical = self.rpc.headers([tip.number])[0] if tip.number >= 0 else None
+        canonical = answers[1] if tip.number >= 0 else None
         if tip.hash and (canonical is None or canonical["hash"] != tip.hash):
             return self._handle_reorg(tip), False
         self.metrics.head = head
@@ -244,6 +252,7 @@ class Indexer:
             if (current.block_number, current.block_hash) != (tip.number, tip.hash):
                 raise ChainMoved()  # never write over a checkpoint we did not start from
             count, decoded = self._insert_events(conn, chunks)
+            decoded.sort(key=_chain_order)  # nodes return logs in order; the deriver must never see them otherwise
             deriver = Deriver(conn, undo_floor=keep_from + 1)
             deriver.apply(decoded)
             written = deriver.flush() + count
