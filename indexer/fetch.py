@@ -149,8 +149,10 @@ class RowEncoder:
     """Decodes logs into event rows for one backend: tuples for SQLite's executemany, COPY text for PostgreSQL."""
 
     def __init__(self, decoder: Decoder, chain_id: int, sqlite: bool) -> None:
-        # (address, topic0) -> (contract, event, args decoder, address, whether a derived table uses it)
-        self.table = {key: (c, n, fn, key[0], (c, n) in HANDLED) for key, (c, n, fn) in decoder.table.items()}
+        # (address, topic0) -> (contract, event, args decoder, address, whether a derived table uses it,
+        #                       "address<TAB>contract<TAB>event" for COPY lines)
+        self.table = {key: (c, n, fn, key[0], (c, n) in HANDLED, f"{key[0]}\t{c}\t{n}")
+                      for key, (c, n, fn) in decoder.table.items()}
         self.chain_id = chain_id
         self.sqlite = sqlite
 
@@ -162,6 +164,7 @@ class RowEncoder:
         rows: list[Any] = []
         decoded: list[dict[str, Any]] = []
         chain_id = self.chain_id
+        prefix = f"{chain_id}\t"
         table = self.table
         sqlite = self.sqlite
         numbers: dict[str, int] = {}
@@ -175,20 +178,23 @@ class RowEncoder:
                     found = table.get((lg.address.lower(), topics[0].lower()))
                     if found is None:
                         continue
-                contract, name, fn, address, handled = found
+                contract, name, fn, address, handled, mid = found
                 args = fn(topics, lg.data)
                 bn = numbers.get(lg.blockNumber)
                 if bn is None:
                     bn = numbers[lg.blockNumber] = int(lg.blockNumber, 16)
                 li = int(lg.logIndex, 16)
-                row = (chain_id, bn, li, lg.blockHash, lg.transactionHash, address, contract, name,
-                       '["' + '","'.join(topics) + '"]', lg.data, _dumps(args))
+                topics_json = '["' + '","'.join(topics) + '"]'
                 if sqlite:
-                    rows.append(row)
+                    rows.append((chain_id, bn, li, lg.blockHash, lg.transactionHash, address, contract, name,
+                                 topics_json, lg.data, _dumps(args)))
                 else:
-                    line = "\t".join(map(str, row)) + "\n"
-                    if "\\" in line or "\r" in line or line.count("\t") != 10 or line.count("\n") != 1:
-                        line = copy_line(row)  # a value needs escaping (a backslash in a JSON string)
+                    line = (f"{prefix}{bn}\t{li}\t{lg.blockHash}\t{lg.transactionHash}\t{mid}\t{topics_json}\t"
+                            f"{lg.data}\t{_dumps(args)}\n")
+                    # `in` is a fast scan; only a node's odd strings (or a backslash in a JSON string) need escaping
+                    if "\\" in line or "\r" in line or line.find("\n") != len(line) - 1 or line.count("\t") != 10:
+                        line = copy_line((chain_id, bn, li, lg.blockHash, lg.transactionHash, address, contract, name,
+                                          topics_json, lg.data, _dumps(args)))
                     rows.append(line)
                 if handled:
                     decoded.append({"block_number": bn, "log_index": li, "tx_hash": lg.transactionHash,
