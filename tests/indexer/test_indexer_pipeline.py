@@ -110,6 +110,23 @@ def test_node_strings_that_need_escaping_are_stored_exactly(db_url: str, chain: 
     assert "Deposited" in {r.name for r in rows}
 
 
+def test_a_node_that_spaces_its_json_gives_the_same_index(db_url: str, chain: ChainDriver, tmp_path: Path) -> None:
+    """Topics are read at fixed offsets of the compact array anvil sends; a node that writes '["0x…", "0x…"]'
+    (as Python's json does, through this proxy) takes the parsing path and yields the same rows."""
+    for _ in range(3):
+        chain.random_action()
+    head = chain.head
+    proxy = RewritingProxy(chain.rpc_url, lambda logs: None)
+    try:
+        with Indexer(db_url, proxy.url, chain.deployment, IndexerConfig(confirmations=2)) as ix:
+            ix.sync(until=head)
+            problems = diff(snapshot(ix.engine), oracle_snapshot(chain.rpc_url, chain.deployment, tmp_path, head))
+            ix.engine.dispose()
+    finally:
+        proxy.close()
+    assert not problems, "\n".join(problems[:20])
+
+
 def test_a_log_without_a_required_field_is_one_clear_error(db_url: str, chain: ChainDriver) -> None:
     chain.deposit()
 
