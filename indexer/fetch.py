@@ -214,6 +214,7 @@ class Fetcher:
         self.metrics = metrics
         self.range = initial_range
         self._pool = ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="fabrica-indexer-fetch")
+        self._side = ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="fabrica-indexer-headers")
         self._pending: list[_Pending] = []
         # Ranges decode in chain order (one at a time), so the range the writer needs next gets the CPU first.
         self._turn = threading.Condition()
@@ -224,6 +225,7 @@ class Fetcher:
         self.drop()
         # A fetch still in flight is of no use any more; don't make Ctrl-C wait for it.
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._side.shutdown(wait=False, cancel_futures=True)
 
     def drop(self) -> None:
         """Forget every range fetched ahead (the tip moved elsewhere, or the sync stopped)."""
@@ -307,11 +309,17 @@ class Fetcher:
         unconfirmed blocks up to `end` one by one; decoding it will fill `chunks`."""
         if start > safe:
             return self._fetch_hot(start, end, chunks)
-        logs, end = self._get_logs(start, end)
         # Keep the hashes of the last max_reorg_depth blocks of every batch: the stored window stays
-        # contiguous below the tip, so any fork up to that depth finds its common ancestor.
-        numbers = list(range(max(start, end - self.config.max_reorg_depth), end + 1))
-        return Fetched(start, end, False, self.rpc.headers(numbers), logs, chunks)  # type: ignore[arg-type]
+        # contiguous below the tip, so any fork up to that depth finds its common ancestor. They are asked for
+        # while the node works on the logs, for the range as planned (again if the node makes it shorter).
+        planned = min(end, start + self.range - 1)
+        headers = self._side.submit(self.rpc.headers, self._window(start, planned))
+        logs, end = self._get_logs(start, end)
+        window = headers.result() if end == planned else self.rpc.headers(self._window(start, end))
+        return Fetched(start, end, False, window, logs, chunks)  # type: ignore[arg-type]
+
+    def _window(self, start: int, end: int) -> list[int]:
+        return list(range(max(start, end - self.config.max_reorg_depth), end + 1))
 
     def _fetch_hot(self, start: int, head: int, chunks: Chunks) -> Fetched:
         """Blocks start..head, each block's logs fetched by its hash, each block linked to its parent, in two
