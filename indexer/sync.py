@@ -1,4 +1,7 @@
-"""The sync engine: ranged eth_getLogs below the safe head, block by block above it, reorg-safe.
+"""The sync engine: ranged eth_getLogs below the safe head, each block by its hash above it, reorg-safe.
+
+Ranges come from `fabrica.indexer.fetch`, fetched and decoded ahead in threads; nothing fetched is trusted
+until it is checked here against the tip (parent hashes, block hashes of the logs) right before its commit.
 
 Every write — raw events, derived rows, undo records, block hashes and the checkpoint — happens in one
 transaction, so a crash at any point leaves the index at the previous checkpoint and a restart resumes
