@@ -1,11 +1,15 @@
 """Helpers for the indexer tests: a chain driver (SDK transactions, anvil reorgs) and the oracle comparison."""
 from __future__ import annotations
 
+import json
 import random
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fabrica.indexer.sync import Indexer, IndexerConfig
 from fabrica.indexer.verify import diff as _diff
 from fabrica.indexer.verify import snapshot
@@ -23,6 +27,57 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class JsonRpcProxy:
+    """A loopback HTTP server in front of a JSON-RPC node, standing in for a provider: `answer` decides each reply
+    (by default the node's own); `start` serves, `close` stops (also as a context manager)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                code, payload, headers = proxy.answer(body)
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def forward(self, body: Any) -> Any:
+        """The node's answer to a request (or batch)."""
+        return httpx.post(self.upstream, json=body, timeout=30).json()
+
+    def answer(self, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """The HTTP status, JSON payload and extra headers to reply with."""
+        return 200, self.forward(body), {}
+
+    def start(self) -> JsonRpcProxy:
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> JsonRpcProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def oracle_snapshot(rpc_url: str, deployment: Deployment, tmp: Path, head: int) -> dict[str, list[tuple]]:

@@ -6,53 +6,32 @@ node sends without a required field, and the garbage collector left as the calle
 from __future__ import annotations
 
 import gc
-import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from fabrica.indexer.errors import IndexerError
 from fabrica.indexer.sync import Indexer, IndexerConfig, Metrics
-from indexer_testkit import ChainDriver, diff, oracle_snapshot, snapshot
+from indexer_testkit import ChainDriver, JsonRpcProxy, diff, oracle_snapshot, snapshot
 
 
-class RewritingProxy:
-    """Forwards JSON-RPC to anvil and passes every eth_getLogs answer's logs through `rewrite`."""
+class RewritingProxy(JsonRpcProxy):
+    """Forwards JSON-RPC to anvil and passes every eth_getLogs answer's logs through `rewrite`; serving at once."""
 
     def __init__(self, upstream: str, rewrite: Callable[[list[dict[str, Any]]], None]) -> None:
-        proxy = self
+        super().__init__(upstream)
+        self.rewrite = rewrite
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                answer = httpx.post(upstream, json=body, timeout=30).json()
-                calls, answers = (body, answer) if isinstance(body, list) else ([body], [answer])
-                for call, a in zip(calls, answers):
-                    if call["method"] == "eth_getLogs" and a.get("result"):
-                        rewrite(a["result"])
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        proxy.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, body: Any) -> tuple[int, Any, dict[str, str]]:
+        answer = self.forward(body)
+        calls, answers = (body, answer) if isinstance(body, list) else ([body], [answer])
+        for call, a in zip(calls, answers):
+            if call["method"] == "eth_getLogs" and a.get("result"):
+                self.rewrite(a["result"])
+        return 200, answer, {}
 
 
 def test_fork_while_ranges_are_fetched_ahead(db_url: str, chain: ChainDriver, tmp_path: Path) -> None:

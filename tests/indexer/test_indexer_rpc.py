@@ -4,79 +4,48 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from fabrica.indexer.notify import PG_CHANNEL, Notification
 from fabrica.indexer.sync import Indexer, IndexerConfig
-from indexer_testkit import ChainDriver, diff, oracle_snapshot, snapshot
+from indexer_testkit import ChainDriver, JsonRpcProxy, diff, oracle_snapshot, snapshot
 
 LIMIT = 5
 
 
-class ProviderProxy:
+class ProviderProxy(JsonRpcProxy):
     """Forwards JSON-RPC to anvil; caps eth_getLogs at LIMIT results and answers every 4th request with 429."""
 
     def __init__(self, upstream: str, suggest: bool) -> None:
-        self.upstream = upstream
+        super().__init__(upstream)
         self.suggest = suggest
         self.requests = 0
         self.too_many = 0
         self.rate_limited = 0
         self.ranges: list[int] = []
-        proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                proxy.requests += 1
-                if proxy.requests % 4 == 0:
-                    proxy.rate_limited += 1
-                    self._send(429, {"error": "rate limited"}, {"Retry-After": "0"})
-                    return
-                answer = httpx.post(proxy.upstream, json=body, timeout=30).json()
-                if isinstance(body, dict) and body["method"] == "eth_getLogs" and "fromBlock" in body["params"][0]:
-                    start, end = (int(body["params"][0][k], 16) for k in ("fromBlock", "toBlock"))
-                    logs = answer.get("result", [])
-                    if len(logs) > LIMIT:
-                        proxy.too_many += 1
-                        msg = f"query returned more than {LIMIT} results"
-                        cut = max(start, int(logs[LIMIT]["blockNumber"], 16) - 1)
-                        if proxy.suggest:
-                            msg += f". Try with this block range [{hex(start)}, {hex(cut)}]."
-                        answer = {"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32005, "message": msg}}
-                    else:
-                        proxy.ranges.append(end - start + 1)
-                self._send(200, answer)
-
-            def _send(self, code: int, payload: object, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ProviderProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, body: Any) -> tuple[int, Any, dict[str, str]]:
+        self.requests += 1
+        if self.requests % 4 == 0:
+            self.rate_limited += 1
+            return 429, {"error": "rate limited"}, {"Retry-After": "0"}
+        answer = self.forward(body)
+        if isinstance(body, dict) and body["method"] == "eth_getLogs" and "fromBlock" in body["params"][0]:
+            start, end = (int(body["params"][0][k], 16) for k in ("fromBlock", "toBlock"))
+            logs = answer.get("result", [])
+            if len(logs) > LIMIT:
+                self.too_many += 1
+                msg = f"query returned more than {LIMIT} results"
+                cut = max(start, int(logs[LIMIT]["blockNumber"], 16) - 1)
+                if self.suggest:
+                    msg += f". Try with this block range [{hex(start)}, {hex(cut)}]."
+                answer = {"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32005, "message": msg}}
+            else:
+                self.ranges.append(end - start + 1)
+        return 200, answer, {}
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,17 @@
-"""What a bad input must leave behind: one clear line, a non-zero exit, no traceback, and nothing changed.
-
-`State.of(...)` reads everything a Fabrica command could change on the devnet and on disk (balances,
-allowances, nonces, job and design counts, files under the CLI's home and working folder), so a test
-compares it before and after a refused command.
+"""What a bad input must leave behind on the devnet: `State.of(...)` reads everything a Fabrica command could change
+there and on disk (balances, allowances, nonces, job and design counts, files under the CLI's home and working
+folder), so a test compares it before and after a refused command (see cli_refusal for the rest of the contract).
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from cli_refusal import files_under
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 from protocol_testkit import Chain
@@ -18,34 +20,26 @@ from protocol_testkit import Chain
 SIGNERS = ("customer", "shop", "designer", "arbiter", "newcomer", "stranger")
 
 
-def failed_cleanly(result, *, one_line: bool = True) -> str:
-    """Assert a refused command's contract and return its message: exit != 0, no traceback, a short error."""
-    output = result.output + (result.stderr if result.stderr not in result.output else "")
-    assert result.exit_code != 0, f"exit 0 for a bad input:\n{output}"
-    assert "Traceback" not in output, output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines, f"no error message:\n{output}"
-    if result.exit_code == 2:  # click's usage error: a short panel that names the option
-        assert len(lines) <= 12 and ("Invalid value" in result.stderr or "Error" in result.stderr), result.stderr
-    elif one_line:
-        assert len(lines) == 1, f"the error is not one line:\n{result.stderr}"
-        assert lines[0].startswith("error:"), lines[0]
-    return " ".join(lines)
+def numbered_file(folder: Path, name: str, data: bytes) -> str:
+    """Write `data` to a new file in `folder` (numbered, so no draw overwrites another) and return its path."""
+    path = folder / f"{len(list(folder.iterdir()))}-{name}"
+    path.write_bytes(data)
+    return str(path)
+
+
+@contextlib.contextmanager
+def reverted(w3: Any) -> Iterator[None]:
+    """Undo on the devnet whatever happens inside (evm_snapshot, then evm_revert)."""
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        yield
+    finally:
+        w3.provider.make_request("evm_revert", [snap])
 
 
 def _calldata(signature: str, *args: str) -> str:
     types = [t for t in signature[signature.index("(") + 1:-1].split(",") if t]
     return "0x" + (function_signature_to_4byte_selector(signature) + encode(types, list(args))).hex()
-
-
-def files_under(*folders: Path) -> list[str]:
-    """Every file (with its size) under the folders: a refused command must create or change none."""
-    out = []
-    for folder in folders:
-        if folder.exists():
-            out += sorted(f"{p}:{p.stat().st_size}" for p in folder.rglob("*") if p.is_file())
-    return out
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ The session starts a `Devnet` on a free port with a temporary home, deploys once
 baseline (the shop has staked and registered node 1). Each test that touches the chain takes a
 `chain` fixture, which wraps the test in `evm_snapshot`/`evm_revert`, so tests never see each
 other's transactions and can move the clock freely with `chain.advance(seconds)`.
+A CLI test takes `cli`: `fabrica` in-process against that chain, with a home of its own.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fabrica.protocol.client import Fabrica
 from fabrica.protocol.devnet import Devnet
 from fabrica.protocol.storage.store import LocalContentStore
 from fabrica.protocol.types import Material, ProcessKind
-from protocol_testkit import SHOP_STAKE, Chain, DevnetInfo, free_port, role_clients
+from protocol_testkit import SHOP_STAKE, Chain, Cli, DevnetInfo, cli_home, free_port, role_clients
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +72,10 @@ def chain(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica], tmp_pa
     finally:
         reverted = base.w3.provider.make_request("evm_revert", [snap])
         assert reverted.get("result") is True, reverted
+
+
+@pytest.fixture
+def cli(chain: Chain, devnet: DevnetInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """A CLI home holding only the devnet's manifest; cwd is an empty folder (no fabrica.toml)."""
+    monkeypatch.chdir(tmp_path)
+    return Cli(devnet.rpc_url, cli_home(tmp_path / "home", devnet))

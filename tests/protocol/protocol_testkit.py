@@ -1,6 +1,9 @@
-"""Constants and the `Chain` helper shared by the SDK and CLI tests (fixtures live in conftest.py)."""
+"""Constants, the `Chain` helper and the in-process `Cli` shared by the SDK and CLI tests (fixtures live in
+conftest.py)."""
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,10 +12,12 @@ import httpx
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 from fabrica.protocol.accounts import DEV_ROLES, dev_account
+from fabrica.protocol.cli.main import app
 from fabrica.protocol.client import Fabrica
 from fabrica.protocol.deployment import Deployment
 from fabrica.protocol.devnet import Devnet
 from fabrica.protocol.storage.store import LocalContentStore
+from typer.testing import CliRunner
 
 FAB = 10**18
 USD = 10**6
@@ -130,6 +135,36 @@ class Chain:
         job_id = self.claimed(**kw)
         self.shop.deliver_job(job_id, self.cid(b"proof of job %d" % job_id))
         return job_id
+
+
+def cli_home(home: Path, devnet: DevnetInfo) -> Path:
+    """Make `home` a CLI home holding only the devnet's manifest."""
+    (home / "deployments").mkdir(parents=True)
+    shutil.copy(devnet.home / "deployments/31337.json", home / "deployments/31337.json")
+    return home
+
+
+class Cli:
+    """Runs `fabrica …` in-process against one devnet, with its own home and content store."""
+
+    def __init__(self, rpc_url: str, home: Path) -> None:
+        self.rpc_url = rpc_url
+        self.home = home
+
+    def __call__(self, *args: str, account: str | None = None, ok: bool = True):
+        """Run `fabrica ARGS --rpc-url … --home …` (and `--account`); with `ok`, assert it succeeded."""
+        argv = [*args, "--rpc-url", self.rpc_url, "--home", str(self.home)]
+        if account:
+            argv += ["--account", account]
+        result = CliRunner().invoke(app, argv)
+        if ok:
+            assert result.exit_code == 0, f"fabrica {' '.join(argv)} failed:\n{result.output}"
+        return result
+
+    def json(self, *args: str, account: str | None = None) -> dict | list:
+        """Run the command with `--json` and return what it printed."""
+        out = self(*args, "--json", account=account).stdout
+        return json.loads(out)
 
 
 def _calldata(signature: str, *args: str) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,41 +11,10 @@ from fabrica.protocol.devnet import Devnet
 from fabrica.protocol.storage.store import LocalContentStore
 from fabrica.protocol.storage.unixfs import compute_cid
 from fabrica.protocol.types import JobSpec
-from protocol_testkit import Chain, DevnetInfo, free_port
+from protocol_testkit import Chain, Cli, free_port
 from typer.testing import CliRunner
 
 runner = CliRunner()
-
-
-class Cli:
-    """Runs `fabrica …` in-process against one devnet, with its own home and content store."""
-
-    def __init__(self, rpc_url: str, home: Path) -> None:
-        self.rpc_url = rpc_url
-        self.home = home
-
-    def __call__(self, *args: str, account: str | None = None, ok: bool = True):
-        argv = [*args, "--rpc-url", self.rpc_url, "--home", str(self.home)]
-        if account:
-            argv += ["--account", account]
-        result = runner.invoke(app, argv)
-        if ok:
-            assert result.exit_code == 0, f"fabrica {' '.join(argv)} failed:\n{result.output}"
-        return result
-
-    def json(self, *args: str, account: str | None = None) -> dict | list:
-        out = self(*args, "--json", account=account).stdout
-        return json.loads(out)
-
-
-@pytest.fixture
-def cli(chain: Chain, devnet: DevnetInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """A CLI home holding only the devnet's manifest; cwd is an empty folder (no fabrica.toml)."""
-    monkeypatch.chdir(tmp_path)
-    home = tmp_path / "home"
-    (home / "deployments").mkdir(parents=True)
-    shutil.copy(devnet.home / "deployments/31337.json", home / "deployments/31337.json")
-    return Cli(devnet.rpc_url, home)
 
 
 def event(tx: dict, name: str) -> dict:

@@ -10,36 +10,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bad_input_testkit import State, failed_cleanly
+from bad_input_testkit import State
+from cli_refusal import failed_cleanly, refused_cleanly
 from fabrica.protocol.client import Fabrica
 from fabrica.protocol.deployment import Deployment
 from fabrica.protocol.devnet import find_anvil
 from fabrica.protocol.errors import FabricaLookupError
 from fabrica.protocol.storage.unixfs import compute_cid
 from fabrica.protocol.types import JobSpec
-from protocol_testkit import FAB, USD, Chain, DevnetInfo, free_port
-from test_cli import Cli
+from protocol_testkit import FAB, USD, Chain, Cli, DevnetInfo, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BRACKET = REPO / "examples/bracket.stl"
 
 
-@pytest.fixture
-def cli(chain: Chain, devnet: DevnetInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """A CLI home holding only the devnet's manifest; cwd is an empty folder (no fabrica.toml)."""
-    monkeypatch.chdir(tmp_path)
-    home = tmp_path / "home"
-    (home / "deployments").mkdir(parents=True)
-    shutil.copy(devnet.home / "deployments/31337.json", home / "deployments/31337.json")
-    return Cli(devnet.rpc_url, home)
-
-
 def refused(cli: Cli, chain: Chain, tmp_path: Path, *args: str, account: str | None = None) -> str:
     """Run a command that must be refused; check the contract and that nothing changed; return the message."""
-    before = State.of(chain, tmp_path)
-    message = failed_cleanly(cli(*args, account=account, ok=False))
-    assert State.of(chain, tmp_path) == before, f"state changed by: fabrica {' '.join(args)}"
-    return message
+    return refused_cleanly(lambda: cli(*args, account=account, ok=False), lambda: State.of(chain, tmp_path),
+                           f"fabrica {' '.join(args)}")
 
 
 # --------------------------------------------------------------------------------------------- funds

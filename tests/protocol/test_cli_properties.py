@@ -8,8 +8,6 @@ short usage panel), and no balance, allowance, nonce, job, design or file change
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,20 +15,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from bad_input_testkit import State, failed_cleanly
+from bad_input_testkit import State, numbered_file, reverted
+from cli_refusal import PROPERTY, refused_cleanly
 from fabrica.protocol.client import Fabrica
 from fabrica.protocol.storage.unixfs import compute_cid
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from protocol_testkit import USD, Chain, DevnetInfo, free_port
-from test_cli import Cli
+from protocol_testkit import USD, Chain, Cli, DevnetInfo, cli_home, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BRACKET = REPO / "examples/bracket.stl"
-# A few derandomized examples per option keep CI fast and stable; FABRICA_PROPERTY_EXAMPLES=50 explores more.
-PROPERTY = settings(max_examples=int(os.environ.get("FABRICA_PROPERTY_EXAMPLES", "3")), deadline=None,
-                    derandomize="FABRICA_PROPERTY_EXAMPLES" not in os.environ, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 @dataclass
@@ -45,20 +39,16 @@ class World:
 
     def input_file(self, name: str, data: bytes) -> str:
         """Write a malformed input outside the folders whose files must not change."""
-        path = self.inputs / f"{len(list(self.inputs.iterdir()))}-{name}"
-        path.write_bytes(data)
-        return str(path)
+        return numbered_file(self.inputs, name, data)
 
 
 @pytest.fixture(scope="module")
 def world(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica],
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("cli-properties")
-    snap = base.w3.provider.make_request("evm_snapshot", [])["result"]
-    try:
+    with reverted(base.w3):
         chain = Chain(base, devnet, root / "home/content", clients)
-        (root / "home/deployments").mkdir(parents=True)
-        shutil.copy(devnet.home / "deployments/31337.json", root / "home/deployments/31337.json")
+        cli_home(root / "home", devnet)
         # Jobs past their deadlines first, then fresh ones in every other state.
         overdue = chain.claimed(window=600)
         review_over = chain.delivered(window=600)
@@ -69,19 +59,14 @@ def world(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica],
         for folder in ("cwd", "inputs"):
             (root / folder).mkdir()
         yield World(chain, Cli(devnet.rpc_url, root / "home"), root / "cwd", root / "inputs", jobs)
-    finally:
-        base.w3.provider.make_request("evm_revert", [snap])
 
 
 @pytest.fixture
 def w(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """The module's world for one test, reverted afterwards in case a property fails half-way."""
     monkeypatch.chdir(world.cwd)
-    snap = world.chain.w3.provider.make_request("evm_snapshot", [])["result"]
-    try:
+    with reverted(world.chain.w3):
         yield world
-    finally:
-        world.chain.w3.provider.make_request("evm_revert", [snap])
 
 
 # ------------------------------------------------------------------------------------- malformed values
@@ -279,10 +264,8 @@ def check(w: World, case: Case, drawn) -> None:
 
     value = realise(w, drawn)
     argv, _ = command_line(w, case, value)
-    before = State.of(w.chain, w.cwd, w.cli.home)
-    result = CliRunner().invoke(app, argv)
-    failed_cleanly(result)
-    assert State.of(w.chain, w.cwd, w.cli.home) == before, f"state changed by: fabrica {' '.join(argv)}"
+    refused_cleanly(lambda: CliRunner().invoke(app, argv), lambda: State.of(w.chain, w.cwd, w.cli.home),
+                    f"fabrica {' '.join(argv)}")
 
 
 def test_every_base_command_line_is_valid(w: World) -> None:
@@ -301,13 +284,10 @@ def test_every_base_command_line_is_valid(w: World) -> None:
         "post --spec", "post --spec-cid", "post --file", "claim --node", "deliver --proof")]
     valid |= {"--node": "1", "--proof": str(BRACKET)}
     for case in lines:
-        snap = w.chain.w3.provider.make_request("evm_snapshot", [])["result"]
-        try:
+        with reverted(w.chain.w3):
             argv, _ = command_line(w, case, valid[case.option])
             result = CliRunner().invoke(app, argv)
             assert result.exit_code == 0, f"base of {case.id} fails: {argv}\n{result.output}"
-        finally:
-            w.chain.w3.provider.make_request("evm_revert", [snap])
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

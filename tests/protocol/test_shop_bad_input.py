@@ -7,7 +7,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,29 +17,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bad_input_testkit import State, failed_cleanly, files_under
+from bad_input_testkit import State
+from cli_refusal import failed_cleanly, files_under, refused_cleanly
 from eth_abi import encode
 from eth_utils import keccak
 from fabrica.protocol.accounts import create_keystore, load_keystore
 from fabrica.protocol.cli.main import app
 from fabrica.protocol.devnet import Devnet, find_anvil
 from fabrica.protocol.storage.sealing import public_key_from_private
-from protocol_testkit import FAB, USD, Chain, DevnetInfo, free_port
-from test_cli import Cli
+from protocol_testkit import FAB, USD, Chain, Cli, free_port
 from typer.testing import CliRunner
 
 PASSWORD = "correct horse battery"
 UINT96_MAX = (1 << 96) - 1
-
-
-@pytest.fixture
-def cli(chain: Chain, devnet: DevnetInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """A CLI home holding only the devnet's manifest; cwd is an empty folder (no fabrica.toml)."""
-    monkeypatch.chdir(tmp_path)
-    home = tmp_path / "home"
-    (home / "deployments").mkdir(parents=True)
-    shutil.copy(devnet.home / "deployments/31337.json", home / "deployments/31337.json")
-    return Cli(devnet.rpc_url, home)
 
 
 def shop_state(chain: Chain, *folders: Path) -> tuple:
@@ -52,10 +41,8 @@ def shop_state(chain: Chain, *folders: Path) -> tuple:
 
 def refused(cli: Cli, chain: Chain, tmp_path: Path, *args: str, account: str | None = None) -> str:
     """Run a command that must be refused; check the contract and that nothing changed; return the message."""
-    before = shop_state(chain, tmp_path)
-    message = failed_cleanly(cli(*args, account=account, ok=False))
-    assert shop_state(chain, tmp_path) == before, f"state changed by: fabrica {' '.join(args)}"
-    return message
+    return refused_cleanly(lambda: cli(*args, account=account, ok=False), lambda: shop_state(chain, tmp_path),
+                           f"fabrica {' '.join(args)}")
 
 
 def allowance(chain: Chain, who: str) -> int:

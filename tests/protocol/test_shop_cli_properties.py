@@ -8,23 +8,20 @@ changed, and no anvil started. `--name` of `node register|update` is the one opt
 """
 from __future__ import annotations
 
-import shutil
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bad_input_testkit import State, failed_cleanly, files_under
+from bad_input_testkit import State, numbered_file, reverted
+from cli_refusal import PROPERTY, files_under, refused_cleanly
 from fabrica.protocol.client import Fabrica
 from fabrica.protocol.storage.unixfs import compute_cid
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from protocol_testkit import USD, Chain, DevnetInfo, free_port
-from test_cli import Cli
+from protocol_testkit import USD, Chain, Cli, DevnetInfo, cli_home, free_port
 
-PROPERTY = settings(max_examples=3, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 PASSWORD = "correct horse battery"
 
 
@@ -41,20 +38,16 @@ class World:
 
     def input_file(self, name: str, data: bytes) -> str:
         """Write an input outside the folders whose files must not change."""
-        path = self.inputs / f"{len(list(self.inputs.iterdir()))}-{name}"
-        path.write_bytes(data)
-        return str(path)
+        return numbered_file(self.inputs, name, data)
 
 
 @pytest.fixture(scope="module")
 def world(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica],
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("shop-cli-properties")
-    snap = base.w3.provider.make_request("evm_snapshot", [])["result"]
-    try:
+    with reverted(base.w3):
         chain = Chain(base, devnet, root / "chain-content", clients)
-        (root / "home/deployments").mkdir(parents=True)
-        shutil.copy(devnet.home / "deployments/31337.json", root / "home/deployments/31337.json")
+        cli_home(root / "home", devnet)
         chain.customer.accept_job(chain.delivered())  # `account withdraw-fees` has fees to send
         chain.customer.deposit(chain.usd, 10 * USD)  # `account withdraw` has something to withdraw
         chain.shop.request_unbond(100 * 10**18)
@@ -62,19 +55,14 @@ def world(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica],
         for folder in ("cwd", "inputs"):
             (root / folder).mkdir()
         yield World(chain, Cli(devnet.rpc_url, root / "home"), root / "cwd", root / "inputs", free_port())
-    finally:
-        base.w3.provider.make_request("evm_revert", [snap])
 
 
 @pytest.fixture
 def w(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """The module's world for one test, reverted afterwards in case a property fails half-way."""
     monkeypatch.chdir(world.cwd)
-    snap = world.chain.w3.provider.make_request("evm_snapshot", [])["result"]
-    try:
+    with reverted(world.chain.w3):
         yield world
-    finally:
-        world.chain.w3.provider.make_request("evm_revert", [snap])
 
 
 # ------------------------------------------------------------------------------------- malformed values
@@ -273,10 +261,7 @@ def check(w: World, case: Case, drawn: Value) -> None:
     import socket
 
     argv = command_line(w, case, realise(w, drawn))
-    before = snapshot(w)
-    result = invoke(argv)
-    failed_cleanly(result)
-    assert snapshot(w) == before, f"state changed by: fabrica {' '.join(argv)}"
+    refused_cleanly(lambda: invoke(argv), lambda: snapshot(w), f"fabrica {' '.join(argv)}")
     assert not (w.inputs / "fresh.json").exists() and not (w.inputs / "devnet-home").exists()
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", w.devnet_port)) != 0, "an anvil was started"
@@ -287,13 +272,10 @@ def test_every_base_command_line_is_valid(w: World) -> None:
     for case in CASES:
         if not case.connects or case.option == "ARG" or case.option in dict(SHARED):
             continue
-        snap = w.chain.w3.provider.make_request("evm_snapshot", [])["result"]
-        try:
+        with reverted(w.chain.w3):
             argv = [a for a in command_line(w, case, "") if not a.startswith(f"{case.option}=")]
             result = invoke(argv)
             assert result.exit_code == 0, f"base of {case.id} fails: {argv}\n{result.output}"
-        finally:
-            w.chain.w3.provider.make_request("evm_revert", [snap])
     new = invoke(["account", "new", str(w.inputs / "valid.json")])
     assert new.exit_code == 0, new.output
     status = invoke(["devnet", "status", f"--home={w.inputs / 'devnet-home'}", f"--port={w.devnet_port}"])

@@ -7,23 +7,19 @@ in the working folder or the store.
 from __future__ import annotations
 
 import os
-import socket
 import string
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_refusal import failed_cleanly, files_under, free_port
 from fabrica.protocol.cli.content import app
 from fabrica.protocol.storage import LocalContentStore
 from fabrica.protocol.storage.unixfs import compute_cid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
-from bad_input_testkit import failed_cleanly, files_under  # noqa: E402
 
 HELLO = b"hello world\n"
 HELLO_V0 = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
@@ -60,12 +56,6 @@ def place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Place]:
     LocalContentStore(store).add(hello)
     monkeypatch.chdir(cwd)
     yield Place(cwd, store, inputs, hello)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # Paths are drawn as kinds and made real inside the place: each is wrong for the option it is given to.

@@ -2,26 +2,25 @@
 
 `Localnet` serves the embedded stand-in chain in this process (blocks only on demand, so a snapshot of its
 state is stable); `ChainState.of` reads what a command could change there (neurons, stakes, axons,
-commitments, weights, blocks, balances); `failed_cleanly` checks the refusal itself: a non-zero exit, no
-traceback, and one line (or click's short usage panel); `running_guard` ends a command that starts serving
-on a bad input instead of letting the test hang.
+commitments, weights, blocks, balances); `failed_cleanly` (cli_refusal's contract) checks the refusal itself:
+a non-zero exit, no traceback, and one line (or click's short usage panel, 8 lines at most here).
 """
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
+import functools
 import json
-import os
-import signal
 import socket
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cli_refusal
 import httpx
+import pytest
+from cli_refusal import OptionCase, free_port, refused_cleanly
 from fabrica.protocol.subnet.chain import open_chain
 from fabrica.protocol.subnet.localnet.server import LocalnetServer
 from fabrica.protocol.subnet.localnet.state import LocalnetState
@@ -29,36 +28,13 @@ from fabrica.protocol.subnet.localnet.state import LocalnetState
 NETUID = 1
 TEMPO = 10
 
-
-def failed_cleanly(result: Any, *, one_line: bool = True) -> str:
-    """Assert a refused command's contract and return its message: exit != 0, no traceback, a short error."""
-    output = result.output + (result.stderr if result.stderr not in result.output else "")
-    assert result.exit_code != 0, f"exit 0 for a bad input:\n{output}"
-    assert "Traceback" not in output, output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines, f"no error message:\n{output}"
-    if result.exit_code == 2:  # click's usage error: a short panel that names the option
-        assert len(lines) <= 8 and ("Invalid value" in result.stderr or "Error" in result.stderr), result.stderr
-    elif one_line:
-        assert len(lines) == 1, f"the error is not one line:\n{result.stderr}"
-        assert lines[0].startswith("error:"), lines[0]
-    return " ".join(lines)
+failed_cleanly = functools.partial(cli_refusal.failed_cleanly, usage_lines=8)
+"""The refusal contract, with click's usage panel no longer than these commands print it."""
 
 
 def files_under(*folders: Path) -> list[str]:
-    """Every file (with its size) under the folders: a refused command must create or change none."""
-    out: list[str] = []
-    for folder in folders:
-        if folder.exists():
-            out += sorted(f"{p}:{p.stat().st_size}" for p in folder.rglob("*") if p.is_file() or p.is_dir())
-    return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """Every file (with its size) and folder under the folders: a refused command must create or change none."""
+    return cli_refusal.files_under(*folders, with_folders=True)
 
 
 @dataclass
@@ -126,25 +102,6 @@ class ChainState:
         before, after = json.loads(self.balances), json.loads(other.balances)
         return (self.block, self.subnets) == (other.block, other.subnets) and all(
             after.get(address) == free for address, free in before.items())
-
-
-@contextlib.contextmanager
-def running_guard(seconds: float = 90.0) -> Iterator[threading.Event]:
-    """Interrupt (SIGINT) a command still running after `seconds`: a server started on a bad input then stops,
-    and the caller asserts the returned event was not set."""
-    tripped = threading.Event()
-
-    def fire() -> None:
-        tripped.set()
-        os.kill(os.getpid(), signal.SIGINT)
-
-    timer = threading.Timer(seconds, fire)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield tripped
-    finally:
-        timer.cancel()
 
 
 # ------------------------------------------------------------------------------------------------ property tests
@@ -249,15 +206,47 @@ def refused(world: World, args: list[str], *, guard_s: float = 90.0) -> str:
     from fabrica.protocol.cli.main import app
     from typer.testing import CliRunner
 
-    before = world.snapshot()
-    with running_guard(guard_s) as tripped:
-        result = CliRunner().invoke(app, args, env=world.env)
-    assert not tripped.is_set(), f"still running on a bad input after {guard_s:g} s: {args}\n{result.output}"
-    message = failed_cleanly(result)
-    chain, files = world.snapshot()
-    assert chain.same_as(before[0]), f"the chain changed on a refused command: {args}"
-    assert files == before[1], f"files changed on a refused command: {args}\n{set(files) ^ set(before[1])}"
-    return message
+    return refused_cleanly(lambda: CliRunner().invoke(app, args, env=world.env), world.snapshot, args,
+                           same=lambda before, after: after[0].same_as(before[0]) and after[1] == before[1],
+                           guard_s=guard_s, usage_lines=8)
+
+
+def world_fixtures(name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """A property test module's fixtures: `world`, built once per module under a folder called `name`, and `w`,
+    the same world with the working folder set to its `cwd`."""
+
+    @pytest.fixture(scope="module")
+    def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+        w = build_world(tmp_path_factory.mktemp(name))
+        try:
+            yield w
+        finally:
+            w.close()
+
+    @pytest.fixture
+    def w(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+        monkeypatch.chdir(world.cwd)
+        return world
+
+    return world, w
+
+
+class SubnetCase(OptionCase):
+    """One option of one `fabrica subnet` command."""
+
+    prefix = ("subnet",)
+
+
+class MinerCase(OptionCase):
+    """One option of one `fabrica miner` command."""
+
+    prefix = ("miner",)
+
+
+class ValidatorCase(OptionCase):
+    """One option of one `fabrica validator` command."""
+
+    prefix = ("validator",)
 
 
 # Malformed option values. Every value is passed as `--option=value`, so one that starts with "-" reaches the

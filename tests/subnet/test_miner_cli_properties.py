@@ -9,60 +9,29 @@ the chain (no axon or capabilities advertised).
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
+from cli_refusal import PROPERTY, uncovered_options
 from fabrica.protocol.cli.main import app
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from subnet_cli_kit import (
     BAD_HOSTS,
     FAST_BAD_NETWORKS,
     NETUID,
+    MinerCase as Case,
     World,
-    build_world,
     free_port,
     ints_outside,
     not_dev_name,
     not_positive,
     one_of,
     refused,
+    world_fixtures,
 )
 from typer.testing import CliRunner
 
-PROPERTY = settings(max_examples=3, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = build_world(tmp_path_factory.mktemp("miner-properties"))
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-@pytest.fixture
-def w(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.chdir(world.cwd)
-    return world
-
-
-@dataclass(frozen=True)
-class Case:
-    command: str
-    option: str
-    values: Callable[[World], st.SearchStrategy[str]]
-    base: Callable[[World], dict[str, str]]
-
-    def args(self, w: World, value: str) -> list[str]:
-        opts = {k: v for k, v in self.base(w).items() if k != self.option}
-        return ["miner", self.command, *(f"{k}={v}" for k, v in opts.items()), f"{self.option}={value}"]
-
-    def __str__(self) -> str:
-        return f"{self.command} {self.option}"
+world, w = world_fixtures("miner-properties")
 
 
 def serve_common(w: World) -> dict[str, str]:
@@ -132,8 +101,7 @@ CASES = [
 @PROPERTY
 @given(data=st.data())
 def test_malformed_values_are_refused_cleanly(w: World, case: Case, data: st.DataObject) -> None:
-    value = data.draw(case.values(w), label=case.option)
-    args = case.args(w, value)
+    args = case.args(w, data.draw(case.values(w), label=case.option))
     refused(w, args)
     port = next((a.split("=", 1)[1] for a in args if a.startswith("--port=")), None)
     if port is not None and port.isdigit() and 0 < int(port) <= 65535 and int(port) != w.taken_port:
@@ -142,15 +110,9 @@ def test_malformed_values_are_refused_cleanly(w: World, case: Case, data: st.Dat
 
 
 def test_every_option_of_every_miner_command_is_covered() -> None:
-    import click
-    import typer.main
     from fabrica.miners.cli import app as miner_app
 
-    group = typer.main.get_command(miner_app)
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
-        for p in command.params:
-            if isinstance(p, click.Option) and not p.is_flag:
-                assert any(c.command == name and c.option in p.opts for c in CASES), (name, p.opts)
+    assert not uncovered_options(miner_app, CASES)
 
 
 def test_the_bases_that_end_work(world: World) -> None:

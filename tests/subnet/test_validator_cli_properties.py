@@ -8,58 +8,28 @@ changed on the chain (no weights).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_refusal import PROPERTY, uncovered_options
 from fabrica.protocol.cli.main import app
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from subnet_cli_kit import (
     FAST_BAD_NETWORKS,
     NETUID,
+    ValidatorCase as Case,
     World,
-    build_world,
     ints_outside,
     not_dev_name,
     one_of,
     refused,
+    world_fixtures,
 )
 from typer.testing import CliRunner
 
-PROPERTY = settings(max_examples=3, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = build_world(tmp_path_factory.mktemp("validator-properties"))
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-@pytest.fixture
-def w(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.chdir(world.cwd)
-    return world
-
-
-@dataclass(frozen=True)
-class Case:
-    command: str
-    option: str
-    values: Callable[[World], st.SearchStrategy[str]]
-    base: Callable[[World], dict[str, str]]
-
-    def args(self, w: World, value: str) -> list[str]:
-        opts = {k: v for k, v in self.base(w).items() if k != self.option}
-        return ["validator", self.command, *(f"{k}={v}" for k, v in opts.items()), f"{self.option}={value}"]
-
-    def __str__(self) -> str:
-        return f"{self.command} {self.option}"
+world, w = world_fixtures("validator-properties")
 
 
 def run_common(w: World) -> dict[str, str]:
@@ -130,20 +100,13 @@ CASES = [
 @PROPERTY
 @given(data=st.data())
 def test_malformed_values_are_refused_cleanly(w: World, case: Case, data: st.DataObject) -> None:
-    value = data.draw(case.values(w), label=case.option)
-    refused(w, case.args(w, value))
+    refused(w, case.args(w, data.draw(case.values(w), label=case.option)))
 
 
 def test_every_option_of_every_validator_command_is_covered() -> None:
-    import click
-    import typer.main
     from fabrica.validators.cli import app as validator_app
 
-    group = typer.main.get_command(validator_app)
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
-        for p in command.params:
-            if isinstance(p, click.Option) and not p.is_flag:
-                assert any(c.command == name and c.option in p.opts for c in CASES), (name, p.opts)
+    assert not uncovered_options(validator_app, CASES)
 
 
 def test_the_bases_work(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
