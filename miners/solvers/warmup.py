@@ -26,7 +26,7 @@ def main() -> int:
         return 1
     elapsed = time.perf_counter() - t0
     cache = Path(done.cache_path) if done.cache_path else folder
-    if cache is None or not any(cache.glob("jobshop_tabu.*.nbi")):
+    if cache is None or not any(cache.glob("jobshop_kernels.*.nbi")):
         print(f"error: the tabu search kernels compiled but were not cached (cache folder {cache}); set "
               "NUMBA_CACHE_DIR to a writable folder, or every new miner process compiles them again",
               file=sys.stderr)

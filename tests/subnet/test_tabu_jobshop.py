@@ -6,9 +6,10 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from fabrica.miners.solvers.jobshop_tabu import jobshop_arrays, tabu_search
+from fabrica.miners.solvers.jobshop_tabu import answer_from_order, jobshop_arrays, tabu_search
 from fabrica.miners.solvers.schedule_cpsat import solve_schedule
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.tasks.loaders import load_task
@@ -96,3 +97,27 @@ def test_bad_method_is_rejected() -> None:
     task = _random_task(random.Random(1), 2, 2)
     with pytest.raises(FabricaValueError, match="method"):
         solve_schedule(task, 1.0, method="magic")  # type: ignore[arg-type]
+
+
+def test_relinking_walks_feasibly_to_the_guiding_solution() -> None:
+    from fabrica.miners.solvers import jobshop_kernels as k
+    from fabrica.miners.solvers.jobshop_tabu import _initial, _new_state
+
+    task = _random_task(random.Random(11), 8, 6)
+    shop = jobshop_arrays(task)
+    n = shop.num_operations
+    a, b = _initial(shop, 1, None), _initial(shop, 2, None)
+    pos_b = np.empty(n, dtype=np.int64)
+    k._positions(b[2], b[1], pos_b)
+    distance = k._distance(a[2], a[1], pos_b, np.empty(n, dtype=np.int64))
+    assert distance > 4  # two different noisy Giffler-Thompson schedules
+    walk = tuple(x.copy() for x in a)
+    out = tuple(np.empty_like(x) for x in a)
+    # walk all the way, keeping the best solution between 1/4 and 3/4 of the way
+    best = k._relink(shop.duration, shop.machine, shop.jpred, shop.jsucc, *walk, pos_b, distance // 4,
+                     distance, *out, _new_state(3, 0))
+    assert k._distance(walk[2], walk[1], pos_b, np.empty(n, dtype=np.int64)) == 0  # every step removed one pair
+    assert all(np.array_equal(x, y) for x, y in zip(walk, b, strict=True))  # ... and reached b itself
+    kept = answer_from_order(shop, out[0], out[1])
+    assert check_schedule(task, kept).feasible
+    assert kept.makespan == best

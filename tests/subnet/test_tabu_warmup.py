@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-KERNELS = ("_tabu_chunk", "_schedule_heads", "_giffler_thompson")
+KERNELS = ("_tabu_chunk", "_relink", "_distance", "_positions", "_giffler_thompson", "_schedule_heads")
+"""The kernels the search calls from Python (`jobshop_tabu.ENTRY_KERNELS`)."""
 
 
 def _python(args: list[str], cache: Path, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -32,7 +33,7 @@ def _warm_up(cache: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _index(cache: Path, kernel: str) -> Path:
-    (found,) = cache.rglob(f"jobshop_tabu.{kernel}-*.nbi")
+    (found,) = cache.rglob(f"jobshop_kernels.{kernel}-*.nbi")
     return found
 
 
