@@ -172,6 +172,7 @@ def solve_schedule(
 
 
 def _tabu_ready() -> bool:
+    """Whether the tabu kernels are compiled and loaded in this process."""
     return _warm_done.is_set() and _warm_ok
 
 
@@ -328,8 +329,7 @@ def _solve_yielding(
     def watch() -> None:
         while not finished.wait(YIELD_POLL_S):
             if time.perf_counter() >= after and when():
-                solver.stop_search()
-                return
+                solver.stop_search()  # repeated until Solve returns: a call before the search starts is a no-op
 
     watcher = threading.Thread(target=watch, name="cpsat-yield", daemon=True)
     watcher.start()

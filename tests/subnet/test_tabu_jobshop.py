@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from fabrica.miners.solvers.jobshop_tabu import answer_from_order, jobshop_arrays, tabu_search
-from fabrica.miners.solvers.schedule_cpsat import solve_schedule
+from fabrica.miners.solvers.schedule_cpsat import CPSAT_MIN_S, CPSAT_SHARE, solve_schedule, warm_up
 from fabrica.protocol.errors import FabricaValueError
 from fabrica.protocol.tasks.loaders import load_task
 from fabrica.protocol.tasks.schedule import ScheduleTask, parse_task
+from fabrica.protocol.tasks.taillard import taillard_task
 from fabrica.validators.scoring.schedule import baseline_schedule, check_schedule, makespan_lower_bound
 
 BENCHMARKS = Path(
@@ -121,3 +122,16 @@ def test_relinking_walks_feasibly_to_the_guiding_solution() -> None:
     kept = answer_from_order(shop, out[0], out[1])
     assert check_schedule(task, kept).feasible
     assert kept.makespan == best
+
+
+def test_hybrid_hands_over_to_the_tabu_search_after_its_cpsat_share() -> None:
+    assert warm_up(600)  # kernels ready: CP-SAT stops after its share instead of keeping the budget
+    task = taillard_task("ta01")
+    limit = 3.0
+    result = solve_schedule(task, limit, workers=2, seed=0)
+    (cp, cp_s), (tabu, tabu_s) = result.phases
+    assert (cp, tabu) == ("cpsat", "tabu")
+    assert cp_s <= max(CPSAT_MIN_S, CPSAT_SHARE * limit) + 0.5  # the CP-SAT model is built inside its share
+    assert tabu_s >= limit - cp_s - 0.5
+    assert result.wall_s <= limit + 0.5
+    assert check_schedule(task, result.answer).feasible
