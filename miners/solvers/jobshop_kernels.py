@@ -4,6 +4,9 @@ A solution is a processing order per machine, as linked lists (mpred, msucc, mfi
 schedule starts every operation at its head (longest path from the source). One tabu iteration:
 
 1. compute heads and tails with Kahn's topological order over job and machine arcs (-1: the orders have a cycle);
+   after a move of u next to v the order stays topological with u moved beside v whenever u's job predecessor
+   (moving u before v) lies before v, or its job successor (moving u after v) after v, and then only the heads
+   after, and the tails before, the moved span are recomputed;
 2. take one critical path and split it into blocks (maximal runs of consecutive operations on one machine);
 3. evaluate the N5 neighbourhood (Nowicki & Smutnicki 1996: swap the first two and the last two operations of
    each block, except the head of the first block and the tail of the last) plus the N7 extension (Zhang et
@@ -107,6 +110,64 @@ def _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg) -> int:
         if s >= 0 and tail[s] + dur[s] > t:
             t = tail[s] + dur[s]
         tail[o] = t
+    return cmax
+
+
+@nb.njit(cache=True, nogil=True)
+def _evaluate_ordered(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg, opos) -> int:
+    """`_evaluate`, and opos[o] = the position of o in the topological order."""
+    cmax = _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg)
+    if cmax >= 0:
+        for i in range(dur.shape[0]):
+            opos[order[i]] = i
+    return cmax
+
+
+@nb.njit(cache=True, nogil=True)
+def _move_in_order(order, opos, frm, to) -> None:
+    """Move the operation at position `frm` of the topological order to position `to`, shifting those between."""
+    o = order[frm]
+    if frm > to:
+        for i in range(frm, to, -1):
+            order[i] = order[i - 1]
+            opos[order[i]] = i
+    else:
+        for i in range(frm, to):
+            order[i] = order[i + 1]
+            opos[order[i]] = i
+    order[to] = o
+    opos[o] = to
+
+
+@nb.njit(cache=True, nogil=True)
+def _repropagate(dur, jpred, jsucc, mpred, msucc, head, tail, order, lo, hi) -> int:
+    """Heads from position `lo` of the (still topological) order onwards, tails from position `hi` down; the
+    makespan. Only operations in those ranges can have changed after a move whose operations lie in [lo, hi]."""
+    n = dur.shape[0]
+    for i in range(lo, n):
+        o = order[i]
+        h = 0
+        p = jpred[o]
+        if p >= 0:
+            h = head[p] + dur[p]
+        p = mpred[o]
+        if p >= 0 and head[p] + dur[p] > h:
+            h = head[p] + dur[p]
+        head[o] = h
+    for i in range(hi, -1, -1):
+        o = order[i]
+        t = 0
+        s = jsucc[o]
+        if s >= 0:
+            t = tail[s] + dur[s]
+        s = msucc[o]
+        if s >= 0 and tail[s] + dur[s] > t:
+            t = tail[s] + dur[s]
+        tail[o] = t
+    cmax = 0
+    for o in range(n):
+        if head[o] + dur[o] > cmax:
+            cmax = head[o] + dur[o]
     return cmax
 
 
@@ -299,6 +360,7 @@ def _tabu_chunk(dur, machine, jpred, jsucc,
     tail = np.empty(n, dtype=np.int64)
     order = np.empty(n, dtype=np.int64)
     indeg = np.empty(n, dtype=np.int64)
+    opos = np.empty(n, dtype=np.int64)
     path = np.empty(n, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)
     seen = np.zeros(n, dtype=np.int64)
@@ -320,7 +382,7 @@ def _tabu_chunk(dur, machine, jpred, jsucc,
     jumps_per_run = params[4]
     n_elites = elite_p.shape[0]
 
-    cmax = _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg)
+    cmax = _evaluate_ordered(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg, opos)
     if state[_S_BEST] <= 0 or cmax < state[_S_BEST]:
         state[_S_BEST] = cmax
         _copy_solution(mpred, msucc, mfirst, mlast, best_p, best_s, best_f, best_l)
@@ -486,19 +548,27 @@ def _tabu_chunk(dur, machine, jpred, jsucc,
         if best_c < 0:
             # every move creates a cycle (cannot happen for N5 swaps); restart from the best
             _copy_solution(best_p, best_s, best_f, best_l, mpred, msucc, mfirst, mlast)
-            cmax = _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg)
+            cmax = _evaluate_ordered(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg, opos)
             continue
         kind = cand_kind[best_c]
         u = cand_u[best_c]
         v = cand_v[best_c]
         tenure = tenure_min + _rand(state, tenure_max - tenure_min + 1)
         # record the arcs that get reversed: kind 0: x -> u for x in v..pred(u); kind 1: u -> x
+        # The topological order stays valid with u moved next to v when u's job neighbour is on the right side
+        # of v (then no arc points backwards: see the module notes); heads and tails are then recomputed only
+        # where they can change. Otherwise a full pass (which also detects a cycle).
         if kind == 0:
             w = v
             while w != u:
                 _push_tabu(tabu, state, w, u, tenure)
                 w = msucc[w]
             _ins_before(mpred, msucc, mfirst, mlast, machine, u, v)
+            lo = opos[v]
+            hi = opos[u]
+            local = jpred[u] < 0 or opos[jpred[u]] < lo
+            if local:
+                _move_in_order(order, opos, hi, lo)
         else:
             w = msucc[u]
             while True:
@@ -507,11 +577,19 @@ def _tabu_chunk(dur, machine, jpred, jsucc,
                     break
                 w = msucc[w]
             _ins_after(mpred, msucc, mfirst, mlast, machine, u, v)
-        new_c = _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg)
+            lo = opos[u]
+            hi = opos[v]
+            local = jsucc[u] < 0 or opos[jsucc[u]] > hi
+            if local:
+                _move_in_order(order, opos, lo, hi)
+        if local:
+            new_c = _repropagate(dur, jpred, jsucc, mpred, msucc, head, tail, order, lo, hi)
+        else:
+            new_c = _evaluate_ordered(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg, opos)
         if new_c < 0:
             # the move closed a cycle (the path test is heuristic-pruned): undo by restoring the best
             _copy_solution(best_p, best_s, best_f, best_l, mpred, msucc, mfirst, mlast)
-            new_c = _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg)
+            new_c = _evaluate_ordered(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg, opos)
         cmax = new_c
         state[_S_CUR] = cmax
         if cmax < state[_S_BEST]:
@@ -554,7 +632,7 @@ def _tabu_chunk(dur, machine, jpred, jsucc,
                                            mlast)
                             break
                         pick -= 1
-            cmax = _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg)
+            cmax = _evaluate_ordered(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg, opos)
             for _k in range(perturb):
                 plen = _critical_path(dur, jpred, mpred, head, cmax, path, state)
                 # random adjacent critical pair on one machine (always feasible)
@@ -568,7 +646,7 @@ def _tabu_chunk(dur, machine, jpred, jsucc,
                 if pick_i < 0:
                     break
                 _ins_before(mpred, msucc, mfirst, mlast, machine, path[pick_i + 1], path[pick_i])
-                cmax = _evaluate(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg)
+                cmax = _evaluate_ordered(dur, jpred, jsucc, mpred, msucc, head, tail, order, indeg, opos)
             for t in range(tabu.shape[0]):
                 tabu[t, 2] = 0
             state[_S_CUR] = cmax

@@ -135,3 +135,47 @@ def test_hybrid_hands_over_to_the_tabu_search_after_its_cpsat_share() -> None:
     assert tabu_s >= limit - cp_s - 0.5
     assert result.wall_s <= limit + 0.5
     assert check_schedule(task, result.answer).feasible
+
+
+def test_moving_an_operation_keeps_the_order_topological_and_the_local_update_exact() -> None:
+    from fabrica.miners.solvers import jobshop_kernels as k
+    from fabrica.miners.solvers.jobshop_tabu import _initial
+
+    task = _random_task(random.Random(21), 8, 6)
+    shop = jobshop_arrays(task)
+    n = shop.num_operations
+    mpred, msucc, mfirst, mlast = _initial(shop, 3, None)
+    head, tail, order, indeg, opos = (np.empty(n, dtype=np.int64) for _ in range(5))
+    args = (shop.duration, shop.jpred, shop.jsucc, mpred, msucc)
+    k._evaluate_ordered(*args, head, tail, order, indeg, opos)
+    rng = random.Random(5)
+    applied = 0
+    for _ in range(3000):
+        seq = []
+        o = int(mfirst[rng.randrange(shop.num_machines)])
+        while o >= 0:
+            seq.append(o)
+            o = int(msucc[o])
+        i, j = sorted(rng.sample(range(len(seq)), 2))
+        if rng.random() < 0.5:  # seq[j] moves before seq[i]
+            u, v = seq[j], seq[i]
+            lo, hi = int(opos[v]), int(opos[u])
+            if shop.jpred[u] >= 0 and opos[shop.jpred[u]] >= lo:
+                continue  # the order would not stay topological: the solver takes a full pass instead
+            k._ins_before(mpred, msucc, mfirst, mlast, shop.machine, u, v)
+            k._move_in_order(order, opos, hi, lo)
+        else:  # seq[i] moves after seq[j]
+            u, v = seq[i], seq[j]
+            lo, hi = int(opos[u]), int(opos[v])
+            if shop.jsucc[u] >= 0 and opos[shop.jsucc[u]] <= hi:
+                continue
+            k._ins_after(mpred, msucc, mfirst, mlast, shop.machine, u, v)
+            k._move_in_order(order, opos, lo, hi)
+        assert all(opos[order[p]] == p for p in range(n))
+        cmax = k._repropagate(*args, head, tail, order, lo, hi)
+        full_head, full_tail = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        assert k._evaluate(*args, full_head, full_tail, np.empty(n, dtype=np.int64),
+                           np.empty(n, dtype=np.int64)) == cmax  # acyclic, same makespan
+        assert np.array_equal(head, full_head) and np.array_equal(tail, full_tail)
+        applied += 1
+    assert applied > 500
