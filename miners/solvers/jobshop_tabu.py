@@ -6,8 +6,9 @@ solution until it stagnates again; its best joins the population when it beats t
 start from the given solution and from noisy Giffler-Thompson schedules; every later one from a solution part-way
 along a path relinking two random members (the best of the solutions 25-50 % of the way from one to the other, by
 adjacent swaps that each remove one pair the two order differently: TS/PR, Peng, Lu & Cheng 2015). Relinking
-diversifies where back-jumps alone kept returning to one basin: on Taillard's 20 x 20 shops it halved the gap
-left after the same number of iterations, and matched back-jumps alone on the 15 x 15 ones.
+diversifies where back-jumps alone kept returning to one basin: on Taillard's 20 x 20 shops it cut the gap left
+after the same number of iterations by about a third (1.17 % to 0.78 % after 2 x 1.3 million), and matched
+back-jumps alone on the 15 x 15 ones.
 
 `tabu_search` runs `threads` independent searches (numba releases the GIL) until a wall-clock deadline, calling
 the kernels in chunks of iterations, and returns the best machine orders found (never worse than the start).
