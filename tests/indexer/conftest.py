@@ -66,7 +66,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'index.db'}"
         return
     if not PG_OK:
-        pytest.skip(f"PostgreSQL not reachable at {PG_BASE}")
+        pytest.fail(f"PostgreSQL not reachable at {PG_BASE}: the suite needs it (it runs here and in CI)")
     schema = f"ix_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_BASE)
     with admin.begin() as c:
