@@ -210,9 +210,8 @@ def _critical_path(dur, jpred, mpred, head, cmax, path, state) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def _ins_before(mpred, msucc, mfirst, mlast, machine, u, v) -> None:
-    """Move `u` to just before `v` on their machine (u != v)."""
-    m = machine[u]
+def _unlink(mpred, msucc, mfirst, mlast, m, u) -> None:
+    """Take `u` out of machine `m`'s sequence, joining its neighbours."""
     a = mpred[u]
     b = msucc[u]
     if a >= 0:
@@ -223,6 +222,13 @@ def _ins_before(mpred, msucc, mfirst, mlast, machine, u, v) -> None:
         mpred[b] = a
     else:
         mlast[m] = a
+
+
+@nb.njit(cache=True, nogil=True)
+def _ins_before(mpred, msucc, mfirst, mlast, machine, u, v) -> None:
+    """Move `u` to just before `v` on their machine (u != v)."""
+    m = machine[u]
+    _unlink(mpred, msucc, mfirst, mlast, m, u)
     c = mpred[v]
     mpred[u] = c
     msucc[u] = v
@@ -237,16 +243,7 @@ def _ins_before(mpred, msucc, mfirst, mlast, machine, u, v) -> None:
 def _ins_after(mpred, msucc, mfirst, mlast, machine, u, v) -> None:
     """Move `u` to just after `v` on their machine (u != v)."""
     m = machine[u]
-    a = mpred[u]
-    b = msucc[u]
-    if a >= 0:
-        msucc[a] = b
-    else:
-        mfirst[m] = b
-    if b >= 0:
-        mpred[b] = a
-    else:
-        mlast[m] = a
+    _unlink(mpred, msucc, mfirst, mlast, m, u)
     c = msucc[v]
     msucc[u] = c
     mpred[u] = v
