@@ -1,4 +1,5 @@
-"""`fabrica indexer run|sync|verify|status`: follow the chain into SQL, catch up once, or check the index.
+"""`fabrica indexer run|sync|verify|status|jobs|job|disputes|stakes`: follow the chain into SQL, catch up once,
+check the index, or read it.
 
 Registered through the `fabrica.cli` entry-point group (fabrica.protocol never imports the indexer).
 """
@@ -9,7 +10,8 @@ import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from fabrica.protocol.config import load_settings
@@ -18,8 +20,10 @@ from fabrica.protocol.errors import FabricaConnectionError, FabricaError
 if TYPE_CHECKING:  # SQLAlchemy, web3 and the sync engine load when a command runs, not for `fabrica --help`
     from fabrica.protocol.deployment import Deployment
 
+    from .read import DisputeView, JobView, ReadModel
     from .sync import Indexer, Metrics
 
+T = TypeVar("T")
 app = typer.Typer(help="Mirror Fabrica contract events into SQL (reorg-safe).", no_args_is_help=True)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="database URL [env FABRICA_INDEXER_DB, default sqlite:///<home>/index.db]")]
@@ -273,3 +277,184 @@ def _status(engine: object, read_model: type) -> object:
     if not sa.inspect(engine).has_table("checkpoint"):
         return None
     return read_model(engine).status()
+
+
+# ---------------------------------------------------------------------------------------------- read commands
+StatusOpt = Annotated[str | None, typer.Option(
+    "--status", help="open, claimed, delivered, disputed, settled, resolved, cancelled or expired")]
+LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="at most this many rows")]
+ZERO = "0x" + "00" * 20
+
+
+def _read(db: str | None, home: str | None, query: Callable[[ReadModel], T]) -> T:
+    """`query` run on the read model of an existing index (never created nor migrated by a reader); any refusal is
+    one line and exit 1."""
+    from .db import make_engine
+    from .read import ReadModel
+
+    try:
+        engine = make_engine(_db(db, home, create=False))
+        try:
+            if _status(engine, ReadModel) is None:
+                raise FabricaError("the database holds no index yet: run `fabrica indexer sync` first")
+            return query(ReadModel(engine))
+        finally:
+            engine.dispose()
+    except FabricaError as exc:
+        _fail(exc)
+    except _db_failures() as exc:
+        _fail_db(db, home, exc)
+    raise AssertionError("unreachable: _fail exits")
+
+
+def _print_json(value: object) -> None:
+    import dataclasses
+
+    def plain(v: object) -> object:
+        return dataclasses.asdict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v
+
+    print(json.dumps([plain(v) for v in value] if isinstance(value, list) else plain(value), default=str))
+
+
+class _Units:
+    """Amounts in token units, from the token metadata the indexer read (base units and the address otherwise)."""
+
+    def __init__(self, read: ReadModel) -> None:
+        self.tokens = read.tokens()
+
+    def __call__(self, value: int | None, token: str) -> str:
+        from fabrica.protocol.display import format_amount
+
+        if value is None:
+            return "-"
+        if token in self.tokens:
+            symbol, decimals = self.tokens[token]
+            return format_amount(value, decimals, symbol)
+        return f"{value} base units of {token}"
+
+
+def _fab(value: int) -> str:
+    from fabrica.protocol.display import format_fab
+
+    return format_fab(value)
+
+
+def _when(ts: int | None) -> str:
+    from fabrica.protocol.display import format_time
+
+    return "-" if not ts else format_time(ts)
+
+
+def _pct(bps: int | None) -> str:
+    return "-" if bps is None else f"{bps / 100:g} %"
+
+
+def _job_line(j: JobView, units: _Units) -> str:
+    target = f"node {j.target_node} only" if j.target_node else "any node"
+    node = f"node {j.node_id}" if j.node_id is not None else target
+    return (f"job {j.job_id}  {j.status:<9}  {units(j.amount, j.token)}  collateral {_fab(j.collateral)}  {node}  "
+            f"slot {j.key}  deadline {_when(j.deadline)}")
+
+
+def _dispute_line(d: DisputeView) -> str:
+    if d.stage == "resolved":
+        by = "the default ruling" if d.resolved_by == ZERO else d.resolved_by
+        return (f"dispute of job {d.job_id}: resolved by {by}: {_pct(d.final_refund_bps)} refund, "
+                f"{_pct(d.final_slash_bps)} slash")
+    ruling = "no ruling yet" if d.stage == "awaiting_arbiter" else \
+        f"arbiter ruled {_pct(d.refund_bps)} refund, {_pct(d.slash_bps)} slash"
+    if d.stage == "appealed":
+        ruling += "; escalated (the arbiter was silent)" if d.appellant == ZERO else f"; appealed by {d.appellant}"
+    return f"dispute of job {d.job_id}: {d.stage}  judge {d.judge}  deadline {_when(d.deadline)}  {ruling}"
+
+
+@app.command("jobs")
+def jobs_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False, status: StatusOpt = None,
+             customer: Annotated[str | None, typer.Option("--customer", help="only this customer's jobs")] = None,
+             node: Annotated[str | None, typer.Option("--node", help="only jobs claimed by this operator")] = None,
+             limit: LimitOpt = 100) -> None:
+    """Jobs from the index, newest first."""
+    found, units = _read(db, home, lambda read: (
+        read.jobs(status=status, customer=customer, node=node, limit=limit), _Units(read)))
+    if json_out:
+        _print_json(found)
+        return
+    for j in found:
+        typer.echo(_job_line(j, units))
+    typer.echo(f"{len(found)} job(s)")
+
+
+@app.command("job")
+def job_cmd(job_id: Annotated[int, typer.Argument(min=1, help="the job id")], db: DbOpt = None,
+            home: HomeOpt = None, json_out: JsonOpt = False) -> None:
+    """One job from the index: its current struct, slot, deadlines, payouts, dispute and history."""
+    def query(read: ReadModel) -> tuple[JobView, list[int], _Units]:
+        view = read.job(job_id)
+        return view, [j.job_id for j in read.slot_jobs(view.key) if j.job_id != job_id], _Units(read)
+
+    v, others, u = _read(db, home, query)
+    if json_out:
+        _print_json(v)
+        return
+    typer.echo(_job_line(v, u))
+    typer.echo(f"  customer {v.customer}  token {v.token}")
+    if others:
+        holder = max([v.job_id, *others])
+        typer.echo(f"  slot {v.key} recycled: jobs {', '.join(map(str, sorted([v.job_id, *others])))} used it; "
+                   f"job {holder} holds it now")
+    royalty = f"royalty {u(v.royalty, v.token)} to {v.royalty_receiver}" if v.royalty else "no royalty"
+    typer.echo(f"  {royalty}  fee {_pct(v.fee_bps)} ({u(v.expected_fee, v.token)})  dispute bond {u(v.bond, v.token)}")
+    typer.echo(f"  claim by {_when(v.claim_by)}  claimed {_when(v.claimed_at)}  deliver by {_when(v.deliver_by)}  "
+               f"review until {_when(v.review_until)}  hand-backs {v.hand_backs}")
+    typer.echo(f"  spec {v.spec_cid}  design {v.design_id or '-'}  proof {v.proof_cid or '-'}  "
+               f"reason {v.reason_cid or '-'}" + (f"  order {v.order_hash}" if v.order_hash else ""))
+    paid = [f"{who} {u(amount, v.token)}" for who, amount in (("node", v.node_payout), ("fee", v.fee),
+                                                               ("royalty", v.royalty_paid), ("refund", v.refund))
+            if amount is not None]
+    if paid:
+        typer.echo("  paid: " + "  ".join(paid))
+    if v.slashed:
+        typer.echo(f"  slashed {_fab(v.slashed)}, of which {_fab(v.compensation)} went to the customer")
+    if v.dispute is not None:
+        typer.echo("  " + _dispute_line(v.dispute))
+    for h in v.history:
+        typer.echo(f"  block {h.block_number}  {h.event:<16} -> {h.status:<9}  tx {h.tx_hash}")
+
+
+@app.command("disputes")
+def disputes_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False,
+                 stage: Annotated[str | None, typer.Option(
+                     "--stage", help="awaiting_arbiter, ruled, appealed or resolved")] = None,
+                 judge: Annotated[str | None, typer.Option("--judge", help="only disputes this address rules now")] = None,
+                 limit: LimitOpt = 100) -> None:
+    """Disputes from the index: stage, judge, deadline, rulings, appeals."""
+    found = _read(db, home, lambda read: read.disputes(stage=stage, judge=judge, limit=limit))
+    if json_out:
+        _print_json(found)
+        return
+    for d in found:
+        typer.echo(_dispute_line(d))
+    typer.echo(f"{len(found)} dispute(s)")
+
+
+@app.command("stakes")
+def stakes_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False,
+               operator: Annotated[str | None, typer.Option("--operator", help="only this operator")] = None) -> None:
+    """Operators' stakes from the index: bonded, locked, unbonding (each request with its release date), slashed."""
+    def query(read: ReadModel) -> list:
+        if operator is None:
+            return read.stakes()
+        one = read.stake(operator)
+        if one is None:
+            raise FabricaError(f"operator {operator} never staked, as far as the index knows")
+        return [one]
+
+    found = _read(db, home, query)
+    if json_out:
+        _print_json(found)
+        return
+    for s in found:
+        typer.echo(f"{s.operator}  staked {_fab(s.staked)}  locked {_fab(s.locked)}  unbonding {_fab(s.unbonding)}  "
+                   f"slashed {_fab(s.slashed)}  {'eligible' if s.eligible else 'not eligible'}")
+        for r in s.requests:
+            typer.echo(f"  unbond request {_fab(r.amount)}, released {_when(r.release_at)}")

@@ -1,9 +1,14 @@
-"""The derived read model: decoded events folded into jobs, job history, nodes, stakes, balances, fees, designs.
+"""The derived read model: decoded events folded into jobs and their history, disputes, orders, nodes, stakes
+with their unbond requests and slashes, balances, fees, designs, token terms and governance settings.
 
 `Deriver` applies a batch of events in chain order on one connection, reading each touched row once,
 writing every changed row back in bulk, and recording each row's pre-image (per block) in `undo_log`
 for blocks in the unfinalized window, so a reorg can restore the state at the common ancestor without
 refetching or replaying history. `rebuild` re-derives every table from the stored raw events.
+
+The rules mirror the contracts (contracts/src/JobMarket.sol, market/JobMarketModule.sol, NodeRegistry.sol):
+each job row holds the job's current struct, so `statusOf(jobId, job)` can be asked of it; payouts the
+events do not carry (JobSettled) are computed from that struct exactly as the market computes them.
 """
 from __future__ import annotations
 
@@ -12,14 +17,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from fabrica.protocol.storage.cid import Cid
+from fabrica.protocol.types import unpack_job
 
-from .schema import DERIVED, STATEFUL, events, job_history, undo_log
+from .schema import APPEND_ONLY, DERIVED, STATEFUL, events, job_history, slashes, undo_log
 
 BPS = 10_000
 ZERO = "0x" + "00" * 20
+# The status a job is in after each of its events (dispute steps keep it Disputed).
 JOB_EVENTS = {
-    "JobPosted": "open", "JobClaimed": "claimed", "JobDelivered": "delivered", "JobDisputed": "disputed",
-    "JobSettled": "settled", "JobResolved": "resolved", "JobCancelled": "cancelled", "JobExpired": "expired",
+    "JobPosted": "open", "OrderTaken": "claimed", "JobClaimed": "claimed", "JobHandedBack": "open",
+    "JobDelivered": "delivered", "JobDisputed": "disputed", "DisputeRuled": "disputed",
+    "DisputeAppealed": "disputed", "JobSettled": "settled", "JobResolved": "resolved", "JobCancelled": "cancelled",
+    "JobExpired": "expired",
 }
 
 
@@ -38,17 +47,27 @@ def _pk(table: sa.Table) -> tuple[str, ...]:
 PKS = {name: _pk(t) for name, t in STATEFUL.items()}
 
 
-class Deriver:
-    """Applies events to the derived tables through a per-batch row cache."""
 
-    def __init__(self, conn: sa.Connection, undo_floor: int) -> None:
+def _job(packed: bytes | str) -> dict[str, Any]:
+    """A job struct from an event's packed `job` (JobLib.pack), addresses lower-case as the index keeps them."""
+    return {k: v.lower() if isinstance(v, str) else v for k, v in unpack_job(packed).items()}
+
+class Deriver:
+    """Applies events to the derived tables through a per-batch row cache.
+
+    `fab` is the FAB token's address (lowercase): slashes are credited (compensation) and accrue as fees in it.
+    """
+
+    def __init__(self, conn: sa.Connection, undo_floor: int, fab: str) -> None:
         self.conn = conn
         self.undo_floor = undo_floor  # blocks >= this get undo records
+        self.fab = fab.lower()
         self.cache: dict[tuple[str, tuple], dict[str, Any] | None] = {}
         self.dirty: set[tuple[str, tuple]] = set()
         self.captured: set[tuple[int, str, tuple]] = set()
         self.undo: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
+        self.slashes: list[dict[str, Any]] = []
         self.block = 0
 
     # ---------------------------------------------------------------- row access
@@ -88,9 +107,10 @@ class Deriver:
                   {"token": token, "account": account, "amount": cur + amount, "updated_block": self.block})
 
     def _debit(self, token: str, account: str, amount: int) -> None:
+        """The market takes `amount` from the deposit first and pulls only the shortfall from the wallet."""
         row = self._get("balances", (token, account))
         if row is None or amount == 0 or row["amount"] == 0:
-            return  # the market pulls the shortfall from the wallet
+            return
         self._put("balances", (token, account), {**row, "amount": max(0, row["amount"] - amount),
                                                  "updated_block": self.block})
 
@@ -101,15 +121,36 @@ class Deriver:
         self._put("fees", (token,), {"token": token, "amount": (row["amount"] if row else 0) + amount,
                                      "updated_block": self.block})
 
+    def _slash_split(self, customer: str, slashed: int, compensation: int) -> None:
+        """A slash moved FAB into the market: the customer's compensation is credited, the rest is the treasury's."""
+        self._credit(self.fab, customer, compensation)
+        self._fee(self.fab, slashed - compensation)
+
+    def _setting(self, name: str, value: Any) -> None:
+        self._put("settings", (name,), {"name": name, "value": value, "updated_block": self.block})
+
+    # ---------------------------------------------------------------- stakes
     def _stake(self, operator: str) -> dict[str, Any]:
         row = self._get("stakes", (operator,))
         return dict(row) if row else {"operator": operator, "staked": 0, "locked": 0, "unbonding": 0,
-                                      "unbond_at": 0, "slashed": 0, "updated_block": self.block}
+                                      "unbond_at": 0, "slashed": 0, "eligible": False, "req_head": 0,
+                                      "req_tail": 0, "updated_block": self.block}
 
     def _set_stake(self, operator: str, **changes: Any) -> None:
         row = self._stake(operator)
         row.update(changes, updated_block=self.block)
+        if row["req_tail"] > row["req_head"]:
+            oldest = self._get("unbond_requests", (operator, row["req_head"]))
+            row["unbond_at"] = oldest["release_at"] if oldest else 0
+        else:
+            row["unbond_at"] = 0
         self._put("stakes", (operator,), row)
+
+    def _lock(self, operator: str, amount: int) -> None:
+        self._set_stake(operator, locked=self._stake(operator)["locked"] + amount)
+
+    def _unlock(self, operator: str, amount: int) -> None:
+        self._set_stake(operator, locked=max(0, self._stake(operator)["locked"] - amount))
 
     # ---------------------------------------------------------------- events
     def apply(self, evs: Iterable[dict[str, Any]]) -> None:
@@ -122,6 +163,7 @@ class Deriver:
                 handler(self, e, e["args"])
 
     def _job_event(self, e: dict[str, Any], a: dict[str, Any], **changes: Any) -> dict[str, Any] | None:
+        """Moves job `a.jobId` to the status its event implies, applying `changes`; returns the row before."""
         jid = a["jobId"]
         job = self._get("jobs", (jid,))
         if job is None:
@@ -135,68 +177,160 @@ class Deriver:
         self.history.append({"job_id": jid, "block_number": e["block_number"], "log_index": e["log_index"],
                              "event": e["name"], "status": status, "tx_hash": e["tx_hash"], "args": e["args"]})
 
-    def _on_JobMarket_JobPosted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        j = a["job"]
-        jid = a["jobId"]
-        self._put("jobs", (jid,), {
-            "job_id": jid, "status": "open", "customer": j["customer"], "token": j["token"], "node": j["node"],
-            "node_id": None, "royalty_receiver": j["royaltyReceiver"], "amount": j["amount"],
+    def _new_job(self, e: dict[str, Any], a: dict[str, Any], status: str, **extra: Any) -> dict[str, Any]:
+        j = _job(a["job"])
+        row = {
+            "job_id": a["jobId"], "status": status, "customer": j["customer"], "token": j["token"],
+            "node": j["node"], "royalty_receiver": j["royaltyReceiver"], "amount": j["amount"],
             "royalty": j["royalty"], "collateral": j["collateral"], "bond": j["bond"], "fee_bps": j["feeBps"],
-            "delivery_window": j["deliveryWindow"], "review_window": j["reviewWindow"],
-            "deadline": j["deadline"], "spec_cid": _cid(a["specCid"]), "design_id": a["designId"],
-            "proof_cid": None, "reason_cid": None, "posted_block": self.block, "posted_tx": e["tx_hash"],
-            "updated_block": self.block,
-        })
-        self._history(e, jid, "open")
-        self._debit(j["token"], j["customer"], j["amount"])
+            "delivery_window": j["deliveryWindow"], "review_window": j["reviewWindow"], "deadline": j["deadline"],
+            "target_node": j["targetNode"], "key": j["key"], "node_id": None, "claim_by": None, "deliver_by": None,
+            "review_until": None, "claimed_at": None, "hand_backs": 0, "spec_cid": _cid(a["specCid"]),
+            "design_id": a["designId"], "proof_cid": None, "reason_cid": None, "order_hash": None,
+            "accepted": None, "fee": None, "node_payout": None, "royalty_paid": None, "refund": None,
+            "slashed": 0, "compensation": 0, "posted_block": self.block, "posted_tx": e["tx_hash"],
+            "updated_block": self.block, **extra,
+        }
+        self._put("jobs", (a["jobId"],), row)
+        self._history(e, a["jobId"], status)
+        return row
+
+    def _on_JobMarket_JobPosted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        row = self._new_job(e, a, "open", claim_by=_job(a["job"])["deadline"])
+        self._debit(row["token"], row["customer"], row["amount"])
+
+    def _on_JobMarket_OrderTaken(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        j = _job(a["job"])
+        # The job starts claimed: its deadline is the deliver-by, set one delivery window after the claim.
+        row = self._new_job(e, a, "claimed", node_id=a["nodeId"], deliver_by=j["deadline"],
+                            claimed_at=j["deadline"] - j["deliveryWindow"], order_hash=a["orderHash"])
+        self._put("taken_orders", (a["orderHash"],), {
+            "order_hash": a["orderHash"], "customer": a["customer"], "job_id": a["jobId"], "node": a["node"],
+            "node_id": a["nodeId"], "taken_block": self.block, "updated_block": self.block})
+        self._lock(row["node"], row["collateral"])
+        self._debit(row["token"], row["customer"], row["amount"])
 
     def _on_JobMarket_JobClaimed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        job = self._job_event(e, a, node=a["node"], node_id=a["nodeId"], deadline=a["deliverBy"])
-        if job is not None:
-            s = self._stake(a["node"])
-            self._set_stake(a["node"], locked=s["locked"] + job["collateral"])
+        job = self._get("jobs", (a["jobId"],))
+        if job is None:
+            return
+        self._job_event(e, a, node=a["node"], node_id=a["nodeId"], deadline=a["deliverBy"],
+                        deliver_by=a["deliverBy"], claimed_at=a["deliverBy"] - job["delivery_window"])
+        self._lock(a["node"], job["collateral"])
+
+    def _on_JobMarket_JobHandedBack(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        job = self._get("jobs", (a["jobId"],))
+        if job is None:
+            return
+        # The re-opened job keeps naming the operator that handed it back (it may not claim it again).
+        self._job_event(e, a, node=a["node"], node_id=None, deadline=a["claimBy"], claim_by=a["claimBy"],
+                        deliver_by=None, claimed_at=None, hand_backs=job["hand_backs"] + 1,
+                        slashed=job["slashed"] + a["penalty"], compensation=job["compensation"] + a["compensation"])
+        self._unlock(a["node"], job["collateral"])
+        self._slash_split(job["customer"], a["penalty"], a["compensation"])
 
     def _on_JobMarket_JobDelivered(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        self._job_event(e, a, deadline=a["reviewUntil"], proof_cid=_cid(a["proofCid"]))
-
-    def _on_JobMarket_JobDisputed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        job = self._job_event(e, a, bond=a["bond"], reason_cid=_cid(a["reasonCid"]))
-        if job is not None:
-            self._debit(job["token"], job["customer"], a["bond"])
-
-    def _release(self, job: dict[str, Any]) -> None:
-        s = self._stake(job["node"])
-        self._set_stake(job["node"], locked=max(0, s["locked"] - job["collateral"]))
+        self._job_event(e, a, deadline=a["reviewUntil"], review_until=a["reviewUntil"], proof_cid=_cid(a["proofCid"]))
 
     def _on_JobMarket_JobSettled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        job = self._job_event(e, a)
-        if job is not None:
-            self._credit(job["token"], a["node"], a["nodePayout"])
-            self._credit(job["token"], job["royalty_receiver"], a["royalty"])
-            self._fee(job["token"], a["fee"])
-            self._release(job)
-
-    def _on_JobMarket_JobResolved(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        job = self._job_event(e, a)
-        if job is not None:
-            wins = a["refundBps"] * 2 >= BPS
-            self._credit(job["token"], job["customer"], a["customerRefund"] + (job["bond"] if wins else 0))
-            self._credit(job["token"], job["node"], a["nodePayout"] + (0 if wins else job["bond"]))
-            self._credit(job["token"], job["royalty_receiver"], a["royalty"])
-            self._fee(job["token"], a["fee"])
-            self._release(job)
+        job = self._get("jobs", (a["jobId"],))
+        if job is None:
+            return
+        # JobSettled carries no amounts: the market pays exactly this, from the job's own terms.
+        fee = job["amount"] * job["fee_bps"] // BPS
+        payout = job["amount"] - fee - job["royalty"]
+        self._job_event(e, a, accepted=a["accepted"], fee=fee, node_payout=payout, royalty_paid=job["royalty"])
+        self._credit(job["token"], job["node"], payout)
+        self._credit(job["token"], job["royalty_receiver"], job["royalty"])
+        self._fee(job["token"], fee)
+        self._unlock(job["node"], job["collateral"])
 
     def _on_JobMarket_JobCancelled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        job = self._job_event(e, a)
+        job = self._job_event(e, a, refund=a["refund"])
         if job is not None:
             self._credit(job["token"], job["customer"], a["refund"])
 
     def _on_JobMarket_JobExpired(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        job = self._job_event(e, a)
-        if job is not None:
-            self._credit(job["token"], job["customer"], a["refund"])
-            self._release(job)
+        job = self._get("jobs", (a["jobId"],))
+        if job is None:
+            return
+        self._job_event(e, a, refund=a["refund"], slashed=job["slashed"] + a["slashed"],
+                        compensation=job["compensation"] + a["compensation"])
+        self._credit(job["token"], job["customer"], a["refund"])
+        self._unlock(job["node"], job["collateral"])
+        self._slash_split(job["customer"], a["slashed"], a["compensation"])
 
+    # ---------------------------------------------------------------- disputes
+    def _on_JobMarket_JobDisputed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        job = self._job_event(e, a, reason_cid=_cid(a["reasonCid"]))
+        if job is None:
+            return
+        self._put("disputes", (a["jobId"],), {
+            "job_id": a["jobId"], "stage": "awaiting_arbiter", "judge": a["arbiter"], "arbiter": a["arbiter"],
+            "court": None, "deadline": a["ruleBy"], "bond": a["bond"], "refund_bps": 0, "slash_bps": 0,
+            "appellant": ZERO, "appeal_bond": 0, "final_refund_bps": None, "final_slash_bps": None,
+            "resolved_by": None, "opened_block": self.block, "updated_block": self.block})
+        self._debit(job["token"], job["customer"], a["bond"])
+
+    def _on_JobMarket_DisputeRuled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        if self._job_event(e, a) is not None:
+            self._update("disputes", (a["jobId"],), stage="ruled", refund_bps=a["refundBps"],
+                         slash_bps=a["slashBps"], deadline=a["appealBy"])
+
+    def _on_JobMarket_DisputeAppealed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        job = self._job_event(e, a)
+        if job is None:
+            return
+        # A zero appellant is the escalation after the arbiter's silence (no bond).
+        self._update("disputes", (a["jobId"],), stage="appealed", judge=a["court"], court=a["court"],
+                     appellant=a["appellant"], appeal_bond=a["bond"], deadline=a["ruleBy"])
+        if a["appellant"] != ZERO:
+            self._debit(job["token"], a["appellant"], a["bond"])
+
+    def _appeal_bond_goes_to(self, job: dict[str, Any], d: dict[str, Any], a: dict[str, Any]) -> str | None:
+        """Who the market credited an appellant's bond to just before `JobResolved`, or None (no appeal bond).
+
+        The court ruled in time (`by` is the court): the appellant gets it back when it won something, else the
+        other side does. The court stayed silent (`finalize`, `by` is the arbiter): back to the appellant.
+        When the court is the arbiter's own address the event cannot tell the two apart; a ruling that differs
+        from the arbiter's can only be the court's, and an identical one is taken as the court's too.
+        """
+        appellant = d["appellant"]
+        if d["stage"] != "appealed" or appellant == ZERO or a["by"] == ZERO:
+            return None
+        if a["by"] != d["judge"]:  # finalize after the court's silence names the arbiter
+            return appellant
+        refund, slash = a["refundBps"], a["slashBps"]
+        if appellant == job["customer"]:
+            won = refund > d["refund_bps"] or (refund == d["refund_bps"] and slash > d["slash_bps"])
+            return appellant if won else job["node"]
+        won = refund < d["refund_bps"] or (refund == d["refund_bps"] and slash < d["slash_bps"])
+        return appellant if won else job["customer"]
+
+    def _on_JobMarket_JobResolved(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        job = self._get("jobs", (a["jobId"],))
+        if job is None:
+            return
+        d = self._get("disputes", (a["jobId"],))
+        if d is not None:
+            to = self._appeal_bond_goes_to(job, d, a)
+            if to is not None:
+                self._credit(job["token"], to, job["bond"])
+            self._update("disputes", (a["jobId"],), stage="resolved", final_refund_bps=a["refundBps"],
+                         final_slash_bps=a["slashBps"], resolved_by=a["by"])
+        self._job_event(e, a, refund=a["customerRefund"], node_payout=a["nodePayout"], fee=a["fee"],
+                        royalty_paid=a["royalty"], slashed=job["slashed"] + a["slashed"],
+                        compensation=job["compensation"] + a["compensation"])
+        # The customer's dispute bond goes back when it wins at least half, else to the node.
+        wins = a["refundBps"] * 2 >= BPS
+        self._credit(job["token"], job["customer"], a["customerRefund"] + (job["bond"] if wins else 0))
+        self._credit(job["token"], job["node"], a["nodePayout"] + (0 if wins else job["bond"]))
+        self._credit(job["token"], job["royalty_receiver"], a["royalty"])
+        self._fee(job["token"], a["fee"])
+        self._unlock(job["node"], job["collateral"])
+        self._slash_split(job["customer"], a["slashed"], a["compensation"])
+
+    # ---------------------------------------------------------------- market balances, orders, governance
     def _on_JobMarket_Deposited(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         self._credit(a["token"], a["account"], a["amount"])
 
@@ -206,19 +340,113 @@ class Deriver:
     def _on_JobMarket_FeesWithdrawn(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         self._update("fees", (a["token"],), amount=0)
 
+    def _on_JobMarket_OrderCancelled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._put("cancelled_orders", (a["customer"], a["nonce"]), {
+            "customer": a["customer"], "nonce": a["nonce"], "cancelled_block": self.block,
+            "updated_block": self.block})
+
+    def _on_JobMarket_OrderCounterIncremented(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._put("order_counters", (a["customer"],), {"customer": a["customer"], "counter": a["counter"],
+                                                       "updated_block": self.block})
+
+    def _on_JobMarket_TokenTermsSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        t = a["terms"]
+        self._put("token_terms", (a["token"],), {
+            "token": a["token"], "allowed": t["allowed"], "min_collateral_rate": t["minCollateralRate"],
+            "max_collateral_rate": t["maxCollateralRate"], "updated_block": self.block})
+
+    def _on_JobMarket_ParamsSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("params", a["params"])
+
+    def _on_JobMarket_TreasurySet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("treasury", a["treasury"])
+
+    def _on_JobMarket_ArbiterProposed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("pending_arbiter", {"address": a["arbiter"], "effective_at": a["effectiveAt"]})
+
+    def _on_JobMarket_ArbiterSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("arbiter", a["arbiter"])
+        self._setting("pending_arbiter", None)  # activation clears the proposal
+
+    def _on_JobMarket_AppealCourtProposed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("pending_appeal_court", {"address": a["court"], "effective_at": a["effectiveAt"]})
+
+    def _on_JobMarket_AppealCourtSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("appeal_court", a["court"])
+        self._setting("pending_appeal_court", None)
+
+    def _on_JobMarket_OwnershipTransferStarted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("JobMarket.pending_owner", a["newOwner"])
+
+    def _on_JobMarket_OwnershipTransferred(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("JobMarket.owner", a["newOwner"])
+        self._setting("JobMarket.pending_owner", None)
+
+    def _on_NodeRegistry_OwnershipTransferStarted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("NodeRegistry.pending_owner", a["newOwner"])
+
+    def _on_NodeRegistry_OwnershipTransferred(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("NodeRegistry.owner", a["newOwner"])
+        self._setting("NodeRegistry.pending_owner", None)
+
+    def _on_NodeRegistry_MinStakeSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("min_stake", a["minStake"])
+
+    def _on_NodeRegistry_UnbondDelaySet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("unbond_delay", a["unbondDelay"])
+
+    # ---------------------------------------------------------------- registry: stake
     def _on_NodeRegistry_Staked(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         self._set_stake(a["operator"], staked=a["staked"])
 
     def _on_NodeRegistry_UnbondRequested(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        self._set_stake(a["operator"], staked=a["staked"], unbonding=a["unbonding"], unbond_at=a["unbondAt"])
+        op = a["operator"]
+        s = self._stake(op)
+        idx = s["req_tail"]
+        self._put("unbond_requests", (op, idx), {
+            "operator": op, "idx": idx, "amount": a["amount"], "release_at": a["unbondAt"],
+            "requested_block": self.block, "updated_block": self.block})
+        self._set_stake(op, staked=a["staked"], unbonding=a["unbonding"], req_tail=idx + 1)
 
     def _on_NodeRegistry_Withdrawn(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        self._set_stake(a["operator"], unbonding=0, unbond_at=0)
+        # The registry pays whole requests, oldest first, until it has paid `amount`.
+        op = a["operator"]
+        s = self._stake(op)
+        head, left = s["req_head"], a["amount"]
+        while left > 0 and head < s["req_tail"]:
+            r = self._get("unbond_requests", (op, head))
+            left -= r["amount"] if r else 0
+            self._put("unbond_requests", (op, head), None)
+            head += 1
+        self._set_stake(op, unbonding=a["unbonding"], req_head=head)
 
-    def _on_NodeRegistry_CollateralSlashed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        s = self._stake(a["operator"])
-        self._set_stake(a["operator"], staked=a["staked"], slashed=s["slashed"] + a["amount"])
+    def _on_NodeRegistry_Slashed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        # Bonded stake pays first, then the newest unbond requests (a request slashed to zero is dropped).
+        op = a["operator"]
+        s = self._stake(op)
+        from_staked = s["staked"] - a["staked"]
+        rest = a["amount"] - from_staked
+        tail = s["req_tail"]
+        while rest > 0 and tail > s["req_head"]:
+            r = self._get("unbond_requests", (op, tail - 1))
+            have = r["amount"] if r else 0
+            take = min(rest, have)
+            rest -= take
+            if take == have:
+                self._put("unbond_requests", (op, tail - 1), None)
+                tail -= 1
+            else:
+                self._put("unbond_requests", (op, tail - 1), {**r, "amount": have - take, "updated_block": self.block})
+        self._set_stake(op, staked=a["staked"], unbonding=a["unbonding"], req_tail=tail,
+                        slashed=s["slashed"] + a["amount"])
+        self.slashes.append({"block_number": e["block_number"], "log_index": e["log_index"], "operator": op,
+                             "tx_hash": e["tx_hash"], "amount": a["amount"], "from_staked": from_staked,
+                             "from_unbonding": a["amount"] - from_staked})
 
+    def _on_NodeRegistry_EligibilitySet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._set_stake(a["operator"], eligible=a["eligible"])
+
+    # ---------------------------------------------------------------- registry: nodes
     def _node_row(self, a: dict[str, Any], registered: int, active: bool) -> dict[str, Any]:
         return {"node_id": a["nodeId"], "operator": a["operator"], "processes": a["processes"],
                 "materials": a["materials"], "build_x": a["buildX"], "build_y": a["buildY"],
@@ -264,6 +492,9 @@ class Deriver:
         if self.history:
             self.conn.execute(sa.insert(job_history), self.history)
             written += len(self.history)
+        if self.slashes:
+            self.conn.execute(sa.insert(slashes), self.slashes)
+            written += len(self.slashes)
         if self.undo:
             seq = self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(undo_log.c.seq), 0))).scalar()
             for i, u in enumerate(self.undo, start=seq + 1):
@@ -271,6 +502,7 @@ class Deriver:
             self.conn.execute(sa.insert(undo_log), self.undo)
         self.dirty.clear()
         self.history.clear()
+        self.slashes.clear()
         self.undo.clear()
         self.captured.clear()
         return written
@@ -293,15 +525,19 @@ def rollback_derived(conn: sa.Connection, ancestor: int) -> None:
         if u["row"] is not None:
             conn.execute(sa.insert(t).values(**u["row"]))
     conn.execute(sa.delete(undo_log).where(undo_log.c.block_number > ancestor))
-    conn.execute(sa.delete(job_history).where(job_history.c.block_number > ancestor))
+    for t in APPEND_ONLY.values():
+        conn.execute(sa.delete(t).where(t.c.block_number > ancestor))
 
 
-def rebuild(conn: sa.Connection, undo_floor: int, batch: int = 20_000) -> int:
-    """Re-derive every derived table from the stored raw events (no refetch); returns rows written."""
+def rebuild(conn: sa.Connection, undo_floor: int, fab: str, batch: int = 20_000) -> int:
+    """Re-derive every derived table from the stored raw events (no refetch); returns rows written.
+
+    `fab` is the deployment's FAB token address (slash compensation and fees are kept in it).
+    """
     for t in DERIVED.values():
         conn.execute(sa.delete(t))
     conn.execute(sa.delete(undo_log))
-    deriver = Deriver(conn, undo_floor)
+    deriver = Deriver(conn, undo_floor, fab)
     written = 0
     q = sa.select(events.c.block_number, events.c.log_index, events.c.tx_hash, events.c.contract,
                   events.c.name, events.c.args).order_by(events.c.block_number, events.c.log_index)

@@ -14,14 +14,17 @@ from fabrica.protocol.errors import FabricaLookupError, FabricaValueError
 from sqlalchemy.engine import Engine
 
 from .db import make_engine
-from .schema import balances, checkpoint, designs, fees, job_history, jobs, nodes, stakes
+from .schema import (balances, cancelled_orders, checkpoint, designs, disputes, fees, job_history, jobs, nodes,
+                     order_counters, settings, slashes, stakes, taken_orders, token_terms, tokens,
+                     unbond_requests)
 
 JOB_STATUSES = ("open", "claimed", "delivered", "disputed", "settled", "resolved", "cancelled", "expired")
+DISPUTE_STAGES = ("awaiting_arbiter", "ruled", "appealed", "resolved")
 
 
 def _addr(value: str, name: str = "address") -> str:
     v = value.lower()
-    if not (v.startswith("0x") and len(v) == 42):
+    if not (v.startswith("0x") and len(v) == 42 and all(c in "0123456789abcdef" for c in v[2:])):
         raise FabricaValueError(f"{name} must be a 0x-prefixed 20-byte hex address, got {value!r}")
     return v
 
@@ -37,13 +40,32 @@ class JobEvent:
 
 
 @dataclass(frozen=True)
+class DisputeView:
+    job_id: int
+    stage: str  # awaiting_arbiter, ruled, appealed (or escalated: appellant is zero), resolved
+    judge: str
+    arbiter: str
+    court: str | None
+    deadline: int  # the current judge's rule-by, or the appeal-by once ruled
+    bond: int
+    refund_bps: int  # the arbiter's ruling (0 until ruled)
+    slash_bps: int
+    appellant: str
+    appeal_bond: int
+    final_refund_bps: int | None
+    final_slash_bps: int | None
+    resolved_by: str | None  # the judge whose ruling applied; the zero address for the default ruling
+    opened_block: int
+    updated_block: int
+
+
+@dataclass(frozen=True)
 class JobView:
     job_id: int
     status: str
     customer: str
     token: str
     node: str
-    node_id: int | None
     royalty_receiver: str
     amount: int
     royalty: int
@@ -53,14 +75,36 @@ class JobView:
     delivery_window: int
     review_window: int
     deadline: int
+    target_node: int
+    key: int
+    node_id: int | None
+    claim_by: int | None
+    deliver_by: int | None
+    review_until: int | None
+    claimed_at: int | None
+    hand_backs: int
     spec_cid: str
     design_id: int
     proof_cid: str | None
     reason_cid: str | None
+    order_hash: str | None
+    accepted: bool | None
+    fee: int | None
+    node_payout: int | None
+    royalty_paid: int | None
+    refund: int | None
+    slashed: int
+    compensation: int
     posted_block: int
     posted_tx: str
     updated_block: int
     history: tuple[JobEvent, ...] = field(default=())
+    dispute: DisputeView | None = None
+
+    @property
+    def expected_fee(self) -> int:
+        """The protocol fee a settlement pays: amount * feeBps / 10 000 (fixed at post)."""
+        return self.amount * self.fee_bps // 10_000
 
 
 @dataclass(frozen=True)
@@ -80,18 +124,59 @@ class NodeView:
 
 
 @dataclass(frozen=True)
+class UnbondRequestView:
+    amount: int
+    release_at: int
+    requested_block: int
+
+
+@dataclass(frozen=True)
+class SlashView:
+    operator: str
+    amount: int
+    from_staked: int
+    from_unbonding: int
+    block_number: int
+    log_index: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
 class StakeView:
     operator: str
-    staked: int
-    locked: int
+    staked: int  # bonded
+    locked: int  # collateral the market holds in unfinished jobs
     unbonding: int
-    unbond_at: int
+    unbond_at: int  # release time of the oldest pending request (0: none)
     slashed: int
+    eligible: bool  # bonded stake at least the registry's minimum (when last evaluated)
     updated_block: int
+    requests: tuple[UnbondRequestView, ...] = field(default=())
 
     @property
     def free(self) -> int:
-        return self.staked - self.locked
+        """Bonded stake not locked as collateral: what new claims can lock."""
+        return max(0, self.staked - self.locked)
+
+
+@dataclass(frozen=True)
+class TakenOrderView:
+    order_hash: str
+    customer: str
+    job_id: int
+    node: str
+    node_id: int
+    taken_block: int
+    updated_block: int
+
+
+@dataclass(frozen=True)
+class TokenTermsView:
+    token: str
+    allowed: bool
+    min_collateral_rate: int
+    max_collateral_rate: int
+    updated_block: int
 
 
 @dataclass(frozen=True)
@@ -148,8 +233,10 @@ class ReadModel:
             raise FabricaLookupError(f"no job {job_id} in the index")
         history = self._rows(sa.select(job_history).where(job_history.c.job_id == job_id)
                              .order_by(job_history.c.block_number, job_history.c.log_index))
+        found = self._rows(sa.select(disputes).where(disputes.c.job_id == job_id))
         return JobView(**rows[0], history=tuple(
-            JobEvent(**{k: v for k, v in h.items() if k != "job_id"}) for h in history))
+            JobEvent(**{k: v for k, v in h.items() if k != "job_id"}) for h in history),
+            dispute=DisputeView(**found[0]) if found else None)
 
     def jobs(self, *, status: str | None = None, customer: str | None = None, node: str | None = None,
              limit: int = 100, offset: int = 0) -> list[JobView]:
@@ -170,22 +257,71 @@ class ReadModel:
         """A customer's jobs, newest first."""
         return self.jobs(customer=customer, limit=limit, offset=offset)
 
+    def slot_jobs(self, key: int) -> list[JobView]:
+        """The jobs stored under storage key `key`, newest (the slot's holder) first."""
+        q = sa.select(jobs).where(jobs.c.key == key).order_by(jobs.c.job_id.desc())
+        return [JobView(**r) for r in self._rows(q)]
+
     def open_jobs_for_node(self, node_id: int, *, now: int | None = None, limit: int = 100) -> list[JobView]:
-        """Open jobs node `node_id` may claim: still claimable at `now` and within its operator's free stake.
+        """Open jobs node `node_id` may claim: open to any node or aimed at this one, still claimable at `now`,
+        within its operator's free stake, while the operator is eligible.
 
         (What a job needs to be made — process, material, size — lives in its spec content off-chain; the
         node client matches that after this on-chain filter.)
         """
         node = self.node(node_id)
-        if not node.active:
-            return []
         stake = self.stake(node.operator)
-        free = stake.free if stake else 0
+        if not node.active or stake is None or not stake.eligible:
+            return []
+        free = stake.free
         now = int(time.time()) if now is None else now
         q = (sa.select(jobs).where(jobs.c.status == "open", jobs.c.deadline >= now)
              .order_by(jobs.c.job_id))
         out = [JobView(**r) for r in self._rows(q)]
-        return [j for j in out if j.collateral <= free][:limit]
+        # A handed-back job still names the operator that gave it back: that operator may not claim it again.
+        mine = node.operator.lower()
+        return [j for j in out if j.collateral <= free and j.target_node in (0, node_id)
+                and j.node.lower() != mine][:limit]
+
+    # ------------------------------------------------------------------ disputes and orders
+    def dispute(self, job_id: int) -> DisputeView:
+        """The dispute of job `job_id` (kept, stage "resolved", after it ended)."""
+        rows = self._rows(sa.select(disputes).where(disputes.c.job_id == job_id))
+        if not rows:
+            raise FabricaLookupError(f"job {job_id} has no dispute in the index")
+        return DisputeView(**rows[0])
+
+    def disputes(self, *, stage: str | None = None, judge: str | None = None, limit: int = 100,
+                 offset: int = 0) -> list[DisputeView]:
+        """Disputes (newest job first), optionally by stage or by the judge who rules now."""
+        q = sa.select(disputes)
+        if stage is not None:
+            if stage not in DISPUTE_STAGES:
+                raise FabricaValueError(f"stage must be one of {', '.join(DISPUTE_STAGES)}, got {stage!r}")
+            q = q.where(disputes.c.stage == stage)
+        if judge is not None:
+            q = q.where(disputes.c.judge == _addr(judge, "judge"))
+        q = q.order_by(disputes.c.job_id.desc()).limit(limit).offset(offset)
+        return [DisputeView(**r) for r in self._rows(q)]
+
+    def taken_orders(self, *, customer: str | None = None) -> list[TakenOrderView]:
+        """Signed orders taken by shops (each became a job), oldest first."""
+        q = sa.select(taken_orders).order_by(taken_orders.c.job_id)
+        if customer is not None:
+            q = q.where(taken_orders.c.customer == _addr(customer, "customer"))
+        return [TakenOrderView(**r) for r in self._rows(q)]
+
+    def cancelled_nonces(self, customer: str) -> list[int]:
+        """Order nonces `customer` cancelled, ascending."""
+        rows = self._rows(sa.select(cancelled_orders.c.nonce).where(
+            cancelled_orders.c.customer == _addr(customer, "customer")))
+        return sorted(r["nonce"] for r in rows)
+
+    def order_counter(self, customer: str) -> int:
+        """`customer`'s current order counter (orders signed with an older one are void)."""
+        rows = self._rows(sa.select(order_counters.c.counter).where(
+            order_counters.c.customer == _addr(customer, "customer")))
+        return rows[0]["counter"] if rows else 0
 
     # ------------------------------------------------------------------ nodes and stakes
     def node(self, node_id: int) -> NodeView:
@@ -202,12 +338,33 @@ class ReadModel:
             q = q.where(nodes.c.active == active)
         return [NodeView(**r) for r in self._rows(q)]
 
+    def _stake_views(self, where: Any = None) -> list[StakeView]:
+        q, rq = sa.select(stakes).order_by(stakes.c.operator), sa.select(unbond_requests)
+        if where is not None:
+            q, rq = q.where(stakes.c.operator == where), rq.where(unbond_requests.c.operator == where)
+        requests: dict[str, list[dict[str, Any]]] = {}
+        for r in sorted(self._rows(rq), key=lambda r: r["idx"]):
+            requests.setdefault(r["operator"], []).append(r)
+        return [StakeView(**{k: v for k, v in r.items() if k not in ("req_head", "req_tail")},
+                          requests=tuple(UnbondRequestView(q["amount"], q["release_at"], q["requested_block"])
+                                         for q in requests.get(r["operator"], ())))
+                for r in self._rows(q)]
+
     def stake(self, operator: str) -> StakeView | None:
-        rows = self._rows(sa.select(stakes).where(stakes.c.operator == _addr(operator, "operator")))
-        return StakeView(**rows[0]) if rows else None
+        """An operator's stake with its pending unbond requests, oldest first (None if it never staked)."""
+        found = self._stake_views(_addr(operator, "operator"))
+        return found[0] if found else None
 
     def stakes(self) -> list[StakeView]:
-        return [StakeView(**r) for r in self._rows(sa.select(stakes).order_by(stakes.c.operator))]
+        """Every operator's stake with its pending unbond requests."""
+        return self._stake_views()
+
+    def slashes(self, operator: str | None = None) -> list[SlashView]:
+        """Slashes in chain order, optionally of one operator."""
+        q = sa.select(slashes).order_by(slashes.c.block_number, slashes.c.log_index)
+        if operator is not None:
+            q = q.where(slashes.c.operator == _addr(operator, "operator"))
+        return [SlashView(**r) for r in self._rows(q)]
 
     # ------------------------------------------------------------------ balances and designs
     def balance(self, token: str, account: str) -> int:
@@ -227,6 +384,18 @@ class ReadModel:
     def fees(self) -> dict[str, int]:
         """Protocol fees accrued per token."""
         return {r["token"]: r["amount"] for r in self._rows(sa.select(fees))}
+
+    def token_terms(self) -> list[TokenTermsView]:
+        """Payment tokens' terms (allowed, collateral rates) as governance last set them."""
+        return [TokenTermsView(**r) for r in self._rows(sa.select(token_terms).order_by(token_terms.c.token))]
+
+    def tokens(self) -> dict[str, tuple[str, int]]:
+        """Symbol and decimals by token address, for the tokens the indexer read them of."""
+        return {r["address"]: (r["symbol"], r["decimals"]) for r in self._rows(sa.select(tokens))}
+
+    def settings(self) -> dict[str, Any]:
+        """Governance state by name: params, arbiter, appeal_court, treasury, pending judges, owners, min_stake…"""
+        return {r["name"]: r["value"] for r in self._rows(sa.select(settings)) if r["value"] is not None}
 
     def design(self, token_id: int) -> DesignView:
         rows = self._rows(sa.select(designs).where(designs.c.token_id == token_id))

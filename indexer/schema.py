@@ -1,7 +1,8 @@
 """The indexer's tables: raw events, the unfinalized block window, the checkpoint and the derived read model.
 
-Raw `events` are the source of truth; every derived table (`jobs`, `job_history`, `nodes`, `stakes`,
-`balances`, `fees`, `designs`) can be rebuilt from them (`fabrica.indexer.derive.rebuild`). Token amounts are
+Raw `events` are the source of truth; every derived table (jobs and their history, disputes, orders, nodes,
+stakes with their unbond requests and slashes, balances, fees, designs, token terms, settings) can be rebuilt
+from them (`fabrica.indexer.derive.rebuild`). Token amounts are
 uint256 on chain, wider than any SQL integer both engines share, so they are stored as decimal strings by
 `U256` and come back as Python ints.
 """
@@ -85,10 +86,10 @@ jobs = sa.Table(
     "jobs", metadata,
     sa.Column("job_id", sa.BigInteger, primary_key=True),
     sa.Column("status", sa.String(16), nullable=False, index=True),
+    # The job's current struct, field by field (what `statusOf(jobId, job)` is called with).
     sa.Column("customer", sa.String(42), nullable=False, index=True),
     sa.Column("token", sa.String(42), nullable=False),
-    sa.Column("node", sa.String(42), nullable=False),
-    sa.Column("node_id", sa.BigInteger, nullable=True),
+    sa.Column("node", sa.String(42), nullable=False),  # zero while open
     sa.Column("royalty_receiver", sa.String(42), nullable=False),
     sa.Column("amount", U256, nullable=False),
     sa.Column("royalty", U256, nullable=False),
@@ -97,11 +98,29 @@ jobs = sa.Table(
     sa.Column("fee_bps", sa.Integer, nullable=False),
     sa.Column("delivery_window", sa.BigInteger, nullable=False),
     sa.Column("review_window", sa.BigInteger, nullable=False),
-    sa.Column("deadline", sa.BigInteger, nullable=False),
+    sa.Column("deadline", sa.BigInteger, nullable=False),  # claim-by, deliver-by or review-until, by status
+    sa.Column("target_node", U256, nullable=False),  # uint64 chosen by the customer: wider than a signed BIGINT
+    sa.Column("key", sa.BigInteger, nullable=False, index=True),  # storage slot (recycled slots hold later jobs)
+    # Around the struct.
+    sa.Column("node_id", sa.BigInteger, nullable=True),  # the claiming node while claimed or later
+    sa.Column("claim_by", sa.BigInteger, nullable=True),  # latest claim-by (post, or re-opened by a hand-back)
+    sa.Column("deliver_by", sa.BigInteger, nullable=True),
+    sa.Column("review_until", sa.BigInteger, nullable=True),
+    sa.Column("claimed_at", sa.BigInteger, nullable=True),  # time of the current claim (None while open)
+    sa.Column("hand_backs", sa.Integer, nullable=False),
     sa.Column("spec_cid", sa.Text, nullable=False),
-    sa.Column("design_id", sa.BigInteger, nullable=False),
+    sa.Column("design_id", U256, nullable=False),
     sa.Column("proof_cid", sa.Text, nullable=True),
     sa.Column("reason_cid", sa.Text, nullable=True),
+    sa.Column("order_hash", sa.String(66), nullable=True),  # set when the job came from a taken signed order
+    # Outcome, in the payment token unless noted (None until the job pays out).
+    sa.Column("accepted", sa.Boolean, nullable=True),  # settled: accepted by the customer, or after review
+    sa.Column("fee", U256, nullable=True),
+    sa.Column("node_payout", U256, nullable=True),
+    sa.Column("royalty_paid", U256, nullable=True),
+    sa.Column("refund", U256, nullable=True),
+    sa.Column("slashed", U256, nullable=False),  # FAB slashed from the claimers (hand-back penalties, expiry, ruling)
+    sa.Column("compensation", U256, nullable=False),  # FAB of those slashes credited to the customer
     sa.Column("posted_block", sa.BigInteger, nullable=False),
     sa.Column("posted_tx", sa.String(66), nullable=False),
     sa.Column("updated_block", sa.BigInteger, nullable=False),
@@ -116,6 +135,52 @@ job_history = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("tx_hash", sa.String(66), nullable=False),
     sa.Column("args", sa.JSON, nullable=False),
+)
+
+disputes = sa.Table(  # one per disputed job; kept (stage "resolved") after the chain deletes its own record
+    "disputes", metadata,
+    sa.Column("job_id", sa.BigInteger, primary_key=True),
+    sa.Column("stage", sa.String(24), nullable=False, index=True),  # awaiting_arbiter, ruled, appealed, resolved
+    sa.Column("judge", sa.String(42), nullable=False),  # who rules now: the arbiter, then the appeal court
+    sa.Column("arbiter", sa.String(42), nullable=False),  # fixed when the dispute opened
+    sa.Column("court", sa.String(42), nullable=True),  # fixed when appealed or escalated
+    sa.Column("deadline", sa.BigInteger, nullable=False),  # rule-by, then appeal-by, then the court's rule-by
+    sa.Column("bond", U256, nullable=False),  # the customer's dispute bond
+    sa.Column("refund_bps", sa.Integer, nullable=False),  # the arbiter's ruling (0 until ruled)
+    sa.Column("slash_bps", sa.Integer, nullable=False),
+    sa.Column("appellant", sa.String(42), nullable=False),  # zero: none, or escalated after the arbiter's silence
+    sa.Column("appeal_bond", U256, nullable=False),
+    sa.Column("final_refund_bps", sa.Integer, nullable=True),  # the ruling applied (None until resolved)
+    sa.Column("final_slash_bps", sa.Integer, nullable=True),
+    sa.Column("resolved_by", sa.String(42), nullable=True),  # the judge whose ruling applied; zero: default ruling
+    sa.Column("opened_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+taken_orders = sa.Table(  # signed orders taken (OrderTaken carries the order's digest, not its nonce)
+    "taken_orders", metadata,
+    sa.Column("order_hash", sa.String(66), primary_key=True),
+    sa.Column("customer", sa.String(42), nullable=False, index=True),
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("node", sa.String(42), nullable=False),
+    sa.Column("node_id", sa.BigInteger, nullable=False),
+    sa.Column("taken_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+cancelled_orders = sa.Table(  # order nonces a customer cancelled (cancelOrder)
+    "cancelled_orders", metadata,
+    sa.Column("customer", sa.String(42), primary_key=True),
+    sa.Column("nonce", U256, primary_key=True),  # uint64: wider than a signed BIGINT
+    sa.Column("cancelled_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+order_counters = sa.Table(  # orderCounter(customer): orders signed with an older counter are void
+    "order_counters", metadata,
+    sa.Column("customer", sa.String(42), primary_key=True),
+    sa.Column("counter", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
 )
 
 nodes = sa.Table(
@@ -137,12 +202,36 @@ nodes = sa.Table(
 stakes = sa.Table(
     "stakes", metadata,
     sa.Column("operator", sa.String(42), primary_key=True),
-    sa.Column("staked", U256, nullable=False),
-    sa.Column("locked", U256, nullable=False),
-    sa.Column("unbonding", U256, nullable=False),
-    sa.Column("unbond_at", sa.BigInteger, nullable=False),
-    sa.Column("slashed", U256, nullable=False),
+    sa.Column("staked", U256, nullable=False),  # bonded
+    sa.Column("locked", U256, nullable=False),  # collateral the market holds in the operator's unfinished jobs
+    sa.Column("unbonding", U256, nullable=False),  # sum of the pending unbond requests
+    sa.Column("unbond_at", sa.BigInteger, nullable=False),  # release time of the oldest pending request (0: none)
+    sa.Column("slashed", U256, nullable=False),  # FAB ever slashed
+    sa.Column("eligible", sa.Boolean, nullable=False),  # bonded stake >= the minimum when last evaluated
+    sa.Column("req_head", sa.Integer, nullable=False),  # unbond request indexes [head, tail), as the registry keeps them
+    sa.Column("req_tail", sa.Integer, nullable=False),
     sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+unbond_requests = sa.Table(  # pending unbond requests (withdrawn ones are deleted, slashes shrink the newest)
+    "unbond_requests", metadata,
+    sa.Column("operator", sa.String(42), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("amount", U256, nullable=False),
+    sa.Column("release_at", sa.BigInteger, nullable=False),
+    sa.Column("requested_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+slashes = sa.Table(  # every Slashed event, with where it was taken from (append-only)
+    "slashes", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("operator", sa.String(42), nullable=False, index=True),
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+    sa.Column("amount", U256, nullable=False),
+    sa.Column("from_staked", U256, nullable=False),
+    sa.Column("from_unbonding", U256, nullable=False),
 )
 
 balances = sa.Table(  # credited market balances (JobMarket.balanceOf)
@@ -171,6 +260,34 @@ designs = sa.Table(
     sa.Column("updated_block", sa.BigInteger, nullable=False),
 )
 
-DERIVED = {t.name: t for t in (jobs, job_history, nodes, stakes, balances, fees, designs)}
-# Tables holding one row per entity (rolled back through the undo log); job_history is append-only.
-STATEFUL = {name: t for name, t in DERIVED.items() if name != "job_history"}
+token_terms = sa.Table(  # TokenTermsSet: which payment tokens are allowed, and their collateral rates
+    "token_terms", metadata,
+    sa.Column("token", sa.String(42), primary_key=True),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("min_collateral_rate", U256, nullable=False),  # FAB wei per token base unit, 1e18 fixed point
+    sa.Column("max_collateral_rate", U256, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+settings = sa.Table(  # governance state by name: params, arbiter, appeal court, treasury, pending judges, owners
+    "settings", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+# Not derived from events: ERC-20 metadata the indexer reads once per token (FAB and every token with terms),
+# so that people read amounts in token units. Kept across reorgs (a token's symbol and decimals do not change).
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("address", sa.String(42), primary_key=True),
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("decimals", sa.Integer, nullable=False),
+)
+
+DERIVED = {t.name: t for t in (jobs, job_history, disputes, taken_orders, cancelled_orders, order_counters, nodes,
+                               stakes, unbond_requests, slashes, balances, fees, designs, token_terms, settings)}
+# Append-only tables keyed by (…, block_number, log_index): a reorg deletes their rows above the ancestor.
+APPEND_ONLY = {"job_history": job_history, "slashes": slashes}
+# Tables holding one row per entity (rolled back through the undo log).
+STATEFUL = {name: t for name, t in DERIVED.items() if name not in APPEND_ONLY}

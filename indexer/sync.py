@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from eth_abi.exceptions import DecodingError
 from fabrica.protocol.deployment import Deployment
 from sqlalchemy.engine import Engine
 
@@ -30,7 +31,9 @@ from .errors import ChainMismatchError, IndexerError, ReorgTooDeepError
 from .fetch import ChainMoved, Chunks, Fetched, Fetcher, RowEncoder, collect_young, gc_paused
 from .notify import PG_CHANNEL, Notification, Notifier
 from .rpc import Rpc
-from .schema import blocks, checkpoint, events, undo_log
+from .onchain import Call, ChainView
+from .rpc import RpcError
+from .schema import blocks, checkpoint, events, token_terms, tokens, undo_log
 
 log = logging.getLogger(__name__)
 COLLECT_EVERY = 64  # batches between two collections of reference cycles during a long sync
@@ -102,6 +105,7 @@ class Indexer:
         self.metrics = Metrics(range_size=self.config.initial_range)
         self.sqlite = is_sqlite(self.engine)
         self.chain_id = deployment.chain_id
+        self.fab = deployment.address("FabToken").lower()  # slash compensation and its fees are kept in FAB
         if migrate_schema:
             migrate(self.engine)
         self.lock = WriterLock(self.engine).acquire()
@@ -164,6 +168,7 @@ class Indexer:
                     self.fetcher.drop()
                     raise
                 if done:
+                    self._learn_tokens()
                     return self.metrics
                 steps += 1
                 if steps % COLLECT_EVERY == 0:
@@ -256,7 +261,7 @@ class Indexer:
                 raise ChainMoved()  # never write over a checkpoint we did not start from
             count, decoded = self._insert_events(conn, chunks)
             decoded.sort(key=_chain_order)  # nodes return logs in order; the deriver must never see them otherwise
-            deriver = Deriver(conn, undo_floor=keep_from + 1)
+            deriver = Deriver(conn, undo_floor=keep_from + 1, fab=self.fab)
             deriver.apply(decoded)
             written = deriver.flush() + count
             header_rows = [{"number": int(h["number"], 16), "hash": h["hash"], "parent_hash": h["parentHash"],
@@ -329,6 +334,27 @@ class Indexer:
         self.notifier.publish(note)
         return ancestor
 
+    # ------------------------------------------------------------------ token metadata
+    def _learn_tokens(self) -> None:
+        """Record symbol and decimals of FAB and of every token with terms, once each (for amounts in units)."""
+        with self.engine.connect() as conn:
+            known = set(conn.execute(sa.select(tokens.c.address)).scalars())
+            wanted = {self.fab} | set(conn.execute(sa.select(token_terms.c.token)).scalars())
+        found = []
+        view = ChainView(self.rpc, self.deployment, "latest")
+        for address in sorted(wanted - known):
+            try:  # any ERC-20's symbol() and decimals(), through FabToken's ABI
+                symbol, decimals = view.call([Call("FabToken", "symbol", (), address),
+                                              Call("FabToken", "decimals", (), address)])
+            except (RpcError, DecodingError, ValueError, OverflowError) as exc:  # not a standard ERC-20: amounts stay in base units
+                log.warning("cannot read the symbol and decimals of token %s: %s", address, exc)
+                continue
+            found.append({"address": address, "symbol": str(symbol)[:32], "decimals": int(decimals)})
+        if found:
+            with self.engine.begin() as conn:
+                self.lock.check(conn)
+                conn.execute(sa.insert(tokens), found)
+
     # ------------------------------------------------------------------ maintenance
     def rebuild(self) -> int:
         """Re-derive every derived table from the stored raw events; returns rows written."""
@@ -336,4 +362,4 @@ class Indexer:
         floor = (tip.number if tip else 0) - self.config.max_reorg_depth + 1
         with self.engine.begin() as conn:
             self.lock.check(conn)
-            return rebuild(conn, floor)
+            return rebuild(conn, floor, self.fab)

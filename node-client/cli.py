@@ -288,7 +288,7 @@ def run(
 
     node.toml has three parts: \[fabrica] (rpc_url, home, account: dev role, index or keystore path), \[node]
     (state_db, encryption_key_file, poll_interval, max_attempts, deactivate_on_abandon, max_collateral in FAB,
-    min_time_left) and one \[\[machines]] table per machine (name, port, baud, firmware marlin|grbl, profile,
+    max_collateral_share with fab_prices, min_time_left, time_margin, min_slack_s, unestimated_min_window) and one \[\[machines]] table per machine (name, port, baud, firmware marlin|grbl, profile,
     process, materials, node_id, boot_wait, connect_timeout, print_timeout, max_cmd_size for a Marlin
     built with another MAX_CMD_SIZE). Every machine is probed first;
     nothing is registered or claimed for one whose firmware does not answer. The full format with a working

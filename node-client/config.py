@@ -12,7 +12,12 @@
     max_attempts = 2                    # prints of one job before it is abandoned
     deactivate_on_abandon = true        # take the machine's node out of service when a job is abandoned
     max_collateral = "100"              # FAB a job may lock at most (whole tokens, decimal string)
+    max_collateral_share = "2"          # optional: collateral worth at most this share of the payment
+    fab_prices = { fUSD = "0.5" }       # what 1 FAB is worth in each payment token (for max_collateral_share)
     min_time_left = 3600                # seconds of claim window a job must still have
+    time_margin = 1.25                  # the delivery window must hold estimate x quantity x time_margin
+    min_slack_s = 1800                  #   + min_slack_s seconds
+    unestimated_min_window = 172800     # window a job needs when its time cannot be estimated before the claim
 
     [[machines]]
     name = "mk4-1"
@@ -134,7 +139,16 @@ class NodeOptions(BaseModel):
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 2
     deactivate_on_abandon: bool = True
     max_collateral: Annotated[Decimal, Field(strict=False, ge=0, allow_inf_nan=False)] = Decimal("100")
+    # Collateral valued in the payment token (at fab_prices) may be at most this share of the payment.
+    max_collateral_share: Annotated[Decimal, Field(strict=False, gt=0, allow_inf_nan=False)] | None = None
+    fab_prices: dict[str, Annotated[Decimal, Field(strict=False, gt=0, allow_inf_nan=False)]] = {}
     min_time_left: Annotated[int, Field(ge=0)] = 3600
+    # Delivery window needed: print-time estimate x quantity x time_margin + min_slack_s (see estimate.py).
+    time_margin: Annotated[float, Field(ge=1.0, le=100.0)] = 1.25
+    min_slack_s: Annotated[int, Field(ge=0)] = 1800
+    # A sealed design is read only once claimed, so its time is unknown before the claim: such a job is claimed
+    # only with at least this window, and handed back (free, at once) when the estimate then does not fit.
+    unestimated_min_window: Annotated[int, Field(ge=0)] = 172_800
 
 
 class NodeConfig(BaseModel):

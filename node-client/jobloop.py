@@ -3,27 +3,52 @@
 One `JobLoop` serves every machine in `node.toml`; each machine is one node on chain. A tick:
 
 1. resumes this node's unfinished jobs whose machine is free (after a restart too);
-2. for each free machine, looks at the open jobs (the SDK's listing), fetches each spec by CID and checks
-   process, material and size (the design itself when it is public), then claims one;
+2. for each free machine, looks at the open jobs (the SDK's listing) and claims one that passes every rule
+   below; a job that fails one is recorded as skipped with the rule's reason and never claimed;
 3. works a job: fetch + verify spec and design by CID (unsealing a private design with the node's key),
    slice (or pass G-code through), print through `PrintRunner` with telemetry into the local state,
-   put the print log JSON into the content store and deliver its CID as proof.
+   put the print log JSON, signed by the operator's key, into the content store and deliver its CID as proof.
+
+Refusal rules, checked before the claim (`[node]` keys in backquotes):
+
+* a job targeted at another node (`target_node` set and not one of this shop's nodes) is not for us;
+* collateral above `max_collateral` FAB, or (with `max_collateral_share`) collateral worth more than that share
+  of the payment, valued at `fab_prices`;
+* no machine here does the process and material (for a targeted job: the target's machine);
+* a sealed design in a job open to any node: a design sealed to one node's key must come in a job targeted at
+  that node (the sealed box does not name its recipient, so the target is what says whose key it is);
+* a public design file that is a registered design (`DesignNFT`, looked up by the plaintext's CIDs) the job
+  does not name: making it would skip the designer's royalty;
+* a file that is neither STL nor G-code, a part that does not fit, a G-code line the firmware cannot take;
+* a delivery window shorter than the print-time estimate x quantity x `time_margin` + `min_slack_s`
+  (estimate.py: the slicer's figure or the G-code's own moves, whichever is longer; an STL is sliced before the
+  claim and that slice is reused once claimed). A sealed design is read only once claimed, so its time is
+  unknown before: such a job is claimed only when its window is at least `unestimated_min_window`, and the
+  estimate is made as soon as it is unsealed.
+
+After the claim, anything that makes the job impossible here (the design does not unseal, is not what the spec
+says, is a registered design the job does not name, does not slice, does not fit the time left, or has lines the
+machine cannot take) hands the job back at once (`handBack`: free within the market's hand-back window), so
+the customer gets another node and this one stays in service. Only a failure after printing started (the
+machine failed every attempt) abandons the job: it stays claimed, and the machine's node is taken out of
+service (`deactivate_on_abandon`).
 
 Crash safety (local state in SQLite, `state.py`): a claim is recorded right after its transaction; a job
 this node's operator claimed on chain but that is missing locally (a crash between the two) is adopted, never
-claimed again. A print interrupted by a crash counts as a failed attempt and is printed again; only a job
-whose print finished with every line acknowledged is ever delivered. A print that fails is retried up to
-`max_attempts`, then the job is abandoned loudly (logged, recorded, and by default the machine's node is
-taken out of service so no further jobs are claimed for it) — it is never slashed silently.
+claimed again; a job handed back is never claimed again. A print interrupted by a crash counts as a failed
+attempt and is printed again; only a job whose print finished with every line acknowledged is ever delivered.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,6 +57,7 @@ from fabrica.protocol.accounts import resolve_account
 from fabrica.protocol.chain_errors import ContractError
 from fabrica.protocol.client import Fabrica
 from fabrica.protocol.errors import FabricaError
+from fabrica.protocol.proof import LOG_SCHEMA, MAX_LOG_SAMPLES, plaintext_cids, sign_log, spec_design_file
 from fabrica.protocol.storage import (
     CidMismatchError,
     ContentError,
@@ -44,22 +70,40 @@ from fabrica.protocol.storage import (
     public_key_from_private,
     unseal,
 )
-from fabrica.protocol.types import JobRecord, JobSpec, JobStatus, Material, ProcessKind, parse_flags
+from fabrica.protocol.types import (
+    JobRecord,
+    JobSpec,
+    JobStatus,
+    Material,
+    ProcessKind,
+    SpecFile,
+    format_units,
+    parse_flags,
+)
 
 from . import gcode
 from .config import MachineConfig, NodeConfig
 from .drivers import Driver, create_protocol
 from .errors import FirmwareTimeoutError, NodeClientError, NodeConfigError
+from .estimate import TimeEstimate, estimate, format_duration, required_window
 from .limits import LineLimit, check_lines, identified_limits, unopened_limits
 from .runner import PrintResult, PrintRunner
 from .runner import Progress as JobProgress
 from .serial_transport import SerialTransport
-from .slicer import MachineProfile, PartRejectedError, SliceResult, is_gcode, prepare, slicer_version, stl_bounding_box
+from .slicer import (
+    MachineProfile,
+    PartRejectedError,
+    SliceResult,
+    SlicingError,
+    is_gcode,
+    prepare,
+    slicer_version,
+    stl_bounding_box,
+)
 from .state import PHASES, NodeState
 
-LOG_SCHEMA = "fabrica.print-log/1"
-MAX_LOG_SAMPLES = 500
 RECHECK_S = 60.0  # how often a machine that stopped answering is tried again
+SLICE_CACHE = 8  # slices made before a claim, kept for the claimed job to reuse
 
 
 class JobRejected(NodeClientError):
@@ -155,6 +199,9 @@ class JobLoop:
             profile = m.load_profile(config.base_dir)
             self.machines[m.name] = Machine(m, profile, m.material_names(profile))
         self.delivered: list[int] = []
+        # (machine, sha256 of the design, material) -> a slice made to estimate a job before claiming it
+        self._slices: OrderedDict[tuple[str, str, str], SliceResult] = OrderedDict()
+        self._tokens: dict[str, tuple[str, int]] = {}  # payment token -> (symbol, decimals)
 
     # The state file and the key are made on first use, so a start that fails its checks leaves nothing behind.
     @cached_property
@@ -316,6 +363,8 @@ class JobLoop:
             if mine and rec.proof_cid and js.phase == "printed":
                 self.state.advance(js.job_id, "delivered", proof_cid=rec.proof_cid, note="delivery found on chain")
                 continue
+            if self._handed_back_on_chain(js.job_id, rec):
+                continue
             self.state.advance(js.job_id, "abandoned", error=f"job is {rec.status.name} on chain",
                                note="reconcile")
             self.say(f"job {js.job_id}: {rec.status.name} on chain; dropped from local work")
@@ -387,16 +436,17 @@ class JobLoop:
         skipped = self.state.skipped()
         now = self.client.now()
         stake_free = self.client.stake_of(self.address).free
-        max_collateral = int(self.config.node.max_collateral * 10**18)
         for rec in self.client.jobs(status=JobStatus.OPEN):
             if not free:
                 break
             if rec.job_id in skipped or self.state.job(rec.job_id) is not None:
-                continue
+                continue  # refused before, or claimed before (a job handed back is never claimed again)
             if rec.job.deadline < now + self.config.node.min_time_left:
                 continue
-            if rec.job.collateral > max_collateral:
-                self._skip(rec.job_id, f"collateral {rec.job.collateral} is above max_collateral")
+            try:
+                self._check_terms(rec)
+            except JobRejected as exc:
+                self._skip(rec.job_id, str(exc))
                 continue
             if rec.job.collateral > stake_free:
                 continue  # may fit once other jobs release their collateral
@@ -460,6 +510,46 @@ class JobLoop:
 
     # -------------------------------------------------------------------------------- matching
 
+    def _node_ids(self) -> dict[int, Machine]:
+        """This shop's node ids (registered now, configured, or known from the state file) -> machine."""
+        out: dict[int, Machine] = {}
+        for m in self.machines.values():
+            known = self.state.machine_node(m.cfg.name)
+            node_id = m.node_id or m.cfg.node_id or (known[0] if known else 0)
+            if node_id:
+                out[node_id] = m
+        return out
+
+    def _token(self, token: str) -> tuple[str, int]:
+        if token not in self._tokens:
+            self._tokens[token] = (self.client.token_symbol(token), self.client.token_decimals(token))
+        return self._tokens[token]
+
+    def _check_terms(self, rec: JobRecord) -> None:
+        """The rules that need only the job struct: the target node and the collateral policy."""
+        job, opts = rec.job, self.config.node
+        if job.target_node and job.target_node not in self._node_ids():
+            ours = ", ".join(str(n) for n in sorted(self._node_ids())) or "none yet"
+            raise JobRejected(f"the job is targeted at node {job.target_node}, not at this shop's nodes ({ours})")
+        collateral = Decimal(job.collateral) / 10**18
+        if collateral > opts.max_collateral:
+            raise JobRejected(f"collateral {format_units(job.collateral, 18)} FAB is above max_collateral "
+                              f"{opts.max_collateral} FAB")
+        if opts.max_collateral_share is None:
+            return
+        symbol, decimals = self._token(job.token)
+        price = opts.fab_prices.get(symbol)
+        if price is None:
+            raise JobRejected(f"max_collateral_share is set but [node] fab_prices has no price of FAB in {symbol} "
+                              f"(add e.g. fab_prices = {{ {symbol} = \"0.5\" }})")
+        payment = Decimal(job.amount) / 10**decimals
+        worth = collateral * price
+        if worth > opts.max_collateral_share * payment:
+            raise JobRejected(f"collateral {format_units(job.collateral, 18)} FAB is worth {worth.normalize():f} "
+                              f"{symbol} at {price} {symbol}/FAB, more than max_collateral_share "
+                              f"{opts.max_collateral_share} x the payment of {format_units(job.amount, decimals)} "
+                              f"{symbol}")
+
     def _fetch_spec(self, rec: JobRecord) -> JobSpec:
         try:
             return JobSpec.from_json_bytes(self.store.get(rec.spec_cid))  # the store verifies the CID
@@ -473,9 +563,20 @@ class JobLoop:
                    if spec.process & m.process and material in m.materials]
         if not capable:
             raise JobRejected(f"no machine here does {ProcessKind(spec.process).name} in {material}")
-        _, name, data = self._design_file(spec, peek=True)
+        if rec.job.target_node:  # the market lets only the target claim: only its machine may take the job
+            target = self._node_ids().get(rec.job.target_node)
+            capable = [m for m in capable if m is target]
+            if not capable:
+                raise JobRejected(f"the job is targeted at node {rec.job.target_node}, whose machine does not do "
+                                  f"{ProcessKind(spec.process).name} in {material}")
+        f, name, data = self._design_file(spec, rec, peek=True)
         if not (is_gcode(name) or name.lower().endswith(".stl")):
             raise JobRejected(f"design {name!r}: this node makes STL models and G-code files only")
+        if data is None and rec.job.delivery_window < self.config.node.unestimated_min_window:
+            raise JobRejected(
+                f"design {name!r} is sealed, so its print time cannot be estimated before the claim; such a job "
+                f"needs a delivery window of at least {format_duration(self.config.node.unestimated_min_window)} "
+                f"(unestimated_min_window), this one has {format_duration(rec.job.delivery_window)}")
         size = spec.bounding_box_mm
         if data is not None and not is_gcode(name):
             size = stl_bounding_box(data, name).size
@@ -494,21 +595,69 @@ class JobLoop:
                 last = exc
         if not fits:
             raise JobRejected(str(last))
-        return next((m for m in fits if m in free), None)
+        machine = next((m for m in fits if m in free), None)
+        if machine is not None and data is not None:
+            try:
+                sliced = self._slice(machine, spec, name, data)
+            except (PartRejectedError, SlicingError) as exc:
+                raise JobRejected(f"cannot slice {name!r} to estimate its print time: {exc}") from None
+            self._check_time(spec, name, sliced.gcode, rec.job.delivery_window, "delivery window")
+        return machine
 
-    def _design_file(self, spec: JobSpec, peek: bool = False) -> tuple[Any, str, bytes | None]:
-        files = [f for f in spec.files if f.role in ("gcode", "model")]
-        if not files:
-            raise JobRejected("spec has no model or gcode file to make")
-        f = next((f for f in files if f.role == "gcode"), files[0])
+    def _design_file(self, spec: JobSpec, rec: JobRecord, peek: bool = False) -> tuple[SpecFile, str, bytes | None]:
+        """The design to make, verified, unsealed and checked against royalties; with `peek`, None for sealed data."""
+        try:
+            f = spec_design_file(spec)
+        except FabricaError as exc:
+            raise JobRejected(str(exc)) from None
+        if f.sealed and not rec.job.target_node:
+            raise JobRejected(f"design {f.name!r} is sealed but the job is open to any node: a design sealed to "
+                              "one node's key must come in a job targeted at that node")
         if f.sealed and peek:
-            return f, f.name, None  # sealed to this node: readable once it is ours
+            return f, f.name, None  # sealed to this node: read only once the job is ours
         data = self.store.get(f.cid)  # verified against its CID on read
         if f.sealed:
             data = unseal(data, self.keys.private_key)
         if f.size is not None and len(data) != f.size:
             raise JobRejected(f"design {f.name} is {len(data)} bytes, the spec says {f.size}")
+        self._check_royalty(rec, f, data)
         return f, f.name, data
+
+    def _check_royalty(self, rec: JobRecord, f: SpecFile, data: bytes) -> None:
+        """Refuse a registered design's file in a job that does not name that design (its royalty would be skipped)."""
+        cids = plaintext_cids(data) + ([] if f.sealed else [f.cid])
+        found = {d for d in (self.client.design_id_for_cid(c) for c in dict.fromkeys(cids)) if d}
+        if found and rec.design_id not in found:
+            names = ", ".join(f"#{d}" for d in sorted(found))
+            raise JobRejected(f"design file {f.name!r} ({cids[0]}) is registered design {names}, but the job names "
+                              f"{f'design #{rec.design_id}' if rec.design_id else 'no design'}: making it would skip "
+                              "the designer's royalty")
+
+    def _slice(self, m: Machine, spec: JobSpec, name: str, data: bytes) -> SliceResult:
+        """Slice (or pass through) for machine `m`, reusing a slice made while matching."""
+        key = (m.cfg.name, hashlib.sha256(data).hexdigest(), Material(spec.material).name)
+        cached = self._slices.get(key)
+        if cached is not None and cached.profile_sha256 == m.profile.sha256:
+            return cached
+        result = prepare(data, name, m.profile, Material(spec.material).name)
+        if result.sliced:  # G-code passes through in no time: only real slices are worth keeping
+            self._slices[key] = result
+            while len(self._slices) > SLICE_CACHE:
+                self._slices.popitem(last=False)
+        return result
+
+    def _check_time(self, spec: JobSpec, name: str, gcode_bytes: bytes, available: float, what: str) -> TimeEstimate:
+        """JobRejected when `available` seconds do not hold the estimate x quantity x time_margin + min_slack_s."""
+        est = estimate(gcode_bytes.decode("ascii", errors="replace"))
+        opts = self.config.node
+        need = required_window(est.seconds, spec.quantity, opts.time_margin, opts.min_slack_s)
+        if available < need:
+            raise JobRejected(
+                f"{what} {format_duration(available)} is shorter than the {name!r} print time: "
+                f"{format_duration(est.seconds)} ({est.source} estimate) x {spec.quantity} "
+                f"x time_margin {opts.time_margin:g} + min_slack_s {format_duration(opts.min_slack_s)} "
+                f"= {format_duration(need)}")
+        return est
 
     # ------------------------------------------------------------------------------------ work
 
@@ -525,7 +674,7 @@ class JobLoop:
         if not (mine and rec.status == JobStatus.CLAIMED):
             if mine and rec.proof_cid and js.phase == "printed":
                 self.state.advance(job_id, "delivered", proof_cid=rec.proof_cid, note="delivery found on chain")
-            else:
+            elif not self._handed_back_on_chain(job_id, rec):
                 self.state.advance(job_id, "abandoned", error=f"job is {rec.status.name} on chain")
             return
         if js.phase == "printing":  # only after a crash that reconcile did not see
@@ -540,22 +689,26 @@ class JobLoop:
             self._deliver(m, rec, sliced)
 
     def _prepare(self, m: Machine, rec: JobRecord) -> tuple[SliceResult, list[str], dict] | None:
-        """Fetch, verify and slice (again after a restart: cheap, and nothing unverified is reused)."""
+        """Fetch, verify and slice (again after a restart: cheap, and nothing unverified is reused); a job that
+        cannot be made here is handed back (None)."""
         job_id = rec.job_id
+        first = self.state.job(job_id).phase == "claimed"
         try:
             spec = self._fetch_spec(rec)
-            f, name, data = self._design_file(spec)
+            f, name, data = self._design_file(spec, rec)
             self._reach(job_id, "fetched")
-            result = prepare(data, name, m.profile, Material(spec.material).name)
+            result = self._slice(m, spec, name, data)
             lines = gcode.numbered(result.gcode.decode("ascii"))
             what = f"G-code sliced from {name!r}" if result.sliced else f"design {name!r}"
             try:
                 check_lines(lines, m.cfg.firmware, what, self.line_limits(m))
             except NodeConfigError as exc:
                 raise JobRejected(str(exc)) from None
-        except (JobRejected, PartRejectedError, SealingError, CidMismatchError, InvalidDagError) as exc:
-            # Content that is wrong (not merely unreachable, which is retried) cannot become a part.
-            self._abandon(m, job_id, f"cannot make it: {exc}")
+            if f.sealed and first:  # its time could not be estimated before the claim: now it can
+                self._check_time(spec, name, result.gcode, rec.job.deadline - self.client.now(), "time left")
+        except (JobRejected, PartRejectedError, SlicingError, SealingError, CidMismatchError, InvalidDagError) as exc:
+            # Content that is wrong (not merely unreachable, which is retried) cannot become a part here.
+            self._hand_back(m, rec, f"cannot make it: {exc}")
             return None
         d = self._job_dir(job_id)
         (d / "job.gcode").write_bytes(result.gcode)
@@ -565,7 +718,7 @@ class JobLoop:
             how = f"sliced with {result.slicer}" if result.sliced else "G-code passed through"
             self.say(f"job {job_id}: {name} {how} (profile {result.profile}, config {result.config_sha256[:12]})")
         commands = [c for _, c in lines]
-        return result, commands, {"spec": spec, "design": design, "lines": lines, "what": what}
+        return result, commands, {"spec": spec, "design": design, "lines": lines, "what": what, "rec": rec}
 
     def _print(self, m: Machine, job_id: int, sliced: tuple[SliceResult, list[str], dict]) -> bool:
         """One attempt; True to go on (printed, or retry), False when the job was abandoned."""
@@ -584,7 +737,7 @@ class JobLoop:
             check_lines(meta["lines"], m.cfg.firmware, meta["what"], self.line_limits(m))
         except NodeConfigError as exc:
             driver.close()
-            self._abandon(m, job_id, f"cannot make it: {exc}")
+            self._hand_back(m, meta["rec"], f"cannot make it: {exc}")
             return False
         attempt = self.state.job(job_id).attempts + 1
         self.state.advance(job_id, "printing", attempts=attempt)
@@ -622,12 +775,13 @@ class JobLoop:
         self.state.advance(job_id, "sliced", error=reason, note="retry")
         return True
 
-    def _abandon(self, m: Machine, job_id: int, reason: str) -> None:
+    def _abandon(self, m: Machine, job_id: int, reason: str, *, machine_fault: bool = True) -> None:
+        """Give up on a job that stays claimed on chain; a machine fault also takes its node out of service."""
         self.state.advance(job_id, "abandoned", error=reason)
         self._phase(job_id, "abandoned")
         self.say(f"job {job_id}: ABANDONED: {reason}. It stays claimed on chain until its delivery deadline "
-                 "passes; the customer can then reclaim it and the collateral is slashed.")
-        if self.config.node.deactivate_on_abandon:
+                 "passes; then anyone can expire it: the customer is refunded and part of the collateral slashed.")
+        if machine_fault and self.config.node.deactivate_on_abandon:
             try:
                 with self._chain_lock:
                     self.client.set_node_active(m.node_id, False)
@@ -636,13 +790,46 @@ class JobLoop:
                 self.say(f"machine {m.cfg.name}: could not take node {m.node_id} out of service: {exc}")
             m.in_service = False  # no further claims for it in this run
 
+    def _hand_back(self, m: Machine, rec: JobRecord, reason: str) -> None:
+        """Give a claimed job back on chain (free within the hand-back window) and never claim it again."""
+        job_id = rec.job_id
+        try:
+            with self._chain_lock:
+                tx = self.client.hand_back_job(job_id)
+        except ContractError as exc:  # refused (its deadline passed, or it is no longer ours): keep it recorded
+            self._abandon(m, job_id, f"{reason}; handing it back was refused: {exc}", machine_fault=False)
+            return
+        penalty = 0
+        try:
+            penalty = int(tx.event("JobHandedBack").args["penalty"])
+        except (FabricaError, KeyError):
+            pass
+        self.state.advance(job_id, "handed_back", error=reason, note=tx.tx_hash)
+        self._phase(job_id, "handed_back")
+        cost = f"{format_units(penalty, 18)} FAB of collateral slashed" if penalty else "no penalty"
+        self.say(f"job {job_id}: HANDED BACK ({reason}); {cost}; machine {m.cfg.name} stays in service "
+                 f"(tx {tx.tx_hash})")
+
+    def _handed_back_on_chain(self, job_id: int, rec: JobRecord) -> bool:
+        """Record a job found Open again on chain (handed back before a crash let us record it)."""
+        if rec.status != JobStatus.OPEN:
+            return False
+        self.state.advance(job_id, "handed_back", error="found handed back on chain", note="reconcile")
+        self.say(f"job {job_id}: open again on chain (handed back); dropped from local work")
+        return True
+
     def print_log(self, m: Machine, rec: JobRecord, sliced: tuple[SliceResult, list[str], dict]) -> dict[str, Any]:
-        """The proof: what was made, how it was sliced, every attempt with its telemetry."""
+        """The proof, unsigned: what was made, how it was sliced, every attempt with its telemetry (thinned evenly
+        to about MAX_LOG_SAMPLES samples, the last one always kept). A public design's G-code is published by CID
+        so the customer can check its hash; a sealed design's is not (it would reveal the design)."""
         result, commands, meta = sliced
+        slicing = result.as_log()
+        if not meta["design"]["sealed"]:
+            slicing["gcode_cid"] = str(self.store.add(result.gcode))
         attempts = []
         for log in self.state.print_logs(rec.job_id):
             samples = log["telemetry"]
-            step = max(1, len(samples) // MAX_LOG_SAMPLES)
+            step = max(1, -(-len(samples) // MAX_LOG_SAMPLES))
             attempts.append({
                 "attempt": log["attempt"], "machine": log["machine"], "started_at": log["started_at"],
                 "finished_at": log["finished_at"], "ok": log["ok"], "state": log["state"], "reason": log["reason"],
@@ -656,7 +843,7 @@ class JobLoop:
             "quantity": spec.quantity, "design": meta["design"],
             "machine": {"name": m.cfg.name, "firmware": m.cfg.firmware, "profile": m.profile.name,
                         "build_volume_mm": list(m.profile.build_volume_mm)},
-            "slicing": result.as_log(), "gcode_lines": len(commands),
+            "slicing": slicing, "gcode_lines": len(commands),
             "attempts": attempts, "result": "printed",
         }
 
@@ -665,7 +852,7 @@ class JobLoop:
         logs = self.state.print_logs(job_id)
         if not logs or logs[-1]["ok"] is not True:  # never deliver a job that did not finish
             raise NodeClientError(f"job {job_id} is marked printed but has no finished print; refusing to deliver")
-        log = self.print_log(m, rec, sliced)
+        log = sign_log(self.print_log(m, rec, sliced), self.client.account)  # the customer checks who made it
         (self._job_dir(job_id) / "print-log.json").write_text(json.dumps(log, indent=1, sort_keys=True))
         proof = str(self.store.add(json.dumps(log, sort_keys=True, separators=(",", ":")).encode()))
         with self._chain_lock:

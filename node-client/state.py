@@ -3,7 +3,8 @@
 Phases of a job this node claimed:
 
     claimed -> fetched -> sliced -> printing -> printed -> delivered
-                 any phase before delivered  -> abandoned
+                 any phase before delivered  -> abandoned    (kept claimed on chain: a machine fault)
+                 any phase before delivered  -> handed_back  (given back on chain: the job cannot be made here)
                  printing -> sliced            (a failed attempt, retried)
 
 Every transition is one SQLite transaction (WAL, synchronous=FULL), so a crash leaves the last committed phase.
@@ -24,8 +25,8 @@ from typing import Any
 
 from .errors import NodeClientError
 
-PHASES = ("claimed", "fetched", "sliced", "printing", "printed", "delivered", "abandoned")
-TERMINAL = ("delivered", "abandoned")
+PHASES = ("claimed", "fetched", "sliced", "printing", "printed", "delivered", "abandoned", "handed_back")
+TERMINAL = ("delivered", "abandoned", "handed_back")
 _FORWARD = {p: i for i, p in enumerate(PHASES[:6])}
 SCHEMA_VERSION = 1
 
@@ -159,7 +160,7 @@ class NodeState:
         return JobState(**dict(row)) if row else None
 
     def jobs(self, *, active: bool | None = None) -> list[JobState]:
-        """Every recorded job; `active=True` only those not delivered or abandoned."""
+        """Every recorded job; `active=True` only those not delivered, abandoned or handed back."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM jobs ORDER BY job_id").fetchall()
         out = [JobState(**dict(r)) for r in rows]
@@ -184,7 +185,7 @@ class NodeState:
                 return False
             retry = current == "printing" and phase == "sliced"
             if current in TERMINAL or not (
-                phase == "abandoned" or retry or _FORWARD.get(phase, -1) > _FORWARD[current]
+                phase in ("abandoned", "handed_back") or retry or _FORWARD.get(phase, -1) > _FORWARD[current]
             ):
                 raise StateError(f"job {job_id} is {current}; it cannot move to {phase}")
             sets = ", ".join(f"{k}=?" for k in fields)

@@ -12,7 +12,7 @@ from .client import Fabrica, TxResult
 from .devnet import Devnet
 from .storage.sealing import generate_keypair
 from .storage.store import LocalContentStore
-from .types import JobSpec, JobStatus, Material, ProcessKind, SpecFile, Tolerance, format_units
+from .types import Job, JobSpec, JobStatus, Material, ProcessKind, SpecFile, Tolerance, format_units
 
 
 def box_stl(width: float, depth: float, height: float, name: str = "fabrica-demo-part") -> bytes:
@@ -40,10 +40,13 @@ class DemoReport:
     steps: list[dict] = field(default_factory=list)
     balances: dict[str, dict[str, str]] = field(default_factory=dict)
     lifecycle_gas: int = 0
+    order_job_id: int = 0
+    order_gas: int = 0
 
 
 def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -> DemoReport:
-    """Devnet up, then post → claim → deliver → accept, withdrawals, and final balances."""
+    """Devnet up, then post → claim → deliver → accept, a signed order taken → deliver → accept, withdrawals,
+    and final balances; every step's gas."""
     devnet = Devnet(home, port=port)
     deployment = devnet.up(lambda m: say(f"    {m}"))
     base = Fabrica.connect(devnet.rpc_url, deployment=deployment)
@@ -54,11 +57,13 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
     report = DemoReport(rpc_url=devnet.rpc_url)
     before = {r: customer.token_balance(usd, as_role[r].address) for r in ("customer", "shop", "treasury", "designer")}
 
-    def step(name: str, result: TxResult, lifecycle: bool = False) -> TxResult:
+    def step(name: str, result: TxResult, lifecycle: bool = False, order: bool = False) -> TxResult:
         report.steps.append({"step": name, "tx_hash": result.tx_hash, "gas_used": result.gas_used,
                              "value": result.value})
         if lifecycle:
             report.lifecycle_gas += result.gas_used
+        if order:
+            report.order_gas += result.gas_used
         value = f" -> {result.value}" if result.value is not None else ""
         say(f"  {name:<38}{value:<8} gas {result.gas_used:>9,}  tx {result.tx_hash}")
         return result
@@ -75,9 +80,14 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
                    files=[SpecFile(cid=part_cid, name="bracket.stl", role="model", size=len(stl))])
     spec_cid = str(store.add(spec.to_json_bytes()))
     say(f"    spec stored as {spec_cid}")
-    job_id = step("customer posts job", customer.post_job(
-        token=usd, amount=25_000_000, spec_cid=spec_cid, design_id=design_id, claim_by=customer.now() + 86_400,
-        delivery_window=3 * 86_400, collateral=10 * 10**18), lifecycle=True).value
+    # The collateral is the minimum the market asks for 25 fUSD; the job reuses the slot of one of the customer's
+    # finished jobs when an earlier run left one (cheaper than a fresh slot).
+    posted = step("customer posts job", customer.post_job(
+        usd, 25_000_000, spec_cid, design_id=design_id, claim_by=customer.now() + 86_400,
+        delivery_window=3 * 86_400), lifecycle=True)
+    job_id = posted.value
+    key = Job.from_event(posted.event("JobPosted").args["job"]).key
+    say(f"    stored in slot {key}" + (" (recycled from a finished job)" if key != job_id else " (a fresh slot)"))
     report.job_id = job_id
 
     say("3. A shop stakes FAB, registers a printer and claims the job")
@@ -103,7 +113,18 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
     step("customer accepts", customer.accept_job(job_id), lifecycle=True)
     assert customer.job(job_id).status == JobStatus.SETTLED
 
-    say("6. Everyone withdraws what they earned")
+    say("6. The customer signs an order off-chain (with a permit for the payment); the shop takes it in one step")
+    order = customer.build_order(usd, 12_000_000, spec_cid, delivery_window=86_400, expiry=customer.now() + 3_600)
+    signature = customer.sign_order(order)
+    permit = customer.sign_permit(usd, order.amount, order.expiry)
+    say(f"    order {order.nonce} signed: digest 0x{order.digest(deployment.chain_id, customer.market.address).hex()}")
+    order_job = step("shop takes signed order", shop.take_order(order, signature, node_id, permit=permit),
+                     order=True).value
+    report.order_job_id = order_job
+    step("shop delivers order proof", shop.deliver_job(order_job, proof_cid), order=True)
+    step("customer accepts order job", customer.accept_job(order_job), order=True)
+
+    say("7. Everyone withdraws what they earned")
     step("shop withdraws payout", shop.withdraw(usd))
     step("designer withdraws royalty", designer.withdraw(usd))
     step("treasury collects fees", treasury.withdraw_fees(usd))
@@ -120,4 +141,5 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
         say(f"  {role:<9} {b['address']}  {b['fUSD']:>12}  ({b['change']})")
     say(f"Job {job_id} lifecycle gas (post+claim+deliver+accept): {report.lifecycle_gas:,}"
         " (a first job creates the payees' balances; `python bench/gas.py` measures the steady state)")
+    say(f"Order job {order_job} gas (take+deliver+accept): {report.order_gas:,}")
     return report

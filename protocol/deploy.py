@@ -10,22 +10,78 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from .artifacts import load
-from .deployment import Deployment
+from .deployment import Deployment, TokenTerms
 from .errors import FabricaError
+
+MINUTE = 60
+HOUR = 3_600
+DAY = 86_400
+FAB = 10**18
 
 
 @dataclass(frozen=True)
 class MarketParams:
-    """JobMarket and NodeRegistry parameters a deployment starts with (governance may change them)."""
+    """JobMarket and NodeRegistry parameters a deployment starts with (governance may change them).
+
+    The defaults are the production values; each must lie within the bounds of the constants in
+    contracts/src/market/MarketCore.sol (the market's constructor refuses others with ParameterOutOfBounds).
+
+    - review_window 3 days: a customer who receives a part on a Friday can still inspect it after the weekend.
+    - min_delivery_window 1 hour (the contract's floor): the customer chooses each job's window above it.
+    - hand_back_window 1 hour: long enough to notice a job the shop cannot make (material, queue) and give it
+      back for free, short enough that a job is not parked out of other shops' reach.
+    - hand_back_penalty_bps 10 %: a late hand-back costs the shop a little, so claiming speculatively does not pay.
+    - expiry_slash_bps 50 %: a missed delivery costs half the collateral, which is what makes a claim a promise.
+    - compensation_bps 50 % (the contract's cap): the customer gets half of every slash for the delay, the
+      treasury the rest, so a customer never profits from a shop's failure more than it is delayed by it.
+    - dispute_window 7 days: the arbiter gets a working week to look at a disputed part.
+    - appeal_window 3 days: either side gets a few days to appeal a ruling (and the court as long to rule).
+    - min_stake 1000 FAB and unbond_delay 7 days (NodeRegistry): unbonding stake stays slashable for a week.
+    """
 
     fee_bps: int = 250
     max_royalty_bps: int = 2_000
     dispute_bond_bps: int = 1_000
-    review_window: int = 3 * 86_400
-    min_delivery_window: int = 600
-    min_collateral: int = 10 * 10**18
-    min_stake: int = 1_000 * 10**18
-    unbond_delay: int = 7 * 86_400
+    review_window: int = 3 * DAY
+    min_delivery_window: int = HOUR
+    min_collateral: int = 10 * FAB
+    hand_back_window: int = HOUR
+    hand_back_penalty_bps: int = 1_000
+    expiry_slash_bps: int = 5_000
+    compensation_bps: int = 5_000
+    dispute_window: int = 7 * DAY
+    appeal_window: int = 3 * DAY
+    min_stake: int = 1_000 * FAB
+    unbond_delay: int = 7 * DAY
+
+    @classmethod
+    def production(cls) -> MarketParams:
+        """The production defaults (see the class docstring for the reason behind each)."""
+        return cls()
+
+    @classmethod
+    def devnet(cls) -> MarketParams:
+        """Every window at the shortest the contracts allow, so a demo or a test moves the clock as little as
+        possible: review, delivery and hand-back windows of 1 h, 1 h and 10 min, disputes and appeals of 1 day,
+        unbonding of 1 day. Amounts (fee, collateral, stake) stay as in production."""
+        return cls(review_window=HOUR, min_delivery_window=HOUR, hand_back_window=10 * MINUTE,
+                   dispute_window=DAY, appeal_window=DAY, unbond_delay=DAY)
+
+    def market_tuple(self) -> tuple:
+        """The JobMarket `Params` struct (IJobMarketTypes.Params) as the tuple web3 encodes."""
+        return (self.fee_bps, self.max_royalty_bps, self.dispute_bond_bps, self.review_window,
+                self.min_delivery_window, self.min_collateral, self.hand_back_window, self.hand_back_penalty_bps,
+                self.expiry_slash_bps, self.compensation_bps, self.dispute_window, self.appeal_window)
+
+
+def usd_terms(decimals: int) -> TokenTerms:
+    """Collateral terms for a dollar stablecoin with `decimals`: at least 0.01 FAB and at most 10 FAB per dollar.
+
+    With the 10 FAB minimum collateral, jobs up to 1000 dollars ask for the minimum by default; a customer may
+    ask a shop to put up to ten times the price (in FAB) at stake, never more (no baiting shops into locking
+    more than a job is worth).
+    """
+    return TokenTerms.per_unit(decimals, "0.01", 10)
 
 
 def create_address(sender: str, nonce: int) -> str:
@@ -81,33 +137,41 @@ def deploy_protocol(
     *,
     treasury: str,
     arbiter: str,
+    appeal_court: str,
     owner: str | None = None,
     params: MarketParams = MarketParams(),
     fab_supply: int = 1_000_000_000 * 10**18,
     test_stablecoin: bool = False,
+    payment_tokens: dict[str, tuple[str, TokenTerms]] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Deployment:
-    """Deploy FabToken, DesignNFT, NodeRegistry and JobMarket (and fUSD on devnets); returns the manifest."""
+    """Deploy FabToken, DesignNFT, NodeRegistry and JobMarket (and fUSD on devnets); returns the manifest.
+
+    `payment_tokens` maps symbols of existing ERC-20s to (address, terms); with `test_stablecoin` a fresh
+    fUSD (6 decimals, `usd_terms`) is added. The market's constructor deploys its dispute and governance
+    module itself, so the whole protocol is five or six transactions plus one per payment token.
+    """
     d = Deployer(w3, deployer, progress)
     owner = to_checksum_address(owner or deployer.address)
     start_block = w3.eth.block_number
     fab = d.deploy("FabToken", deployer.address, fab_supply)
-    tokens: dict[str, str] = {}
+    tokens: dict[str, tuple[str, TokenTerms]] = {
+        symbol: (to_checksum_address(address), terms) for symbol, (address, terms) in (payment_tokens or {}).items()
+    }
     if test_stablecoin:
-        tokens["fUSD"] = d.deploy("TestStablecoin", deployer.address)
+        tokens["fUSD"] = (d.deploy("TestStablecoin", deployer.address), usd_terms(6))
     designs = d.deploy("DesignNFT")
     # Registry and market reference each other immutably: the market is the next contract deployed.
     predicted_market = create_address(deployer.address, d.nonce + 1)
     registry = d.deploy("NodeRegistry", deployer.address, fab, predicted_market, params.min_stake, params.unbond_delay)
     market = d.deploy(
-        "JobMarket", deployer.address, registry, designs, to_checksum_address(treasury), to_checksum_address(arbiter),
-        (params.fee_bps, params.max_royalty_bps, params.dispute_bond_bps, params.review_window,
-         params.min_delivery_window, params.min_collateral),
+        "JobMarket", deployer.address, registry, designs, to_checksum_address(treasury),
+        to_checksum_address(arbiter), to_checksum_address(appeal_court), params.market_tuple(),
     )
     if market != predicted_market:
         raise FabricaError(f"market deployed at {market}, registry expects {predicted_market}")
-    for address in tokens.values():
-        d.call("JobMarket", market, "setTokenAllowed", address, True)
+    for address, terms in tokens.values():
+        d.call("JobMarket", market, "setTokenTerms", address, terms.to_abi())
     if owner != deployer.address:
         # Ownable2Step: the new owner (e.g. a Timelock) must call acceptOwnership.
         d.call("JobMarket", market, "transferOwnership", owner)
@@ -118,8 +182,10 @@ def deploy_protocol(
         owner=owner,
         treasury=treasury,
         arbiter=arbiter,
+        appeal_court=appeal_court,
         contracts={"FabToken": fab, "DesignNFT": designs, "NodeRegistry": registry, "JobMarket": market},
-        payment_tokens=tokens,
+        payment_tokens={symbol: address for symbol, (address, _terms) in tokens.items()},
+        token_terms={symbol: terms for symbol, (_address, terms) in tokens.items()},
     )
 
 

@@ -3,12 +3,47 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 from eth_utils import to_checksum_address
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import FabricaLookupError, FabricaValueError
+
+RATE_ONE = 10**18  # token terms' rates are 1e18 fixed point (JobMarket RATE_ONE)
+_UINT112 = (1 << 112) - 1
+
+
+class TokenTerms(BaseModel):
+    """What a payment token requires (JobMarket `TokenTerms`): FAB collateral per base unit of payment.
+
+    Rates are FAB wei per token base unit in 1e18 fixed point, so they depend on the token's decimals: for a
+    6-decimal dollar, 0.01 FAB per dollar is 10**16 * 10**18 / 10**6 = 10**28.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allowed: bool = True
+    min_collateral_rate: int = Field(ge=0, le=_UINT112)
+    max_collateral_rate: int = Field(ge=0, le=_UINT112)
+
+    @classmethod
+    def per_unit(cls, decimals: int, min_fab: Decimal | str | int, max_fab: Decimal | str | int) -> TokenTerms:
+        """Terms from FAB per whole token (e.g. 0.01 and 10 FAB per dollar) for a token with `decimals`."""
+        def rate(fab: Decimal | str | int) -> int:
+            return int(Decimal(str(fab)) * 10**18 * RATE_ONE / Decimal(10) ** decimals)
+
+        return cls(min_collateral_rate=rate(min_fab), max_collateral_rate=rate(max_fab))
+
+    def to_abi(self) -> tuple:
+        """The struct as the tuple web3 encodes."""
+        return (self.allowed, self.min_collateral_rate, self.max_collateral_rate)
+
+    def bounds(self, amount: int, min_collateral: int) -> tuple[int, int]:
+        """The collateral range a job paying `amount` base units may ask for (JobMarket `collateralBounds`)."""
+        low = max(amount * self.min_collateral_rate // RATE_ONE, min_collateral)
+        return low, max(amount * self.max_collateral_rate // RATE_ONE, low)
 
 
 class Deployment(BaseModel):
@@ -21,10 +56,12 @@ class Deployment(BaseModel):
     owner: str
     treasury: str
     arbiter: str
+    appeal_court: str
     contracts: dict[str, str]
     payment_tokens: dict[str, str] = {}
+    token_terms: dict[str, TokenTerms] = {}  # by payment token symbol, as set at deployment
 
-    @field_validator("owner", "treasury", "arbiter")
+    @field_validator("owner", "treasury", "arbiter", "appeal_court")
     @classmethod
     def _checksum(cls, v: str) -> str:
         return to_checksum_address(v)

@@ -17,12 +17,20 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from .accounts import DEV_ACCOUNTS, DEV_ROLES, dev_account
-from .deploy import deploy_protocol, fund_dev_accounts
+from .deploy import MarketParams, deploy_protocol, fund_dev_accounts
 from .deployment import Deployment
 from .errors import FabricaConnectionError, FabricaError, FabricaLookupError, FabricaValueError
 
 DEVNET_CHAIN_ID = 31337
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# The appeal court's dev account: the role "court" when accounts.py names one, else dev account 8 (0..5 have
+# roles, tests use 6 and 7 as a newcomer and a stranger).
+COURT_INDEX = DEV_ROLES.get("court", 8)
+
+
+def devnet_roles() -> dict[str, int]:
+    """Dev roles with the appeal court's account: what `devnet up` prints and deploys with."""
+    return {**DEV_ROLES, "court": COURT_INDEX}
 
 
 @dataclass(frozen=True)
@@ -248,7 +256,8 @@ class Devnet:
                 w3, deployer,
                 treasury=dev_account(DEV_ROLES["treasury"]).address,
                 arbiter=dev_account(DEV_ROLES["arbiter"]).address,
-                test_stablecoin=True, progress=say,
+                appeal_court=dev_account(COURT_INDEX).address,
+                params=MarketParams.devnet(), test_stablecoin=True, progress=say,
             )
             say(f"funding {DEV_ACCOUNTS} dev accounts with FAB and fUSD")
             fund_dev_accounts(w3, deployer, deployment, [dev_account(i).address for i in range(DEV_ACCOUNTS)])
@@ -391,5 +400,5 @@ def manifest_json(deployment: Deployment, rpc_url: str) -> str:
     """The manifest as printed by `fabrica devnet up --json`, with the RPC URL and dev accounts."""
     data = json.loads(deployment.model_dump_json())
     data["rpc_url"] = rpc_url
-    data["accounts"] = {role: dev_account(i).address for role, i in DEV_ROLES.items()}
+    data["accounts"] = {role: dev_account(i).address for role, i in devnet_roles().items()}
     return json.dumps(data, indent=2)

@@ -16,7 +16,7 @@ ZERO_ADDRESS = Address("0x" + "00" * 20)
 
 
 class JobStatus(enum.IntEnum):
-    """Mirror of Solidity `JobStatus` (contracts/src/types/Job.sol); ordinals only grow along transitions."""
+    """Mirror of Solidity `JobStatus` (contracts/src/types/Job.sol); a claim handed back returns to OPEN."""
 
     NONE = 0
     OPEN = 1
@@ -98,6 +98,7 @@ def parse_flags(flag_type: type[enum.IntFlag], names: str | list[str]) -> enum.I
 _UINT96 = (1 << 96) - 1
 _UINT40 = (1 << 40) - 1
 _UINT32 = (1 << 32) - 1
+_UINT64 = (1 << 64) - 1
 
 
 class Job(BaseModel):
@@ -117,6 +118,8 @@ class Job(BaseModel):
     delivery_window: Annotated[int, Field(ge=0, le=_UINT32)]
     review_window: Annotated[int, Field(ge=0, le=_UINT32)]
     deadline: Annotated[int, Field(ge=0, le=_UINT40)]
+    target_node: Annotated[int, Field(ge=0, le=_UINT64)] = 0  # the only node that may claim; 0 = any
+    key: Annotated[int, Field(ge=0, le=_UINT64)] = 0  # storage slot: the job id, or a recycled finished job's slot
 
     @field_validator("customer", "token", "node", "royalty_receiver")
     @classmethod
@@ -140,6 +143,8 @@ class Job(BaseModel):
             self.delivery_window,
             self.review_window,
             self.deadline,
+            self.target_node,
+            self.key,
         )
 
     @classmethod
@@ -160,16 +165,40 @@ class Job(BaseModel):
                 delivery_window=v["deliveryWindow"],
                 review_window=v["reviewWindow"],
                 deadline=v["deadline"],
+                target_node=v["targetNode"],
+                key=v["key"],
             )
         names = list(cls.model_fields)
         return cls(**dict(zip(names, value)))
 
-    def commitment(self, status: JobStatus) -> bytes:
-        """The 32-byte value JobMarket stores for this job in `status` (hash with status in the low byte)."""
+    @classmethod
+    def from_packed(cls, data: bytes | str) -> Job:
+        """Build from the packed form JobPosted and OrderTaken carry (contracts' `JobLib.pack`)."""
+        return cls.from_abi(unpack_job(data))
+
+    @classmethod
+    def from_event(cls, value: bytes | str | tuple | dict) -> Job:
+        """Build from an event's `job` argument: packed bytes (or their 0x hex), or a decoded struct."""
+        if isinstance(value, bytes | bytearray | str):
+            return cls.from_abi(unpack_job(value if isinstance(value, str) else bytes(value)))
+        return cls.from_abi(value)
+
+    def packed(self) -> bytes:
+        """The packed form (`JobLib.pack`): each field big-endian in its type's width, no padding."""
+        out = b""
+        for (_name, typ), value in zip(job_abi_fields(), self.to_abi(), strict=True):
+            width = _packed_width(typ)
+            number = int(value, 16) if typ == "address" else int(value)
+            out += number.to_bytes(width, "big")
+        return out
+
+    def commitment(self, job_id: int, status: JobStatus) -> bytes:
+        """The 32-byte value JobMarket stores in slot `key` for job `job_id` in `status` (hash of id and
+        struct, status in the low byte)."""
         from eth_abi import encode as abi_encode
         from eth_utils import keccak
 
-        digest = bytearray(keccak(abi_encode([job_abi_type()], [self.to_abi()])))
+        digest = bytearray(keccak(abi_encode(["uint256", job_abi_type()], [job_id, self.to_abi()])))
         digest[31] = int(status)
         return bytes(digest)
 
@@ -184,18 +213,93 @@ class Job(BaseModel):
         return self.amount - self.fee - self.royalty
 
 
+def _packed_width(typ: str) -> int:
+    """Bytes a field of Solidity type `typ` takes in abi.encodePacked."""
+    return 20 if typ == "address" else int(typ.removeprefix("uint")) // 8
+
+
+def job_abi_fields() -> list[tuple[str, str]]:
+    """The Job struct's (name, type) pairs, in order, from the generated JobMarket ABI."""
+    job_abi_type()  # checks the field names
+    from .artifacts import abi
+
+    fn = next(e for e in abi("JobMarket") if e.get("type") == "function" and e["name"] == "hashJob")
+    return [(c["name"], c["type"]) for c in fn["inputs"][1]["components"]]
+
+
+def unpack_job(data: bytes | str) -> dict[str, int | str]:
+    """The struct (camelCase names, as web3 decodes it) from `JobLib.pack`'s bytes (or their 0x hex, as stored
+    event arguments hold them); ValueError on a wrong size."""
+    from eth_utils import to_checksum_address
+
+    if isinstance(data, str):
+        data = bytes.fromhex(data.removeprefix("0x"))
+
+    fields = job_abi_fields()
+    size = sum(_packed_width(t) for _, t in fields)
+    if len(data) != size:
+        raise ValueError(f"a packed job is {size} bytes, got {len(data)}")
+    out: dict[str, int | str] = {}
+    at = 0
+    for name, typ in fields:
+        width = _packed_width(typ)
+        chunk = data[at:at + width]
+        out[name] = to_checksum_address(chunk) if typ == "address" else int.from_bytes(chunk, "big")
+        at += width
+    return out
+
+
 def job_abi_type() -> str:
     """The Job tuple type, read from the generated JobMarket ABI (`hashJob`'s first input)."""
     from .artifacts import abi
 
     fn = next(e for e in abi("JobMarket") if e.get("type") == "function" and e["name"] == "hashJob")
-    components = fn["inputs"][0]["components"]
+    components = fn["inputs"][1]["components"]
     names = [c["name"] for c in components]
     expected = ["customer", "token", "node", "royaltyReceiver", "amount", "royalty", "collateral", "bond",
-                "feeBps", "deliveryWindow", "reviewWindow", "deadline"]
+                "feeBps", "deliveryWindow", "reviewWindow", "deadline", "targetNode", "key"]
     if names != expected:  # the Python model must follow the Solidity struct
         raise RuntimeError(f"Job struct in the ABI changed: {names}; update fabrica.protocol.types.Job")
     return "(" + ",".join(c["type"] for c in components) + ")"
+
+
+class DisputeStage(enum.IntEnum):
+    """Mirror of Solidity `IJobMarketTypes.DisputeStage`: where a disputed job's dispute stands."""
+
+    NONE = 0
+    AWAITING_ARBITER = 1  # the arbiter fixed at opening rules by the deadline, else anyone escalates to the court
+    RULED = 2  # the arbiter ruled; either side may appeal until the deadline, then anyone finalizes
+    APPEALED = 3  # the appeal court rules by the deadline, else the arbiter's ruling (or the default) stands
+
+
+class DisputeInfo(BaseModel):
+    """A dispute's state (JobMarket `disputeOf`): the judge now in charge, its deadline and the ruling so far."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: DisputeStage = DisputeStage.NONE
+    judge: str = ZERO_ADDRESS  # the arbiter, then (once appealed or escalated) the appeal court
+    deadline: int = 0  # rule-by while awaiting a judge, appeal-by once ruled
+    refund_bps: int = 0  # the arbiter's ruling, once RULED
+    slash_bps: int = 0
+    appellant: str = ZERO_ADDRESS  # who appealed and posted the bond; zero for an escalation
+    arbiter: str = ZERO_ADDRESS  # the arbiter fixed when the dispute opened
+
+
+class Resolution(BaseModel):
+    """How a dispute ended (JobMarket `JobResolved`), amounts in the job's token (slashes in FAB)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by: str  # the judge whose ruling applied; the zero address for the default ruling
+    refund_bps: int
+    slash_bps: int
+    customer_refund: int
+    node_payout: int
+    fee: int
+    royalty: int
+    slashed: int  # FAB taken from the node's collateral
+    compensation: int  # FAB of it credited to the customer
 
 
 class JobRecord(BaseModel):
@@ -213,6 +317,11 @@ class JobRecord(BaseModel):
     reason_cid: str | None = None
     posted_block: int
     updated_block: int
+    claimed_at: int | None = None  # when the current claim was made (None while open)
+    hand_backs: int = 0  # how often a node gave the job back
+    order_hash: bytes | None = None  # the signed order's EIP-712 digest, for jobs created by `take`
+    dispute: DisputeInfo | None = None  # the dispute as its events left it; None when never disputed
+    resolution: Resolution | None = None  # how the dispute ended, once RESOLVED
 
 
 class Node(BaseModel):
@@ -235,15 +344,15 @@ class Stake(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    staked: int
-    locked: int
-    unbonding: int
-    unbond_at: int
+    staked: int  # bonded: backs new claims
+    locked: int  # collateral the market holds in unfinished jobs (may exceed `staked` while unbonding)
+    unbonding: int  # pending unbond requests, each with its own release time; slashable until withdrawn
+    unbond_at: int  # release time of the oldest pending request (0 = none)
 
     @property
     def free(self) -> int:
-        """Stake not locked as collateral."""
-        return self.staked - self.locked
+        """Bonded stake not locked as collateral: what new claims can lock."""
+        return max(0, self.staked - self.locked)
 
 
 class Tolerance(BaseModel):

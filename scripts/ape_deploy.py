@@ -4,18 +4,18 @@
     ape run ape_deploy [--network ethereum:local:foundry]
 
 The SDK's `fabrica devnet up` (protocol/deploy.py) is the supported deployment path;
-this mirrors it with ape's accounts and contract containers, with the same default parameters.
+this mirrors it with ape's accounts and contract containers, with the devnet's parameters.
 """
 
 from __future__ import annotations
 
 from ape import accounts, project
-from fabrica.protocol.deploy import MarketParams
+from fabrica.protocol.deploy import MarketParams, usd_terms
 
 
 def main() -> None:
     deployer = accounts.test_accounts[0]
-    params = MarketParams()
+    params = MarketParams.devnet()
     fab = deployer.deploy(project.FabToken, deployer, 1_000_000_000 * 10**18)
     fusd = deployer.deploy(project.TestStablecoin, deployer)
     designs = deployer.deploy(project.DesignNFT)
@@ -31,20 +31,16 @@ def main() -> None:
         designs,
         deployer,  # treasury
         deployer,  # arbiter
-        (
-            params.fee_bps,
-            params.max_royalty_bps,
-            params.dispute_bond_bps,
-            params.review_window,
-            params.min_delivery_window,
-            params.min_collateral,
-        ),
+        deployer,  # appeal court
+        params.market_tuple(),
     )
     if market.address != predicted_market:
         raise RuntimeError(
             f"market deployed at {market.address}, registry expects {predicted_market}"
         )
-    market.setTokenAllowed(fusd, True, sender=deployer)
+    # Governance is the market's module, served at the market's address (the market delegates to it).
+    module = project.JobMarketModule.at(market.address)
+    module.setTokenTerms(fusd, usd_terms(6).to_abi(), sender=deployer)
     assert registry.market() == market.address
     for name, contract in (
         ("FabToken", fab),

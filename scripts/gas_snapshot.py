@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
 BASELINE = CONTRACTS / "gas-snapshot.json"
 LIFECYCLE = ("post", "claim", "deliver", "accept")
+SIGNED_LIFECYCLE = ("take", "deliver_signed", "accept_signed")
 
 
 def measure() -> dict[str, dict[str, int]]:
@@ -60,7 +61,8 @@ def main() -> int:
                 print("  " + line)
             return 1
         total = sum(measured["JobMarket"][op] for op in LIFECYCLE)
-        print(f"gas snapshot ok: lifecycle {total} gas, no operation grew")
+        signed = sum(measured["JobMarket"][op] for op in SIGNED_LIFECYCLE)
+        print(f"gas snapshot ok: lifecycle {total} gas, signed lifecycle {signed} gas, no operation grew")
         return 0
     print(json.dumps(measured, indent=2))
     return 0

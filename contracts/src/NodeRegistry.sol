@@ -5,17 +5,32 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Votes} from "@openzeppelin/contracts/governance/utils/Votes.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {CidLib} from "./libraries/CidLib.sol";
 
+/// @notice What the registry asks and tells the market: the collateral an operator's unfinished jobs lock,
+/// and every change to what a claim checks (bonded stake, eligibility, a node's operator and service).
+interface IMarketMirror {
+    function lockedOf(address operator) external view returns (uint256);
+    function syncStake(address operator, uint256 staked, bool eligible) external;
+    function syncNode(uint256 nodeId, address operator, bool active) external;
+}
+
 /// @title NodeRegistry
-/// @notice Shops stake FAB and register fabrication nodes; the job market locks and slashes collateral.
-contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
+/// @notice Shops stake FAB and register fabrication nodes. The job market locks collateral against the
+/// bonded stake (its own books) and slashes through `slash`. Staked FAB keeps its voting power: the
+/// registry is an ERC-5805 votes source (timestamp clock, like FabToken) for the FAB it holds for each
+/// operator, bonded or unbonding; an operator delegates here as on the token (self on first stake).
+contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient, Votes {
     using SafeERC20 for IERC20;
 
     uint256 public constant MAX_MIN_STAKE = 10_000_000e18;
     uint256 public constant MIN_UNBOND_DELAY = 1 days;
     uint256 public constant MAX_UNBOND_DELAY = 90 days;
+    /// @dev Pending unbond requests per operator: bounds the loops in withdraw and slash.
+    uint256 public constant MAX_UNBOND_REQUESTS = 32;
     /// @dev Bit 0..9 of `processes` are the defined process kinds; materials use 40 bits.
     uint32 public constant PROCESS_MASK = (1 << 10) - 1;
     uint56 public constant MATERIAL_MASK = (1 << 40) - 1;
@@ -23,12 +38,23 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
     IERC20 private immutable _stakeToken;
     address private immutable _market;
 
-    // Packed: the two parameters share one slot.
     uint96 private _minStake;
     uint40 private _unbondDelay;
     uint64 private _nodeCount;
 
-    mapping(address operator => Stake) private _stakes;
+    /// @dev Bonded stake, pending unbonding and eligibility per operator, in one slot (read by every claim):
+    /// eligibility (staked >= minimum) is kept up to date by every stake change, so a claim never reads the
+    /// minimum itself; after governance raises the minimum anyone may `refreshEligibility`.
+    struct Account {
+        uint96 staked;
+        uint96 unbonding;
+        uint24 head; // index of the oldest pending request
+        uint24 tail; // index after the newest
+        bool eligible;
+    }
+
+    mapping(address operator => Account) private _accounts;
+    mapping(address operator => mapping(uint256 index => UnbondRequest)) private _requests;
     mapping(uint256 nodeId => Node) private _nodes;
 
     modifier onlyMarket() {
@@ -38,6 +64,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
 
     constructor(address owner_, IERC20 stakeToken_, address market_, uint96 minStake_, uint40 unbondDelay_)
         Ownable(owner_)
+        EIP712("Fabrica Stake", "1")
     {
         _stakeToken = stakeToken_;
         // slither-disable-next-line missing-zero-check (the market's CREATE address, verified by the deployer)
@@ -51,41 +78,77 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc INodeRegistry
     function stake(uint256 amount) external nonReentrant {
         if (amount == 0) revert NodeRegistry__ZeroAmount();
-        Stake storage s = _stakes[msg.sender];
-        uint256 staked = uint256(s.staked) + amount;
-        if (staked > type(uint96).max) revert NodeRegistry__AmountTooLarge(amount, type(uint96).max - s.staked);
-        s.staked = uint96(staked);
+        Account memory a = _accounts[msg.sender];
+        uint256 staked = uint256(a.staked) + amount;
+        if (staked + a.unbonding > type(uint96).max) {
+            revert NodeRegistry__AmountTooLarge(amount, type(uint96).max - a.staked - a.unbonding);
+        }
+        // Staked FAB votes: an operator who never chose a delegate here votes with it directly. Delegate
+        // before the account grows: _delegate moves the units held so far, the transfer below adds `amount`.
+        if (delegates(msg.sender) == address(0)) _delegate(msg.sender, msg.sender);
+        a.staked = uint96(staked);
+        _updateEligibility(msg.sender, a);
+        _accounts[msg.sender] = a;
+        IMarketMirror(_market).syncStake(msg.sender, a.staked, a.eligible);
         emit Staked(msg.sender, amount, staked);
+        _transferVotingUnits(address(0), msg.sender, amount);
         _stakeToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /// @inheritdoc INodeRegistry
     function requestUnbond(uint256 amount) external {
         if (amount == 0) revert NodeRegistry__ZeroAmount();
-        Stake memory s = _stakes[msg.sender];
-        uint256 free = s.staked - s.locked;
-        // slither-disable-next-line timestamp (false positive: compares stake amounts, not times)
-        if (amount > free) revert NodeRegistry__InsufficientFreeStake(msg.sender, free, amount);
-        // unchecked: amount <= free <= staked, and unbonding + amount <= total supply < 2^96.
+        Account memory a = _accounts[msg.sender];
+        if (amount > a.staked) revert NodeRegistry__InsufficientFreeStake(msg.sender, a.staked, amount);
+        if (a.tail - a.head >= MAX_UNBOND_REQUESTS) revert NodeRegistry__TooManyRequests(msg.sender, MAX_UNBOND_REQUESTS);
+        uint40 releaseAt = uint40(block.timestamp + _unbondDelay);
+        _requests[msg.sender][a.tail] = UnbondRequest(uint96(amount), releaseAt);
+        // unchecked: amount <= staked, and staked + unbonding < 2^96 (checked at stake).
         unchecked {
-            s.staked -= uint96(amount);
-            s.unbonding += uint96(amount);
+            a.staked -= uint96(amount);
+            a.unbonding += uint96(amount);
+            a.tail += 1;
         }
-        s.unbondAt = uint40(block.timestamp + _unbondDelay);
-        _stakes[msg.sender] = s;
-        emit UnbondRequested(msg.sender, amount, s.unbonding, s.unbondAt, s.staked);
+        _updateEligibility(msg.sender, a);
+        _accounts[msg.sender] = a;
+        emit UnbondRequested(msg.sender, amount, a.unbonding, releaseAt, a.staked);
+        IMarketMirror(_market).syncStake(msg.sender, a.staked, a.eligible);
     }
 
     /// @inheritdoc INodeRegistry
     function withdraw() external nonReentrant returns (uint256 amount) {
-        Stake storage s = _stakes[msg.sender];
-        amount = s.unbonding;
-        if (amount == 0) revert NodeRegistry__NothingUnbonding(msg.sender);
-        // slither-disable-next-line timestamp (unbonding delay by design; see contracts/SLITHER.md)
-        if (block.timestamp < s.unbondAt) revert NodeRegistry__UnbondingNotDue(msg.sender, s.unbondAt, block.timestamp);
-        s.unbonding = 0;
-        s.unbondAt = 0;
-        emit Withdrawn(msg.sender, amount);
+        Account memory a = _accounts[msg.sender];
+        if (a.unbonding == 0) revert NodeRegistry__NothingUnbonding(msg.sender);
+        // Collateral the market holds locked beyond the bonded stake stays here until its jobs end: due
+        // requests are paid only down to it (the last one paid may be paid in part).
+        uint256 locked = IMarketMirror(_market).lockedOf(msg.sender);
+        uint256 held = locked > a.staked ? locked - a.staked : 0;
+        uint256 available = a.unbonding > held ? a.unbonding - held : 0;
+        uint256 head = a.head;
+        while (head < a.tail && amount < available) {
+            UnbondRequest storage r = _requests[msg.sender][head];
+            // slither-disable-next-line timestamp (unbonding delay by design; see contracts/SLITHER.md)
+            if (r.releaseAt > block.timestamp) break;
+            uint256 room = available - amount;
+            if (r.amount > room) {
+                r.amount -= uint96(room);
+                amount = available;
+                break;
+            }
+            amount += r.amount;
+            delete _requests[msg.sender][head];
+            ++head;
+        }
+        if (amount == 0) {
+            uint256 due = head < a.tail ? _requests[msg.sender][head].releaseAt : 0;
+            if (due != 0 && due <= block.timestamp) revert NodeRegistry__HeldAsCollateral(msg.sender, held);
+            revert NodeRegistry__UnbondingNotDue(msg.sender, due, block.timestamp);
+        }
+        a.head = uint24(head);
+        a.unbonding -= uint96(amount);
+        _accounts[msg.sender] = a;
+        emit Withdrawn(msg.sender, amount, a.unbonding);
+        _transferVotingUnits(msg.sender, address(0), amount);
         _stakeToken.safeTransfer(msg.sender, amount);
     }
 
@@ -126,6 +189,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
             encryptionKey,
             metadataCid
         );
+        IMarketMirror(_market).syncNode(nodeId, msg.sender, true);
     }
 
     /// @inheritdoc INodeRegistry
@@ -164,56 +228,54 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         Node storage n = _ownedNode(nodeId);
         n.active = active;
         emit NodeActiveSet(nodeId, msg.sender, active);
+        IMarketMirror(_market).syncNode(nodeId, msg.sender, active);
     }
 
     // -------------------------------------------------------------------------------- collateral
 
     /// @inheritdoc INodeRegistry
-    function lockCollateral(address operator, uint256 nodeId, uint256 amount) external onlyMarket {
-        // One slot holds operator, active flag and capabilities: a single cold read authorizes the node.
-        Node storage n = _nodes[nodeId];
-        address nodeOperator = n.operator;
-        if (nodeOperator != operator) {
-            if (nodeOperator == address(0)) revert NodeRegistry__UnknownNode(nodeId);
-            revert NodeRegistry__NotNodeOperator(nodeId, operator, nodeOperator);
+    function slash(address operator, uint256 amount) external onlyMarket nonReentrant {
+        Account memory a = _accounts[operator];
+        uint256 fromStaked = amount < a.staked ? amount : a.staked;
+        uint256 rest = amount - fromStaked;
+        a.staked -= uint96(fromStaked);
+        // Unbonding stake is slashable until withdrawn: the newest requests pay first.
+        uint256 tail = a.tail;
+        while (rest != 0 && tail > a.head) {
+            UnbondRequest storage r = _requests[operator][tail - 1];
+            uint96 take = rest < r.amount ? uint96(rest) : r.amount;
+            r.amount -= take;
+            a.unbonding -= take;
+            rest -= take;
+            if (r.amount == 0) {
+                delete _requests[operator][tail - 1];
+                --tail;
+            }
         }
-        if (!n.active) revert NodeRegistry__NodeInactive(nodeId);
-        Stake storage s = _stakes[operator];
-        uint96 staked = s.staked;
-        uint96 locked = s.locked;
-        if (staked < _minStake) revert NodeRegistry__BelowMinimumStake(operator, staked, _minStake);
-        // unchecked: locked <= staked is an invariant of this contract.
-        unchecked {
-            uint256 free = staked - locked;
-            if (amount > free) revert NodeRegistry__InsufficientFreeStake(operator, free, amount);
-            s.locked = locked + uint96(amount);
-        }
+        // The market never asks for more than the collateral it locked, which the stake always covers.
+        if (rest != 0) revert NodeRegistry__InsufficientFreeStake(operator, amount - rest, amount);
+        a.tail = uint24(tail);
+        _updateEligibility(operator, a);
+        _accounts[operator] = a;
+        IMarketMirror(_market).syncStake(operator, a.staked, a.eligible);
+        emit Slashed(operator, amount, a.staked, a.unbonding);
+        _transferVotingUnits(operator, address(0), amount);
+        if (amount != 0) _stakeToken.safeTransfer(_market, amount);
     }
 
     /// @inheritdoc INodeRegistry
-    function releaseCollateral(address operator, uint256 amount) external onlyMarket {
-        Stake storage s = _stakes[operator];
-        uint96 locked = s.locked - uint96(amount); // checked: the market never releases more than it locked
-        s.locked = locked;
-    }
-
-    /// @inheritdoc INodeRegistry
-    function slashCollateral(address operator, uint256 locked, uint256 slashed, address recipient)
-        external
-        onlyMarket
-        nonReentrant
-    {
-        Stake storage s = _stakes[operator];
-        // checked arithmetic: slashed <= locked <= s.locked <= s.staked by construction in the market.
-        s.locked -= uint96(locked);
-        s.staked -= uint96(slashed);
-        emit CollateralSlashed(operator, recipient, slashed, s.staked);
-        if (slashed != 0) _stakeToken.safeTransfer(recipient, slashed);
+    function refreshEligibility(address operator) external returns (bool eligible) {
+        Account memory a = _accounts[operator];
+        _updateEligibility(operator, a);
+        _accounts[operator] = a;
+        IMarketMirror(_market).syncStake(operator, a.staked, a.eligible);
+        return a.eligible;
     }
 
     // ---------------------------------------------------------------------------------- governance
 
-    /// @notice Sets the stake an operator needs to claim jobs.
+    /// @notice Sets the bonded stake an operator needs for its nodes to claim; operators below a raised
+    /// minimum lose eligibility at their next stake change or when anyone calls `refreshEligibility`.
     function setMinStake(uint96 minStake_) external onlyOwner {
         _setMinStake(minStake_);
     }
@@ -252,8 +314,31 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc INodeRegistry
-    function stakeOf(address operator) external view returns (Stake memory) {
-        return _stakes[operator];
+    function stakeOf(address operator) external view returns (Stake memory s) {
+        Account memory a = _accounts[operator];
+        s.staked = a.staked;
+        s.unbonding = a.unbonding;
+        s.locked = uint96(IMarketMirror(_market).lockedOf(operator));
+        if (a.tail > a.head) s.unbondAt = _requests[operator][a.head].releaseAt;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function unbondRequests(address operator) external view returns (UnbondRequest[] memory list) {
+        Account memory a = _accounts[operator];
+        list = new UnbondRequest[](a.tail - a.head);
+        for (uint256 i; i < list.length; ++i) {
+            list[i] = _requests[operator][a.head + i];
+        }
+    }
+
+    /// @inheritdoc INodeRegistry
+    function claimInfo(uint256 nodeId) external view returns (address operator, bool active, uint256 staked) {
+        // One slot holds operator and active flag, one the operator's stake: two reads authorize a claim.
+        Node storage n = _nodes[nodeId];
+        operator = n.operator;
+        Account storage a = _accounts[operator];
+        active = n.active && a.eligible;
+        staked = a.staked;
     }
 
     /// @inheritdoc INodeRegistry
@@ -277,7 +362,35 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         return _unbondDelay;
     }
 
+    /// @notice Votes are checkpointed by timestamp (ERC-6372), matching FabToken.
+    function clock() public view override returns (uint48) {
+        return uint48(block.timestamp);
+    }
+
+    // slither-disable-start naming-convention (CLOCK_MODE is the name ERC-6372 prescribes)
+    /// @notice Machine-readable description of the clock (ERC-6372).
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() public pure override returns (string memory) {
+        return "mode=timestamp";
+    }
+    // slither-disable-end naming-convention
+
     // ----------------------------------------------------------------------------------- internal
+
+    /// @dev Sets `a.eligible` from the current minimum (caller stores `a`); emits when it changes.
+    function _updateEligibility(address operator, Account memory a) private {
+        bool eligible = a.staked >= _minStake;
+        if (eligible != a.eligible) {
+            a.eligible = eligible;
+            emit EligibilitySet(operator, eligible);
+        }
+    }
+
+    /// @dev Voting units: the FAB held here for the account, bonded or unbonding.
+    function _getVotingUnits(address account) internal view override returns (uint256) {
+        Account storage a = _accounts[account];
+        return uint256(a.staked) + a.unbonding;
+    }
 
     function _ownedNode(uint256 nodeId) private view returns (Node storage n) {
         n = _nodes[nodeId];

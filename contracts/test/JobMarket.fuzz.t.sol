@@ -3,80 +3,92 @@ pragma solidity 0.8.37;
 
 import {MarketFixture} from "./utils/MarketFixture.sol";
 import {Vm} from "./utils/Vm.sol";
-import {IJobMarket} from "../src/interfaces/IJobMarket.sol";
+import {MarketMath} from "./handlers/MarketMath.sol";
+import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
+import {IJobMarketTypes} from "../src/interfaces/IJobMarketTypes.sol";
 import {INodeRegistry} from "../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../src/types/Job.sol";
+import {JobLib} from "../src/libraries/JobLib.sol";
 
-/// @notice Fuzz tests: every payout path conserves value to the unit, deadlines are exact, and job
-/// commitments bind every field.
+/// @notice Property tests of the market's arithmetic and commitments: every payout path splits the escrow
+/// (and bonds) to the unit, every slash splits into compensation and treasury share, collateral bounds are
+/// monotone and enforced, and a job struct with any field changed is refused with the exact error.
 contract JobMarketFuzzTest is MarketFixture {
-    struct Split {
-        uint256 amount;
-        uint256 feeBps;
-        uint256 royaltyBps;
-        uint256 bondBps;
-        uint256 refundBps;
-        uint256 slashBps;
-        uint256 collateral;
-    }
+    // ------------------------------------------------------------------------------------ helpers
 
-    function _setParams(uint256 feeBps, uint256 maxRoyaltyBps, uint256 bondBps) internal {
-        IJobMarket.Params memory p = defaultParams();
-        p.feeBps = uint16(feeBps);
-        p.maxRoyaltyBps = uint16(maxRoyaltyBps);
-        p.disputeBondBps = uint16(bondBps);
+    function _setParams(IJobMarketTypes.Params memory p) internal {
         vm.prank(owner);
-        market.setParams(p);
+        module.setParams(p);
     }
 
-    function _fund(address who, uint256 amount) internal {
+    /// @dev Posts `amount` USD at the lowest collateral the terms allow and rebuilds the job from JobPosted,
+    /// as the SDK does.
+    function _post(uint256 amount, uint256 design) internal returns (uint256 id, Job memory job) {
+        (uint256 minC,) = market.collateralBounds(address(usd), amount);
         vm.prank(owner);
-        usd.mint(who, amount);
-    }
-
-    /// @dev Posts as `customer` and rebuilds the job from the JobPosted event, as the SDK does.
-    function _post(uint256 amount, uint256 design, uint256 collateral) internal returns (uint256 id, Job memory job) {
+        usd.mint(customer, amount);
         vm.recordLogs();
         vm.prank(customer);
         id = market.post(
-            address(usd), uint96(amount), SPEC_CID, design, uint40(block.timestamp + 1 days), 7 days, uint96(collateral)
+            address(usd), uint96(amount), SPEC_CID, design, uint40(block.timestamp + 1 days), 7 days, uint96(minC), 0, 0
         );
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(market) && logs[i].topics[0] == IJobMarket.JobPosted.selector) {
-                (job,,) = abi.decode(logs[i].data, (Job, bytes, uint256));
+            if (logs[i].emitter == address(market) && logs[i].topics[0] == IJobMarketTypes.JobPosted.selector) {
+                (bytes memory packed,,) = abi.decode(logs[i].data, (bytes, bytes, uint256));
+                job = JobLib.unpack(packed);
             }
         }
-        vm.assertEq(market.commitmentOf(id), market.hashJob(job, JobStatus.Open), "rebuilt job matches");
+        vm.assertEq(_status(id, job), uint256(JobStatus.Open), "the struct rebuilt from JobPosted is the job");
     }
 
-    function _credit(address a) internal view returns (uint256) {
-        return market.balanceOf(address(usd), a);
+    function _credit(address token, address a) internal view returns (uint256) {
+        return market.balanceOf(token, a);
     }
 
-    // ============================================================================ settlement value
+    /// @dev Pays every credit and fee out; the market must end empty in USD and FAB.
+    function _drain() internal {
+        address[4] memory payees = [customer, shop, designer, stranger];
+        address[2] memory tokens = [address(usd), address(fab)];
+        for (uint256 t; t < 2; ++t) {
+            for (uint256 i; i < payees.length; ++i) {
+                if (_credit(tokens[t], payees[i]) == 0) continue;
+                vm.prank(payees[i]);
+                market.withdraw(tokens[t], payees[i]);
+            }
+            if (market.feesOf(tokens[t]) != 0) market.withdrawFees(tokens[t]);
+        }
+        vm.assertEq(usd.balanceOf(address(market)), 0, "market drained of USD");
+        vm.assertEq(fab.balanceOf(address(market)), 0, "market drained of FAB");
+    }
 
-    function testFuzz_settle_conservesValue(
-        uint96 amount,
+    /// @dev A split in basis points, one time in two on an edge: 0, just under half, half, just over, all.
+    function _edgy(uint256 seed) internal pure returns (uint16) {
+        uint16[5] memory edges = [uint16(0), 4_999, 5_000, 5_001, 10_000];
+        if (seed % 2 == 0) return edges[(seed / 2) % 5];
+        return uint16(bound(seed, 0, BPS));
+    }
+
+    // ============================================================================ settlement
+
+    /// @notice Accepted or settled: fee + royalty + node payout == amount, each exact, collateral freed.
+    function testFuzz_settlement_splitsTheEscrowExactly(
+        uint256 amount,
         uint16 feeBps,
         uint16 maxRoyaltyBps,
         uint16 royaltyBps,
         bool accepted
     ) public {
-        amount = uint96(bound(amount, 1, type(uint96).max));
-        feeBps = uint16(bound(feeBps, 0, 1_000));
-        maxRoyaltyBps = uint16(bound(maxRoyaltyBps, 0, 2_500));
-        royaltyBps = uint16(bound(royaltyBps, 0, 2_500));
-        _setParams(feeBps, maxRoyaltyBps, BOND_BPS);
-        uint256 design = designs.mint(designer, META_CID, royaltyBps);
-        _fund(customer, amount);
-
-        (uint256 id, Job memory job) = _post(amount, design, MIN_COLLATERAL);
-        uint256 royaltyUncapped = uint256(amount) * royaltyBps / BPS;
-        uint256 cap = uint256(amount) * maxRoyaltyBps / BPS;
-        uint256 royalty = royaltyUncapped < cap ? royaltyUncapped : cap;
+        amount = bound(amount, 1, 500_000e6);
+        IJobMarketTypes.Params memory p = defaultParams();
+        p.feeBps = uint16(bound(feeBps, 0, 1_000));
+        p.maxRoyaltyBps = uint16(bound(maxRoyaltyBps, 0, 2_500));
+        _setParams(p);
+        uint256 design = designs.mint(designer, META_CID, uint96(bound(royaltyBps, 0, 2_500)));
+        (uint256 id, Job memory job) = _post(amount, design);
+        uint256 royalty = MarketMath.cappedRoyalty(amount, bound(royaltyBps, 0, 2_500), p.maxRoyaltyBps);
         vm.assertEq(job.royalty, royalty, "royalty capped at post");
-        vm.assertEq(job.feeBps, feeBps, "fee snapshotted");
+        vm.assertEq(job.feeBps, p.feeBps, "fee snapshotted at post");
 
         job = deliverJob(id, claimJob(id, job));
         if (accepted) {
@@ -84,370 +96,423 @@ contract JobMarketFuzzTest is MarketFixture {
             market.accept(id, job);
         } else {
             vm.warp(job.deadline + 1);
+            vm.prank(stranger);
             market.settle(id, job);
         }
-        uint256 fee = uint256(amount) * feeBps / BPS;
-        uint256 payout = _credit(shop);
-        vm.assertEq(market.feesOf(address(usd)), fee, "fee");
-        vm.assertEq(_credit(designer), royalty, "royalty");
-        vm.assertEq(payout + fee + royalty, amount, "node payout + fee + royalty == amount");
-        vm.assertEq(_credit(customer), 0, "customer gets nothing back");
-        vm.assertEq(usd.balanceOf(address(market)), amount, "market holds exactly the payment");
-        vm.assertEq(registry.stakeOf(shop).locked, 0, "collateral released");
+        MarketMath.Settlement memory s = MarketMath.settlement(amount, p.feeBps, royalty);
+        vm.assertEq(market.feesOf(address(usd)), s.fee, "fee");
+        vm.assertEq(_credit(address(usd), designer), royalty, "royalty");
+        vm.assertEq(_credit(address(usd), shop), s.node, "node payout");
+        vm.assertEq(s.node + s.fee + royalty, amount, "node payout + fee + royalty == amount");
+        vm.assertEq(_credit(address(usd), customer), 0, "nothing back to the customer");
+        vm.assertEq(usd.balanceOf(address(market)), amount, "the market holds exactly the payment");
+        vm.assertEq(market.lockedOf(shop), 0, "collateral freed");
         vm.assertEq(registry.stakeOf(shop).staked, 10_000e18, "nothing slashed");
-
         _drain();
     }
 
-    /// @dev Pays every credit and fee out; the market must end empty.
-    function _drain() internal {
-        address[3] memory payees = [customer, shop, designer];
-        for (uint256 i; i < payees.length; ++i) {
-            if (_credit(payees[i]) != 0) {
-                vm.prank(payees[i]);
-                market.withdraw(address(usd), payees[i]);
-            }
-        }
-        if (market.feesOf(address(usd)) != 0) market.withdrawFees(address(usd));
-        vm.assertEq(usd.balanceOf(address(market)), 0, "market drained");
+    // ============================================================================ resolution
+
+    struct Case {
+        uint256 amount;
+        uint16 feeBps;
+        uint16 royaltyBps;
+        uint16 bondBps;
+        uint16 compensationBps;
+        uint16 refundBps;
+        uint16 slashBps;
     }
 
-    // ============================================================================ resolution value
-
-    function testFuzz_resolve_conservesValue(
-        uint96 amount,
+    /// @notice A ruling applied: refund + node payout + fee + royalty == amount + bond; the bond follows who
+    /// got at least half; slashed == compensation + treasury share, taken from the node's stake.
+    function testFuzz_resolution_splitsEscrowBondAndSlash(
+        uint256 amount,
         uint16 feeBps,
         uint16 royaltyBps,
         uint16 bondBps,
-        uint16 refundBps,
-        uint16 slashBps,
+        uint16 compensationBps,
+        uint256 refundSeed,
+        uint256 slashSeed
+    ) public {
+        Case memory c = Case({
+            amount: bound(amount, 1, 500_000e6),
+            feeBps: uint16(bound(feeBps, 0, 1_000)),
+            royaltyBps: uint16(bound(royaltyBps, 0, 2_500)),
+            bondBps: uint16(bound(bondBps, 0, 5_000)),
+            compensationBps: uint16(bound(compensationBps, 0, 5_000)),
+            refundBps: _edgy(refundSeed),
+            slashBps: _edgy(slashSeed)
+        });
+        IJobMarketTypes.Params memory p = defaultParams();
+        p.feeBps = c.feeBps;
+        p.maxRoyaltyBps = 2_500;
+        p.disputeBondBps = c.bondBps;
+        p.compensationBps = c.compensationBps;
+        _setParams(p);
+        uint256 design = designs.mint(designer, META_CID, c.royaltyBps);
+        (uint256 id, Job memory job) = _post(c.amount, design);
+        job = deliverJob(id, claimJob(id, job));
+        vm.assertEq(job.bond, c.amount * c.bondBps / BPS, "bond fixed at post");
+        vm.prank(owner);
+        usd.mint(customer, job.bond);
+        vm.prank(customer);
+        module.dispute(id, job, PROOF_CID);
+        vm.prank(arbiter);
+        module.rule(id, job, c.refundBps, c.slashBps);
+        vm.warp(block.timestamp + APPEAL_WINDOW + 1);
+        vm.prank(stranger);
+        module.finalize(id, job);
+
+        MarketMath.Resolution memory r = MarketMath.resolution(c.amount, job.royalty, c.feeBps, job.bond, c.refundBps);
+        vm.assertEq(_credit(address(usd), customer), r.customer, "customer: refund (+ bond if it got half)");
+        vm.assertEq(_credit(address(usd), shop), r.node, "node: payout (+ bond if the customer got less than half)");
+        vm.assertEq(_credit(address(usd), designer), r.royalty, "royalty pro rata");
+        vm.assertEq(market.feesOf(address(usd)), r.fee, "fee on the node's part");
+        vm.assertEq(r.customer + r.node + r.royalty + r.fee, c.amount + job.bond, "the escrow and the bond, to the unit");
+        vm.assertLe(r.royalty, job.royalty, "the royalty never grows");
+        _checkSlash(uint256(job.collateral) * c.slashBps / BPS, c.compensationBps);
+        vm.assertEq(uint256(module.disputeOf(id).stage), 0, "dispute cleared");
+        _drain();
+    }
+
+    /// @dev The node lost `slashed` of its stake; the customer got the compensation share, the treasury the rest.
+    function _checkSlash(uint256 slashed, uint256 compensationBps) internal view {
+        MarketMath.Slash memory s = MarketMath.slash(slashed, compensationBps);
+        vm.assertEq(registry.stakeOf(shop).staked, 10_000e18 - slashed, "the slash left the node's stake");
+        vm.assertEq(market.lockedOf(shop), 0, "collateral unlocked");
+        vm.assertEq(_credit(address(fab), customer), s.compensation, "compensation credited in FAB");
+        vm.assertEq(market.feesOf(address(fab)), s.treasury, "treasury share");
+        vm.assertEq(s.compensation + s.treasury, slashed, "compensation + treasury share == slashed");
+        vm.assertLe(2 * s.compensation, slashed, "compensation never exceeds half of the slash");
+        vm.assertEq(fab.balanceOf(address(market)), slashed, "the market holds exactly the slashed FAB");
+    }
+
+    struct Appeal {
+        uint256 id;
+        uint16 refund1;
+        uint16 slash1;
+        uint16 refund2;
+        uint16 slash2;
+        address appellant;
+        bool won;
+    }
+
+    /// @notice Appeal: every bond and the payment are paid out exactly once; the appellant's bond goes back
+    /// when the court moved the ruling its way (or stayed silent), else to the other side.
+    function testFuzz_appeal_bondsConserved(
+        uint256 amount,
+        uint256 ruling,
+        uint256 finalRuling,
+        bool customerAppeals,
+        bool courtSilent
+    ) public {
+        amount = bound(amount, 1, 500_000e6);
+        Appeal memory a;
+        Job memory job;
+        (a.id, job) = _post(amount, designId);
+        job = deliverJob(a.id, claimJob(a.id, job));
+        vm.prank(owner);
+        usd.mint(customer, 2 * uint256(job.bond));
+        vm.prank(customer);
+        module.dispute(a.id, job, PROOF_CID);
+        (a.refund1, a.slash1) = (_edgy(ruling), _edgy(ruling >> 128));
+        vm.prank(arbiter);
+        module.rule(a.id, job, a.refund1, a.slash1);
+        a.appellant = customerAppeals ? customer : shop;
+        if (!customerAppeals) {
+            // The node pays its appeal bond like anyone: from its market balance, pulling the shortfall.
+            vm.prank(owner);
+            usd.mint(shop, job.bond);
+            vm.prank(shop);
+            usd.approve(address(market), job.bond);
+        }
+        vm.prank(a.appellant);
+        module.appeal(a.id, job);
+        vm.assertEq(module.disputeOf(a.id).appellant, a.appellant, "appellant recorded");
+        if (courtSilent) {
+            vm.warp(block.timestamp + APPEAL_WINDOW + 1);
+            module.finalize(a.id, job);
+            (a.refund2, a.slash2, a.won) = (a.refund1, a.slash1, true);
+        } else {
+            (a.refund2, a.slash2) = (_edgy(finalRuling), _edgy(finalRuling >> 128));
+            vm.prank(court);
+            module.rule(a.id, job, a.refund2, a.slash2);
+            a.won = MarketMath.appealWon(customerAppeals, a.refund1, a.slash1, a.refund2, a.slash2);
+        }
+        _checkAppealPayout(a, job, customerAppeals);
+        _drain();
+    }
+
+    function _checkAppealPayout(Appeal memory a, Job memory job, bool customerAppeals) internal view {
+        MarketMath.Resolution memory r = MarketMath.resolution(job.amount, job.royalty, job.feeBps, job.bond, a.refund2);
+        // The appeal bond: back to a winning appellant, else to the other side.
+        uint256 toCustomer = r.customer + (a.won == customerAppeals ? job.bond : 0);
+        uint256 toNode = r.node + (a.won != customerAppeals ? job.bond : 0);
+        vm.assertEq(_credit(address(usd), customer), toCustomer, "customer's credit");
+        vm.assertEq(_credit(address(usd), shop), toNode, "node's credit");
+        uint256 held = uint256(job.amount) + 2 * uint256(job.bond);
+        vm.assertEq(toCustomer + toNode + r.royalty + r.fee, held, "payment + both bonds, to the unit");
+        vm.assertEq(usd.balanceOf(address(market)), held, "all held until withdrawn");
+        vm.assertEq(registry.stakeOf(shop).staked, 10_000e18 - uint256(job.collateral) * a.slash2 / BPS, "slash");
+    }
+
+    /// @notice Neither judge rules: escalation, then the default ruling (half back, no slash, bond to the customer).
+    function testFuzz_silentJudges_defaultRuling(uint256 amount, uint16 bondBps) public {
+        amount = bound(amount, 1, 500_000e6);
+        IJobMarketTypes.Params memory p = defaultParams();
+        p.disputeBondBps = uint16(bound(bondBps, 0, 5_000));
+        _setParams(p);
+        (uint256 id, Job memory job) = _post(amount, 0);
+        job = deliverJob(id, claimJob(id, job));
+        vm.prank(owner);
+        usd.mint(customer, job.bond);
+        vm.prank(customer);
+        module.dispute(id, job, PROOF_CID);
+        vm.warp(block.timestamp + DISPUTE_WINDOW + 1);
+        module.finalize(id, job); // escalates to the court
+        vm.assertEq(uint256(module.disputeOf(id).stage), uint256(IJobMarketTypes.DisputeStage.Appealed), "escalated");
+        vm.assertEq(module.disputeOf(id).judge, court, "the court took it");
+        vm.warp(block.timestamp + APPEAL_WINDOW + 1);
+        module.finalize(id, job);
+        MarketMath.Resolution memory r = MarketMath.resolution(amount, 0, job.feeBps, job.bond, 5_000);
+        vm.assertEq(_credit(address(usd), customer), r.customer, "half back plus the bond");
+        vm.assertEq(_credit(address(usd), shop), r.node, "the other half after the fee");
+        vm.assertEq(registry.stakeOf(shop).staked, 10_000e18, "no slash");
+        _drain();
+    }
+
+    // ================================================================================ slashes
+
+    /// @notice A hand-back is free within the hand-back window, then costs handBackPenaltyBps of the
+    /// collateral: compensation + treasury share == penalty, all of it out of the node's stake.
+    function testFuzz_handBack_penaltySplits(uint256 amount, uint256 wait, uint16 penaltyBps, uint16 compensationBps)
+        public
+    {
+        amount = bound(amount, 1, 500_000e6);
+        IJobMarketTypes.Params memory p = defaultParams();
+        p.handBackPenaltyBps = uint16(bound(penaltyBps, 0, 2_500));
+        p.compensationBps = uint16(bound(compensationBps, 0, 5_000));
+        _setParams(p);
+        (uint256 id, Job memory job) = _post(amount, 0);
+        job = claimJob(id, job);
+        wait = bound(wait, 0, 7 days);
+        if (wait % 3 == 0) wait = HAND_BACK_WINDOW + wait % 2; // the window's last free second and the next
+        vm.warp(block.timestamp + wait);
+        vm.prank(shop);
+        market.handBack(id, job);
+        uint256 penalty = wait > HAND_BACK_WINDOW ? uint256(job.collateral) * p.handBackPenaltyBps / BPS : 0;
+        _checkSlash(penalty, p.compensationBps);
+        vm.assertEq(_status(id, _handedBack(job)), uint256(JobStatus.Open), "open again");
+    }
+
+    /// @notice A missed delivery: full refund, expirySlashBps of the collateral slashed and split.
+    function testFuzz_expire_refundsAndSlashes(uint256 amount, uint256 late, uint16 slashBps, uint16 compensationBps)
+        public
+    {
+        amount = bound(amount, 1, 500_000e6);
+        IJobMarketTypes.Params memory p = defaultParams();
+        p.expirySlashBps = uint16(bound(slashBps, 1_000, 10_000));
+        p.compensationBps = uint16(bound(compensationBps, 0, 5_000));
+        _setParams(p);
+        (uint256 id, Job memory job) = _post(amount, 0);
+        job = claimJob(id, job);
+        vm.warp(uint256(job.deadline) + bound(late, 1, 400 days));
+        vm.prank(stranger);
+        market.expire(id, job);
+        vm.assertEq(_credit(address(usd), customer), amount, "full refund");
+        vm.assertEq(_credit(address(usd), shop), 0, "node unpaid");
+        _checkSlash(uint256(job.collateral) * p.expirySlashBps / BPS, p.compensationBps);
+        _drain();
+    }
+
+    // ============================================================================= collateral
+
+    /// @notice Bounds are [max(floor, amount*minRate), max(that, amount*maxRate)], monotone in the amount,
+    /// and a post is accepted exactly inside them.
+    function testFuzz_collateralBounds_monotoneAndEnforced(
+        uint112 minRate,
+        uint112 maxRate,
+        uint96 floor,
+        uint96 a1,
+        uint96 a2,
         uint96 collateral
     ) public {
-        Split memory s = Split({
-            amount: bound(amount, 1, type(uint96).max / 2),
-            feeBps: bound(feeBps, 0, 1_000),
-            royaltyBps: bound(royaltyBps, 0, 2_500),
-            bondBps: bound(bondBps, 0, 5_000),
-            refundBps: _edgy(refundBps),
-            slashBps: _edgy(slashBps),
-            collateral: bound(collateral, 0, 10_000e18)
-        });
-        _resolveAndCheck(s);
+        minRate = uint112(bound(minRate, 1, 1e33));
+        maxRate = uint112(bound(maxRate, minRate, 1e33));
+        floor = uint96(bound(floor, 1e15, 1_000_000e18));
+        a1 = uint96(bound(a1, 1, 1e15));
+        a2 = uint96(bound(a2, a1, 1e15));
+        vm.startPrank(owner);
+        module.setTokenTerms(address(usd), IJobMarketTypes.TokenTerms(true, minRate, maxRate));
+        IJobMarketTypes.Params memory p = defaultParams();
+        p.minCollateral = floor;
+        module.setParams(p);
+        vm.stopPrank();
+        (uint256 lo, uint256 hi) = _checkBounds(a1, a2, minRate, maxRate, floor);
+        if (collateral % 3 == 0) collateral = uint96(lo - (collateral % 2)); // just below, or at, the minimum
+        else if (collateral % 3 == 1 && hi < type(uint96).max) collateral = uint96(hi + (collateral % 2));
+        _postExpecting(a1, collateral, lo, hi);
     }
 
-    /// @dev A split in basis points, one time in two on an edge: 0, just under half, half, just over, all.
-    function _edgy(uint16 seed) internal pure returns (uint256) {
-        uint256[5] memory edges = [uint256(0), 4_999, 5_000, 5_001, BPS];
-        if (seed % 2 == 0) return edges[(seed / 2) % 5];
-        return bound(seed, 0, BPS);
+    function _checkBounds(uint256 a1, uint256 a2, uint256 minRate, uint256 maxRate, uint256 floor)
+        internal
+        view
+        returns (uint256 lo1, uint256 hi1)
+    {
+        (lo1, hi1) = market.collateralBounds(address(usd), a1);
+        (uint256 lo2, uint256 hi2) = market.collateralBounds(address(usd), a2);
+        (uint256 mlo, uint256 mhi) = MarketMath.collateralBounds(a1, minRate, maxRate, floor);
+        vm.assertEq(lo1, mlo, "min bound");
+        vm.assertEq(hi1, mhi, "max bound");
+        vm.assertGe(lo1, floor, "never below the floor");
+        vm.assertLe(lo1, hi1, "min <= max");
+        vm.assertLe(lo1, lo2, "min bound monotone in the amount");
+        vm.assertLe(hi1, hi2, "max bound monotone in the amount");
     }
 
-    function _resolveAndCheck(Split memory s) internal {
-        IJobMarket.Params memory p = defaultParams();
-        p.feeBps = uint16(s.feeBps);
-        p.disputeBondBps = uint16(s.bondBps);
-        p.maxRoyaltyBps = 2_500;
-        p.minCollateral = 0;
+    /// @dev Posts `amount` with `collateral`: accepted exactly when it lies in [lo, hi].
+    function _postExpecting(uint96 amount, uint96 collateral, uint256 lo, uint256 hi) internal {
         vm.prank(owner);
-        market.setParams(p);
-        uint256 design = designs.mint(designer, META_CID, uint96(s.royaltyBps));
-        uint256 bond = s.amount * s.bondBps / BPS;
-        _fund(customer, s.amount + bond);
-
-        (uint256 id, Job memory job) = _post(s.amount, design, s.collateral);
-        job = deliverJob(id, claimJob(id, job));
+        usd.mint(customer, amount);
         vm.prank(customer);
-        market.dispute(id, job, PROOF_CID);
-        job.bond = uint96(bond);
-        vm.assertEq(usd.balanceOf(address(market)), s.amount + bond, "escrow + bond held");
-
-        uint256 fabCustomer = fab.balanceOf(customer);
-        uint256 fabRegistry = fab.balanceOf(address(registry));
-        vm.prank(arbiter);
-        market.resolve(id, job, uint16(s.refundBps), uint16(s.slashBps));
-        _checkPayment(s, job);
-        _checkSlash(s, fabCustomer, fabRegistry);
-        _drain();
-    }
-
-    function _checkPayment(Split memory s, Job memory job) internal view {
-        uint256 bond = job.bond;
-        uint256 refund = s.amount * s.refundBps / BPS;
-        uint256 rest = s.amount - refund;
-        uint256 fee = rest * s.feeBps / BPS;
-        uint256 royalty = uint256(job.royalty) * rest / s.amount;
-        bool customerWins = s.refundBps * 2 >= BPS;
-        uint256 customerCredit = _credit(customer);
-        uint256 nodeCredit = _credit(shop);
-
-        vm.assertEq(customerCredit, refund + (customerWins ? bond : 0), "customer refund (+bond if won)");
-        vm.assertEq(nodeCredit, rest - fee - royalty + (customerWins ? 0 : bond), "node payout (+bond if lost)");
-        vm.assertEq(_credit(designer), royalty, "royalty pro rata");
-        vm.assertEq(market.feesOf(address(usd)), fee, "fee on the node's part");
-        vm.assertEq(
-            customerCredit + nodeCredit + _credit(designer) + market.feesOf(address(usd)),
-            s.amount + bond,
-            "refund + payout + fee + royalty + bond == amount + bond"
-        );
-        vm.assertLe(royalty, job.royalty, "royalty never grows");
-        vm.assertEq(usd.balanceOf(address(market)), s.amount + bond, "all still held");
-    }
-
-    function _checkSlash(Split memory s, uint256 fabCustomer, uint256 fabRegistry) internal view {
-        uint256 slashed = s.collateral * s.slashBps / BPS;
-        vm.assertEq(fab.balanceOf(customer) - fabCustomer, slashed, "slash paid to customer");
-        vm.assertEq(fabRegistry - fab.balanceOf(address(registry)), slashed, "slash left the registry");
-        INodeRegistry.Stake memory st = registry.stakeOf(shop);
-        vm.assertEq(st.locked, 0, "collateral released");
-        vm.assertEq(st.staked, 10_000e18 - slashed, "stake slashed");
-    }
-
-    function testFuzz_resolve_revertsWhenSplitAboveBps(uint16 refundBps, uint16 slashBps) public {
-        vm.assume(refundBps > BPS || slashBps > BPS);
-        (uint256 id, Job memory job) = _disputed(designId);
-        bytes32 before = _funds();
-        vm.prank(arbiter);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarket__InvalidSplit.selector, refundBps, slashBps));
-        market.resolve(id, job, refundBps, slashBps);
-        _assertNoFundsMoved(before);
-    }
-
-    function testFuzz_dispute_bondIsBpsOfAmount(uint96 amount, uint16 bondBps) public {
-        amount = uint96(bound(amount, 1, type(uint96).max / 2));
-        bondBps = uint16(bound(bondBps, 0, 5_000));
-        _setParams(FEE_BPS, 2_000, bondBps);
-        _fund(customer, uint256(amount) * 2);
-        (uint256 id, Job memory job) = _post(amount, 0, MIN_COLLATERAL);
-        job = deliverJob(id, claimJob(id, job));
-        uint256 walletBefore = usd.balanceOf(customer);
-        vm.prank(customer);
-        market.dispute(id, job, PROOF_CID);
-        uint256 bond = uint256(amount) * bondBps / BPS;
-        vm.assertEq(walletBefore - usd.balanceOf(customer), bond, "bond pulled");
-        job.bond = uint96(bond);
-        vm.assertEq(market.commitmentOf(id), market.hashJob(job, JobStatus.Disputed), "bond committed");
-    }
-
-    // ============================================================================ refunds & draws
-
-    function testFuzz_reclaim_refundsAllAndSlashesAllCollateral(
-        uint96 amount,
-        uint96 collateral,
-        uint32 window,
-        uint32 late
-    ) public {
-        amount = uint96(bound(amount, 1, type(uint96).max));
-        collateral = uint96(bound(collateral, MIN_COLLATERAL, 10_000e18));
-        window = uint32(bound(window, 1 hours, 365 days));
-        late = uint32(bound(late, 1, 400 days));
-        _fund(customer, amount);
-        uint40 claimBy = uint40(block.timestamp + 1 days);
-        vm.prank(customer);
-        uint256 id = market.post(address(usd), amount, SPEC_CID, 0, claimBy, window, collateral);
-        Job memory job = claimJob(id, openJob(amount, 0, claimBy, window, collateral));
-        vm.warp(uint256(job.deadline) + late);
-        uint256 fabBefore = fab.balanceOf(customer);
-        vm.prank(customer);
-        market.reclaim(id, job);
-        vm.assertEq(_credit(customer), amount, "full refund");
-        vm.assertEq(_credit(shop), 0, "node unpaid");
-        vm.assertEq(market.feesOf(address(usd)), 0, "no fee");
-        vm.assertEq(fab.balanceOf(customer) - fabBefore, collateral, "collateral slashed to customer");
-        vm.assertEq(registry.stakeOf(shop).staked, 10_000e18 - collateral, "stake cut");
-        vm.assertEq(registry.stakeOf(shop).locked, 0, "unlocked");
-        _drain();
-    }
-
-    function testFuzz_cancel_refundsExactly(uint96 amount, uint256 deposited) public {
-        amount = uint96(bound(amount, 1, type(uint96).max));
-        deposited = bound(deposited, 0, uint256(amount) * 2);
-        _fund(customer, uint256(amount) * 3);
-        if (deposited != 0) {
-            vm.prank(customer);
-            market.deposit(address(usd), deposited);
-        }
-        uint256 wallet = usd.balanceOf(customer);
-        (uint256 id, Job memory job) = _post(amount, 0, MIN_COLLATERAL);
-        vm.prank(customer);
-        market.cancel(id, job);
-        vm.assertEq(_credit(customer), deposited > amount ? deposited : amount, "refund credited on top");
-        vm.prank(customer);
-        market.withdraw(address(usd), customer);
-        vm.assertEq(usd.balanceOf(customer), wallet + deposited, "customer made whole");
-        vm.assertEq(usd.balanceOf(address(market)), 0, "market empty");
-    }
-
-    function testFuzz_post_drawsDepositThenPullsShortfall(uint96 amount, uint256 deposited) public {
-        amount = uint96(bound(amount, 1, type(uint96).max));
-        deposited = bound(deposited, 0, uint256(type(uint96).max));
-        _fund(customer, uint256(amount) + deposited);
-        if (deposited != 0) {
-            vm.prank(customer);
-            market.deposit(address(usd), deposited);
-        }
-        uint256 wallet = usd.balanceOf(customer);
-        _post(amount, 0, MIN_COLLATERAL);
-        uint256 pulled = deposited >= amount ? 0 : amount - deposited;
-        vm.assertEq(wallet - usd.balanceOf(customer), pulled, "only the shortfall is pulled");
-        vm.assertEq(_credit(customer), deposited >= amount ? deposited - amount : 0, "deposit drawn first");
-        vm.assertEq(usd.balanceOf(address(market)), deposited + pulled, "market holds deposit + pull");
-    }
-
-    function testFuzz_withdraw_paysExactlyTheCredit(uint256 deposited, address to) public {
-        vm.assume(to != address(0) && to != address(market));
-        deposited = bound(deposited, 1, 1_000_000e6);
-        vm.prank(customer);
-        market.deposit(address(usd), deposited);
-        uint256 before = usd.balanceOf(to);
-        vm.prank(customer);
-        vm.assertEq(market.withdraw(address(usd), to), deposited, "returned");
-        vm.assertEq(usd.balanceOf(to) - before, deposited, "paid");
-        vm.assertEq(_credit(customer), 0, "zeroed");
-    }
-
-    // ================================================================================== deadlines
-
-    function testFuzz_post_claimDeadlineBounds(uint40 claimBy, uint32 start) public {
-        vm.warp(bound(start, 1, type(uint32).max));
-        bool valid = claimBy > block.timestamp && claimBy <= block.timestamp + 365 days;
-        bytes32 before = _funds();
-        vm.prank(customer);
-        if (!valid) {
+        if (collateral < lo || collateral > hi) {
             vm.expectRevert(
-                abi.encodeWithSelector(IJobMarket.JobMarket__InvalidClaimDeadline.selector, claimBy, block.timestamp)
+                abi.encodeWithSelector(IJobMarketTypes.JobMarket__CollateralOutOfBounds.selector, collateral, lo, hi)
             );
         }
-        market.post(address(usd), AMOUNT, SPEC_CID, 0, claimBy, 7 days, MIN_COLLATERAL);
-        if (!valid) _assertNoFundsMoved(before);
-        else vm.assertEq(market.jobCount(), 1, "posted");
+        market.post(address(usd), amount, SPEC_CID, 0, uint40(block.timestamp + 1 days), 7 days, collateral, 0, 0);
     }
 
-    function testFuzz_post_deliveryWindowBounds(uint32 window, uint32 minWindow) public {
-        minWindow = uint32(bound(minWindow, 10 minutes, 365 days));
-        IJobMarket.Params memory p = defaultParams();
-        p.minDeliveryWindow = minWindow;
+    // ================================================================================ deposits
+
+    /// @notice A deposit credits what arrives; a fee-on-transfer escrow pulled short is refused.
+    function testFuzz_feeOnTransfer_creditsWhatArrives(uint16 feeBps, uint256 deposited, uint256 amount) public {
+        FeeOnTransferToken fot = new FeeOnTransferToken(bound(feeBps, 0, 10_000));
         vm.prank(owner);
-        market.setParams(p);
-        bool valid = window >= minWindow && window <= 365 days;
-        vm.prank(customer);
-        if (!valid) {
+        module.setTokenTerms(address(fot), usdTerms());
+        deposited = bound(deposited, 1, 1e30);
+        amount = bound(amount, 1, 1e12);
+        fot.mint(customer, deposited + amount);
+        vm.startPrank(customer);
+        fot.approve(address(market), type(uint256).max);
+        uint256 arrives = deposited - deposited * fot.feeBps() / BPS;
+        if (arrives == 0) {
             vm.expectRevert(
-                abi.encodeWithSelector(IJobMarket.JobMarket__InvalidDeliveryWindow.selector, window, minWindow, 365 days)
+                abi.encodeWithSelector(IJobMarketTypes.JobMarket__ShortDeposit.selector, address(fot), deposited, 0)
+            );
+            market.deposit(address(fot), deposited);
+            vm.stopPrank();
+            return;
+        }
+        market.deposit(address(fot), deposited);
+        vm.assertEq(market.balanceOf(address(fot), customer), arrives, "credited what arrived");
+        vm.assertEq(fot.balanceOf(address(market)), arrives, "held what arrived");
+
+        (uint256 minC,) = market.collateralBounds(address(fot), amount);
+        uint256 shortfall = amount > arrives ? amount - arrives : 0;
+        uint256 pulled = shortfall - shortfall * fot.feeBps() / BPS;
+        if (pulled < shortfall) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IJobMarketTypes.JobMarket__ShortDeposit.selector, address(fot), shortfall, pulled)
             );
         }
-        market.post(address(usd), AMOUNT, SPEC_CID, 0, uint40(block.timestamp + 1), window, MIN_COLLATERAL);
-    }
-
-    function testFuzz_post_collateralAtLeastMinimum(uint96 collateral, uint96 minimum) public {
-        minimum = uint96(bound(minimum, 0, 1_000_000e18));
-        IJobMarket.Params memory p = defaultParams();
-        p.minCollateral = minimum;
-        vm.prank(owner);
-        market.setParams(p);
-        vm.prank(customer);
-        if (collateral < minimum) {
-            vm.expectRevert(
-                abi.encodeWithSelector(IJobMarket.JobMarket__CollateralTooLow.selector, collateral, minimum)
-            );
-        }
-        market.post(address(usd), AMOUNT, SPEC_CID, 0, uint40(block.timestamp + 1), 7 days, collateral);
-    }
-
-    function testFuzz_claim_onlyUntilClaimDeadline(uint256 wait) public {
-        (uint256 id, Job memory job) = _open();
-        wait = bound(wait, 0, 3 days);
-        vm.warp(block.timestamp + wait);
-        bytes32 before = _funds();
-        vm.prank(shop);
-        if (block.timestamp > job.deadline) {
-            vm.expectRevert(
-                abi.encodeWithSelector(
-                    IJobMarket.JobMarket__DeadlinePassed.selector, id, job.deadline, block.timestamp
-                )
-            );
-            market.claim(id, job, nodeId);
-            _assertNoFundsMoved(before);
-        } else {
-            market.claim(id, job, nodeId);
-            vm.assertEq(_status(id), uint256(JobStatus.Claimed), "claimed");
-            vm.assertEq(registry.stakeOf(shop).locked, MIN_COLLATERAL, "locked");
+        market.post(address(fot), uint96(amount), SPEC_CID, 0, uint40(block.timestamp + 1 days), 7 days, uint96(minC), 0, 0);
+        vm.stopPrank();
+        if (pulled == shortfall) {
+            vm.assertEq(fot.balanceOf(address(market)), arrives + shortfall, "escrow fully arrived");
+            vm.assertEq(market.balanceOf(address(fot), customer), arrives - (amount - shortfall), "deposit drawn first");
         }
     }
 
-    function testFuzz_deliverOrReclaim_exactlyOneAtAnyTime(uint32 window, uint256 wait) public {
-        window = uint32(bound(window, 1 hours, 365 days));
-        wait = bound(wait, 0, uint256(window) * 2);
-        uint40 claimBy = uint40(block.timestamp + 1 days);
-        vm.prank(customer);
-        uint256 id = market.post(address(usd), AMOUNT, SPEC_CID, 0, claimBy, window, MIN_COLLATERAL);
-        Job memory job = claimJob(id, openJob(AMOUNT, 0, claimBy, window, MIN_COLLATERAL));
-        vm.assertEq(job.deadline, block.timestamp + window, "deliver-by");
-        vm.warp(block.timestamp + wait);
-        bool late = block.timestamp > job.deadline;
+    // ============================================================================= commitments
 
-        uint256 snap = vm.snapshotState();
-        vm.prank(shop);
-        (bool delivered,) = address(market).call(abi.encodeCall(market.deliver, (id, job, PROOF_CID)));
-        vm.revertToState(snap);
-        vm.prank(customer);
-        (bool reclaimed,) = address(market).call(abi.encodeCall(market.reclaim, (id, job)));
-        vm.assertEq(delivered, !late, "deliver iff not late");
-        vm.assertEq(reclaimed, late, "reclaim iff late");
-    }
-
-    function testFuzz_disputeOrSettle_exactlyOneAtAnyTime(uint32 reviewWindow, uint256 wait) public {
-        reviewWindow = uint32(bound(reviewWindow, 1 hours, 30 days));
-        IJobMarket.Params memory p = defaultParams();
-        p.reviewWindow = reviewWindow;
-        vm.prank(owner);
-        market.setParams(p);
-        (uint256 id, Job memory job) = _post(AMOUNT, 0, MIN_COLLATERAL);
-        job = claimJob(id, job);
-        vm.prank(shop);
-        market.deliver(id, job, PROOF_CID);
-        job.deadline = uint40(block.timestamp + reviewWindow);
-        wait = bound(wait, 0, uint256(reviewWindow) * 2);
-        vm.warp(block.timestamp + wait);
-        bool over = block.timestamp > job.deadline;
-
-        uint256 snap = vm.snapshotState();
-        vm.prank(customer);
-        (bool disputed,) = address(market).call(abi.encodeCall(market.dispute, (id, job, PROOF_CID)));
-        vm.revertToState(snap);
-        (bool settled,) = address(market).call(abi.encodeCall(market.settle, (id, job)));
-        vm.assertEq(disputed, !over, "dispute iff review window running");
-        vm.assertEq(settled, over, "settle iff review window over");
-    }
-
-    // ================================================================================ commitments
-
-    function testFuzz_hashJob_matchesAbiEncoding(Job memory job, uint8 status) public view {
+    /// @notice The commitment is keccak256(abi.encode(jobId, job)) with the status in the low byte.
+    function testFuzz_hashJob_isTheAbiEncoding(uint256 id, Job memory job, uint8 status) public view {
         status = uint8(bound(status, 0, uint256(JobStatus.Expired)));
-        bytes32 expected = (keccak256(abi.encode(job)) & ~bytes32(uint256(0xff))) | bytes32(uint256(status));
-        vm.assertEq(market.hashJob(job, JobStatus(status)), expected, "hash");
+        bytes32 expected = (keccak256(abi.encode(id, job)) & ~bytes32(uint256(0xff))) | bytes32(uint256(status));
+        vm.assertEq(market.hashJob(id, job, JobStatus(status)), expected, "hash");
     }
 
-    /// @dev Any field of a delivered job set to any other value is refused by every entry point.
-    function testFuzz_anyTamperedFieldIsRefused(uint8 field, uint256 value) public {
-        (uint256 id, Job memory job) = _delivered(designId);
-        field = uint8(bound(field, 0, 11));
-        uint256[12] memory words = abi.decode(abi.encode(job), (uint256[12]));
-        uint256 width = field < 4 ? 160 : field < 8 ? 96 : field == 8 ? 16 : field < 11 ? 32 : 40;
-        value = value & ((uint256(1) << width) - 1);
-        vm.assume(value != words[field]);
-        words[field] = value;
-        Job memory t = abi.decode(abi.encode(words), (Job));
-        bytes memory mismatch = abi.encodeWithSelector(IJobMarket.JobMarket__JobDataMismatch.selector, id);
+    /// @notice Any field of a live job set to any other value, or another job id, is refused by the step the
+    /// job is waiting for: UnknownJob when it names an empty slot or an id never issued, else JobDataMismatch.
+    function testFuzz_anyTamperedFieldIsRefused(uint8 stage, uint8 field, uint256 value, uint256 otherId) public {
+        (uint256 id, Job memory job) = _post(AMOUNT, designId);
+        stage = uint8(bound(stage, 0, 3));
+        if (stage >= 1) job = claimJob(id, job);
+        if (stage >= 2) job = deliverJob(id, job);
+        if (stage == 3) {
+            vm.prank(customer);
+            module.dispute(id, job, PROOF_CID);
+        }
+        field = uint8(bound(field, 0, 14));
+        Job memory t = _copy(job);
+        uint256 callId = id;
+        if (field == 14) {
+            callId = otherId;
+            vm.assume(callId != id);
+        } else {
+            uint256[14] memory words = abi.decode(abi.encode(job), (uint256[14]));
+            uint256 width = field < 4 ? 160 : field < 8 ? 96 : field == 8 ? 16 : field < 11 ? 32 : field == 11 ? 40 : 64;
+            value = value & ((uint256(1) << width) - 1);
+            vm.assume(value != words[field]);
+            words[field] = value;
+            t = abi.decode(abi.encode(words), (Job));
+        }
+        bool emptySlot = market.commitmentAt(t.key) == 0;
+        bytes memory err = emptySlot || callId == 0 || callId > market.jobCount()
+            ? abi.encodeWithSelector(IJobMarketTypes.JobMarket__UnknownJob.selector, callId)
+            : abi.encodeWithSelector(IJobMarketTypes.JobMarket__JobDataMismatch.selector, callId);
         bytes32 before = _funds();
-        vm.prank(customer);
-        vm.expectRevert(mismatch);
-        market.accept(id, t);
-        vm.prank(customer);
-        vm.expectRevert(mismatch);
-        market.dispute(id, t, PROOF_CID);
-        vm.warp(job.deadline + 1);
-        vm.expectRevert(mismatch);
-        market.settle(id, t);
+        vm.warp(uint256(job.deadline) + (stage == 3 ? 0 : 1)); // past the deadline for the permissionless steps
+        vm.expectRevert(err);
+        _stepFor(stage, callId, t, job);
         _assertNoFundsMoved(before);
+        vm.assertEq(_status(id, job), stage + 1, "the job is untouched"); // Open, Claimed, Delivered, Disputed
+    }
+
+    /// @dev The call a job in `stage` waits for, made by the party entitled to it.
+    function _stepFor(uint8 stage, uint256 id, Job memory t, Job memory job) internal {
+        if (stage == 0) {
+            vm.prank(job.customer);
+            market.cancel(id, t);
+        } else if (stage == 1) {
+            vm.prank(stranger);
+            market.expire(id, t);
+        } else if (stage == 2) {
+            vm.prank(stranger);
+            market.settle(id, t);
+        } else {
+            vm.prank(arbiter);
+            module.rule(id, t, 5_000, 5_000);
+        }
+    }
+
+    // ================================================================================== orders
+
+    /// @notice The market's order digest is the EIP-712 digest computed from the published type string.
+    function testFuzz_orderDigest_isEip712(IJobMarketTypes.Order memory o) public view {
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Fabrica JobMarket"),
+                keccak256("1"),
+                block.chainid,
+                address(market)
+            )
+        );
+        bytes memory head = abi.encode(
+            keccak256(
+                "Order(address customer,address token,uint96 amount,uint96 collateral,uint256 designId,uint32 deliveryWindow,"
+                "uint64 targetNode,uint40 expiry,uint64 nonce,uint64 counter,bytes specCid)"
+            ),
+            o.customer,
+            o.token,
+            o.amount,
+            o.collateral,
+            o.designId
+        );
+        bytes memory tail = abi.encode(o.deliveryWindow, o.targetNode, o.expiry, o.nonce, o.counter, keccak256(o.specCid));
+        bytes32 expected = keccak256(abi.encodePacked("\x19\x01", domain, keccak256(bytes.concat(head, tail))));
+        vm.assertEq(market.orderDigest(o), expected, "EIP-712 digest");
     }
 }

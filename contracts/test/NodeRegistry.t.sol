@@ -4,11 +4,17 @@ pragma solidity 0.8.37;
 import {MarketFixture} from "./utils/MarketFixture.sol";
 import {NodeRegistry} from "../src/NodeRegistry.sol";
 import {INodeRegistry} from "../src/interfaces/INodeRegistry.sol";
+import {IJobMarketTypes} from "../src/interfaces/IJobMarketTypes.sol";
+import {Job, JobStatus} from "../src/types/Job.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {Votes} from "@openzeppelin/contracts/governance/utils/Votes.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
-/// @notice Unit tests: staking, unbonding timing, nodes, market-only collateral, parameters, ownership.
+/// @notice Unit tests of the node registry: staking, the unbond queue (each request its own release time,
+/// withdrawable only above the market's locked collateral), slashing order, votes, eligibility, nodes,
+/// parameters and ownership.
 contract NodeRegistryTest is MarketFixture {
     address internal newbie = address(0x4E3B);
     uint96 internal constant STAKED = 10_000e18; // what the fixture's shops staked
@@ -37,6 +43,19 @@ contract NodeRegistryTest is MarketFixture {
         vm.assertEq(s.unbondAt, unbondAt, "unbondAt");
     }
 
+    function _assertRequest(address op, uint256 i, uint256 amount, uint256 releaseAt) internal view {
+        INodeRegistry.UnbondRequest[] memory list = registry.unbondRequests(op);
+        vm.assertLt(i, list.length, "request exists");
+        vm.assertEq(list[i].amount, amount, "request amount");
+        vm.assertEq(list[i].releaseAt, releaseAt, "request release");
+    }
+
+    function _unbond(address op, uint256 amount) internal returns (uint256 releaseAt) {
+        releaseAt = block.timestamp + registry.unbondDelay();
+        vm.prank(op);
+        registry.requestUnbond(amount);
+    }
+
     // ================================================================================== constructor
 
     function test_constructor_setsState() public view {
@@ -49,6 +68,7 @@ contract NodeRegistryTest is MarketFixture {
         vm.assertEq(registry.MAX_MIN_STAKE(), 10_000_000e18, "MAX_MIN_STAKE");
         vm.assertEq(registry.MIN_UNBOND_DELAY(), 1 days, "MIN_UNBOND_DELAY");
         vm.assertEq(registry.MAX_UNBOND_DELAY(), 90 days, "MAX_UNBOND_DELAY");
+        vm.assertEq(registry.MAX_UNBOND_REQUESTS(), 32, "MAX_UNBOND_REQUESTS");
         vm.assertEq(registry.PROCESS_MASK(), 1023, "PROCESS_MASK");
         vm.assertEq(registry.MATERIAL_MASK(), (uint256(1) << 40) - 1, "MATERIAL_MASK");
     }
@@ -77,11 +97,17 @@ contract NodeRegistryTest is MarketFixture {
 
     // ======================================================================================== stake
 
-    function test_stake_bondsAndAccumulates() public {
+    function test_stake_bondsAccumulatesAndBecomesEligible() public {
         vm.expectEmit(address(registry));
         emit INodeRegistry.Staked(newbie, 300e18, 300e18);
         vm.prank(newbie);
         registry.stake(300e18);
+        (address op, bool active,) = registry.claimInfo(0);
+        vm.assertEq(op, address(0), "no node 0");
+        vm.assertFalse(active, "no node 0 active");
+        // Crossing the minimum makes the operator eligible, once, with an event.
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.EligibilitySet(newbie, true);
         vm.expectEmit(address(registry));
         emit INodeRegistry.Staked(newbie, 700e18, 1_000e18);
         vm.prank(newbie);
@@ -111,7 +137,8 @@ contract NodeRegistryTest is MarketFixture {
         _assertNoFundsMoved(before);
     }
 
-    function test_stake_revertsWhenTotalAboveUint96() public {
+    function test_stake_revertsWhenTotalWithUnbondingAboveUint96() public {
+        _unbond(shop, 4_000e18);
         uint256 amount = uint256(type(uint96).max) - STAKED + 1;
         bytes32 before = _funds();
         vm.prank(shop);
@@ -146,33 +173,47 @@ contract NodeRegistryTest is MarketFixture {
 
     // ================================================================================ requestUnbond
 
-    function test_requestUnbond_movesFreeStakeToUnbonding() public {
+    function test_requestUnbond_queuesRequestWithItsOwnReleaseTime() public {
         uint256 dueAt = block.timestamp + UNBOND_DELAY;
         vm.expectEmit(address(registry));
         emit INodeRegistry.UnbondRequested(shop, 4_000e18, 4_000e18, dueAt, 6_000e18);
         vm.prank(shop);
         registry.requestUnbond(4_000e18);
         _assertStake(shop, 6_000e18, 0, 4_000e18, dueAt);
+        _assertRequest(shop, 0, 4_000e18, dueAt);
         vm.assertEq(fab.balanceOf(address(registry)), 2 * STAKED, "nothing leaves yet");
     }
 
-    function test_requestUnbond_accumulatesAndRestartsDelay() public {
-        vm.prank(shop);
-        registry.requestUnbond(1_000e18);
+    function test_requestUnbond_laterRequestDoesNotDelayEarlierOne() public {
+        uint256 first = _unbond(shop, 1_000e18);
         vm.warp(block.timestamp + 3 days);
-        uint256 dueAt = block.timestamp + UNBOND_DELAY;
+        uint256 second = block.timestamp + UNBOND_DELAY;
         vm.expectEmit(address(registry));
-        emit INodeRegistry.UnbondRequested(shop, 500e18, 1_500e18, dueAt, 8_500e18);
+        emit INodeRegistry.UnbondRequested(shop, 500e18, 1_500e18, second, 8_500e18);
         vm.prank(shop);
         registry.requestUnbond(500e18);
-        _assertStake(shop, 8_500e18, 0, 1_500e18, dueAt);
+        // unbondAt reports the oldest request; each keeps its own time.
+        _assertStake(shop, 8_500e18, 0, 1_500e18, first);
+        vm.assertEq(registry.unbondRequests(shop).length, 2, "two requests");
+        _assertRequest(shop, 0, 1_000e18, first);
+        _assertRequest(shop, 1, 500e18, second);
     }
 
-    function test_requestUnbond_allowsWholeFreeStake() public {
+    function test_requestUnbond_mayIncludeLockedStake() public {
         _claimed(0);
-        vm.prank(shop);
-        registry.requestUnbond(STAKED - MIN_COLLATERAL);
-        _assertStake(shop, MIN_COLLATERAL, MIN_COLLATERAL, STAKED - MIN_COLLATERAL, block.timestamp + UNBOND_DELAY);
+        uint256 dueAt = _unbond(shop, STAKED);
+        // All of it unbonds, but the locked 10 FAB stays slashable and held until the job ends.
+        _assertStake(shop, 0, MIN_COLLATERAL, STAKED, dueAt);
+    }
+
+    function test_requestUnbond_belowMinimumMakesIneligible() public {
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.EligibilitySet(shop, false);
+        _unbond(shop, STAKED - MIN_STAKE + 1);
+        (address op, bool active, uint256 staked) = registry.claimInfo(nodeId);
+        vm.assertEq(op, shop, "operator");
+        vm.assertFalse(active, "ineligible");
+        vm.assertEq(staked, MIN_STAKE - 1, "bonded");
     }
 
     function test_requestUnbond_revertsWhenZeroAmount() public {
@@ -183,16 +224,16 @@ contract NodeRegistryTest is MarketFixture {
         _assertNoFundsMoved(before);
     }
 
-    function test_requestUnbond_revertsWhenLockedCollateralWouldLeave() public {
-        _claimed(0);
+    function test_requestUnbond_revertsWhenMoreThanBonded() public {
+        _unbond(shop, 1_000e18);
         bytes32 before = _funds();
         vm.prank(shop);
         vm.expectRevert(
             abi.encodeWithSelector(
-                INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, shop, STAKED - MIN_COLLATERAL, STAKED
+                INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, shop, 9_000e18, 9_000e18 + 1
             )
         );
-        registry.requestUnbond(STAKED);
+        registry.requestUnbond(9_000e18 + 1);
         _assertNoFundsMoved(before);
     }
 
@@ -206,49 +247,67 @@ contract NodeRegistryTest is MarketFixture {
         _assertNoFundsMoved(before);
     }
 
+    function test_requestUnbond_revertsWhenTooManyRequests() public {
+        for (uint256 i; i < 32; ++i) {
+            _unbond(shop, 1e18);
+        }
+        bytes32 before = _funds();
+        vm.prank(shop);
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__TooManyRequests.selector, shop, 32));
+        registry.requestUnbond(1e18);
+        _assertNoFundsMoved(before);
+        // Withdrawing frees queue places.
+        vm.warp(block.timestamp + UNBOND_DELAY);
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), 32e18, "all due");
+        _unbond(shop, 1e18);
+        vm.assertEq(registry.unbondRequests(shop).length, 1, "queue reusable");
+    }
+
     // ===================================================================================== withdraw
 
-    function test_withdraw_paysOutAfterDelay() public {
-        vm.prank(shop);
-        registry.requestUnbond(4_000e18);
-        uint256 dueAt = block.timestamp + UNBOND_DELAY;
-        vm.warp(dueAt);
+    function test_withdraw_paysOnlyDueRequests() public {
+        uint256 first = _unbond(shop, 1_000e18);
+        vm.warp(block.timestamp + 2 days);
+        uint256 second = _unbond(shop, 500e18);
+        vm.warp(first);
         uint256 before = fab.balanceOf(shop);
         vm.expectEmit(address(registry));
-        emit INodeRegistry.Withdrawn(shop, 4_000e18);
+        emit INodeRegistry.Withdrawn(shop, 1_000e18, 500e18);
         vm.prank(shop);
-        uint256 amount = registry.withdraw();
-        vm.assertEq(amount, 4_000e18, "returned");
-        vm.assertEq(fab.balanceOf(shop) - before, 4_000e18, "paid");
-        _assertStake(shop, 6_000e18, 0, 0, 0);
+        vm.assertEq(registry.withdraw(), 1_000e18, "first only");
+        vm.assertEq(fab.balanceOf(shop) - before, 1_000e18, "paid");
+        _assertStake(shop, 8_500e18, 0, 500e18, second);
+        vm.prank(shop);
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.NodeRegistry__UnbondingNotDue.selector, shop, second, first)
+        );
+        registry.withdraw();
+        vm.warp(second);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.Withdrawn(shop, 500e18, 0);
+        vm.prank(shop);
+        registry.withdraw();
+        _assertStake(shop, 8_500e18, 0, 0, 0);
+        vm.assertEq(registry.unbondRequests(shop).length, 0, "queue empty");
+    }
+
+    function test_withdraw_paysSeveralDueRequestsAtOnce() public {
+        _unbond(shop, 1e18);
+        _unbond(shop, 2e18);
+        _unbond(shop, 3e18);
+        vm.warp(block.timestamp + UNBOND_DELAY);
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), 6e18, "all three");
     }
 
     function test_withdraw_revertsWhenNotDue() public {
-        vm.prank(shop);
-        registry.requestUnbond(4_000e18);
-        uint256 dueAt = block.timestamp + UNBOND_DELAY;
+        uint256 dueAt = _unbond(shop, 4_000e18);
         vm.warp(dueAt - 1);
         bytes32 before = _funds();
         vm.prank(shop);
         vm.expectRevert(
             abi.encodeWithSelector(INodeRegistry.NodeRegistry__UnbondingNotDue.selector, shop, dueAt, dueAt - 1)
-        );
-        registry.withdraw();
-        _assertNoFundsMoved(before);
-    }
-
-    function test_withdraw_revertsWhenRestartedDelayNotDue() public {
-        vm.prank(shop);
-        registry.requestUnbond(1_000e18);
-        vm.warp(block.timestamp + UNBOND_DELAY - 1);
-        vm.prank(shop);
-        registry.requestUnbond(1e18);
-        uint256 dueAt = block.timestamp + UNBOND_DELAY;
-        vm.warp(block.timestamp + 1);
-        bytes32 before = _funds();
-        vm.prank(shop);
-        vm.expectRevert(
-            abi.encodeWithSelector(INodeRegistry.NodeRegistry__UnbondingNotDue.selector, shop, dueAt, block.timestamp)
         );
         registry.withdraw();
         _assertNoFundsMoved(before);
@@ -263,8 +322,7 @@ contract NodeRegistryTest is MarketFixture {
     }
 
     function test_withdraw_revertsWhenCalledTwice() public {
-        vm.prank(shop);
-        registry.requestUnbond(1e18);
+        _unbond(shop, 1e18);
         vm.warp(block.timestamp + UNBOND_DELAY);
         vm.prank(shop);
         registry.withdraw();
@@ -275,15 +333,240 @@ contract NodeRegistryTest is MarketFixture {
         _assertNoFundsMoved(before);
     }
 
-    function test_withdraw_unbondingDelayUsesDelayAtRequest() public {
-        vm.prank(shop);
-        registry.requestUnbond(1e18);
-        uint256 dueAt = block.timestamp + UNBOND_DELAY;
+    function test_withdraw_usesDelayAtRequest() public {
+        uint256 dueAt = _unbond(shop, 1e18);
         vm.prank(owner);
         registry.setUnbondDelay(90 days);
         vm.warp(dueAt);
         vm.prank(shop);
         vm.assertEq(registry.withdraw(), 1e18, "old delay applies");
+    }
+
+    function test_withdraw_neverBelowLockedCollateral() public {
+        (uint256 id, Job memory job) = _claimed(0); // 10 FAB locked
+        uint256 dueAt = _unbond(shop, STAKED - MIN_COLLATERAL);
+        _unbond(shop, MIN_COLLATERAL); // the locked part, in a request of its own
+        vm.warp(dueAt);
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), STAKED - MIN_COLLATERAL, "only the unlocked request");
+        _assertStake(shop, 0, MIN_COLLATERAL, MIN_COLLATERAL, dueAt);
+        // The locked request is due but held while the job is unfinished.
+        bytes32 before = _funds();
+        vm.prank(shop);
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.NodeRegistry__HeldAsCollateral.selector, shop, MIN_COLLATERAL)
+        );
+        registry.withdraw();
+        _assertNoFundsMoved(before);
+        // Once the job settles the collateral is free.
+        job = deliverJob(id, job);
+        vm.prank(customer);
+        market.accept(id, job);
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), MIN_COLLATERAL, "released");
+        _assertStake(shop, 0, 0, 0, 0);
+    }
+
+    function test_withdraw_keepsRequestCoveringLockedCollateral() public {
+        _claimed(0); // 10 FAB locked
+        uint256 dueAt = _unbond(shop, STAKED); // one request including the locked 10 FAB
+        vm.warp(dueAt);
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), STAKED - MIN_COLLATERAL, "paid down to the locked collateral");
+        _assertStake(shop, 0, MIN_COLLATERAL, MIN_COLLATERAL, dueAt);
+        bytes32 before = _funds();
+        vm.prank(shop);
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.NodeRegistry__HeldAsCollateral.selector, shop, MIN_COLLATERAL)
+        );
+        registry.withdraw();
+        _assertNoFundsMoved(before);
+    }
+
+    function test_withdraw_lockedCoveredByBondedStakeDoesNotHoldRequests() public {
+        _claimed(0); // 10 FAB locked, covered by what stays bonded
+        uint256 dueAt = _unbond(shop, 5_000e18);
+        vm.warp(dueAt);
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), 5_000e18, "all of it");
+    }
+
+    // ======================================================================================== slash
+
+    function test_slash_takesBondedFirstThenNewestRequests() public {
+        uint256 first = _unbond(shop, 1_000e18);
+        vm.warp(block.timestamp + 1 days);
+        uint256 second = _unbond(shop, 2_000e18); // bonded 7 000, unbonding 3 000
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.Slashed(shop, 7_500e18, 0, 2_500e18);
+        vm.prank(address(market));
+        registry.slash(shop, 7_500e18);
+        _assertStake(shop, 0, 0, 2_500e18, first);
+        _assertRequest(shop, 0, 1_000e18, first);
+        _assertRequest(shop, 1, 1_500e18, second);
+        vm.prank(address(market));
+        registry.slash(shop, 2_000e18);
+        vm.assertEq(registry.unbondRequests(shop).length, 1, "newest emptied and removed");
+        _assertRequest(shop, 0, 500e18, first);
+        _assertStake(shop, 0, 0, 500e18, first);
+        vm.assertEq(fab.balanceOf(address(market)), 9_500e18, "slashed FAB moved to the market");
+        vm.assertEq(fab.balanceOf(address(registry)), 2 * STAKED - 9_500e18, "registry keeps the rest");
+        // The rest is still withdrawable at its own time.
+        vm.warp(first);
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), 500e18, "rest withdrawn");
+    }
+
+    function test_slash_belowMinimumMakesIneligible() public {
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.EligibilitySet(shop, false);
+        vm.prank(address(market));
+        registry.slash(shop, STAKED - MIN_STAKE + 1);
+        (, bool active,) = registry.claimInfo(nodeId);
+        vm.assertFalse(active, "ineligible");
+    }
+
+    function test_slash_revertsWhenMoreThanHeld() public {
+        _unbond(shop, 1_000e18);
+        bytes32 before = _funds();
+        vm.prank(address(market));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, shop, STAKED, STAKED + 1
+            )
+        );
+        registry.slash(shop, STAKED + 1);
+        _assertNoFundsMoved(before);
+    }
+
+    function test_slash_revertsWhenNotMarket() public {
+        bytes32 before = _funds();
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotMarket.selector, owner));
+        registry.slash(shop, 1);
+        vm.prank(shop);
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotMarket.selector, shop));
+        registry.slash(shop2, 1);
+        _assertNoFundsMoved(before);
+    }
+
+    function test_slash_throughMarketHitsUnbondingRequest() public {
+        (uint256 id, Job memory job) = _claimed(0);
+        uint256 dueAt = _unbond(shop, STAKED); // everything unbonding, 10 FAB of it locked
+        vm.warp(job.deadline + 1);
+        market.expire(id, job); // 50 % of 10 FAB slashed from the unbonding request
+        _assertStake(shop, 0, 0, STAKED - 5e18, dueAt);
+        vm.assertLe(dueAt, block.timestamp, "request already due");
+        vm.prank(shop);
+        vm.assertEq(registry.withdraw(), STAKED - 5e18, "the rest is paid");
+    }
+
+    // ======================================================================================== votes
+
+    function test_votes_firstStakeSelfDelegatesAndCheckpoints() public {
+        vm.warp(1_000);
+        vm.assertEq(registry.delegates(newbie), address(0), "no delegate yet");
+        vm.expectEmit(address(registry));
+        emit IVotes.DelegateChanged(newbie, address(0), newbie);
+        vm.prank(newbie);
+        registry.stake(3_000e18);
+        vm.assertEq(registry.delegates(newbie), newbie, "self");
+        vm.assertEq(registry.getVotes(newbie), 3_000e18, "votes = stake");
+        vm.warp(2_000);
+        vm.assertEq(registry.getPastVotes(newbie, 999), 0, "none before staking");
+        vm.assertEq(registry.getPastVotes(newbie, 1_000), 3_000e18, "from the stake on");
+        vm.assertEq(registry.getPastTotalSupply(1_000), 2 * STAKED + 3_000e18, "total supply");
+    }
+
+    function test_votes_followDelegation() public {
+        vm.prank(newbie);
+        registry.stake(3_000e18);
+        vm.prank(newbie);
+        registry.delegate(stranger);
+        vm.assertEq(registry.getVotes(stranger), 3_000e18, "delegated");
+        vm.assertEq(registry.getVotes(newbie), 0, "moved away");
+        // More stake follows the chosen delegate (no self-delegation override).
+        vm.prank(newbie);
+        registry.stake(1_000e18);
+        vm.assertEq(registry.delegates(newbie), stranger, "delegate kept");
+        vm.assertEq(registry.getVotes(stranger), 4_000e18, "added to delegate");
+    }
+
+    function test_votes_unbondingKeepsVotesWithdrawAndSlashRemoveThem() public {
+        uint256 dueAt = _unbond(shop, 4_000e18);
+        vm.assertEq(registry.getVotes(shop), STAKED, "unbonding still votes");
+        vm.prank(address(market));
+        registry.slash(shop, 1_000e18);
+        vm.assertEq(registry.getVotes(shop), STAKED - 1_000e18, "slash removes votes");
+        vm.warp(dueAt);
+        vm.prank(shop);
+        registry.withdraw();
+        vm.assertEq(registry.getVotes(shop), STAKED - 5_000e18, "withdraw removes votes");
+        vm.assertEq(registry.getPastTotalSupply(dueAt - 1), 2 * STAKED - 1_000e18, "past supply");
+    }
+
+    function test_votes_withdrawingEverythingLeavesNoVotes() public {
+        // Votes are backed by FAB held here: an operator that took all of it out has none left.
+        vm.prank(newbie);
+        registry.stake(3_000e18);
+        uint256 dueAt = _unbond(newbie, 3_000e18);
+        vm.warp(dueAt);
+        vm.prank(newbie);
+        registry.withdraw();
+        vm.assertEq(registry.getVotes(newbie), 0, "no stake, no votes");
+        vm.warp(dueAt + 1);
+        vm.assertEq(registry.getPastTotalSupply(dueAt), 2 * STAKED, "supply: the shops' stakes");
+        vm.assertEq(registry.getVotes(shop) + registry.getVotes(shop2), 2 * STAKED, "votes add up to the supply");
+    }
+
+    function test_votes_timestampClock() public {
+        vm.warp(123_456);
+        vm.assertEq(registry.clock(), 123_456, "clock");
+        vm.assertEq(registry.CLOCK_MODE(), "mode=timestamp", "mode");
+        vm.expectRevert(abi.encodeWithSelector(Votes.ERC5805FutureLookup.selector, 123_456, 123_456));
+        registry.getPastVotes(shop, 123_456);
+    }
+
+    // ================================================================================== eligibility
+
+    function test_eligibility_staleUntilRefreshedAfterRaise() public {
+        vm.prank(owner);
+        registry.setMinStake(STAKED + 1);
+        (, bool active,) = registry.claimInfo(nodeId);
+        vm.assertTrue(active, "documented: eligible until refreshed");
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.EligibilitySet(shop, false);
+        vm.assertFalse(registry.refreshEligibility(shop), "refreshed");
+        (, active,) = registry.claimInfo(nodeId);
+        vm.assertFalse(active, "now ineligible");
+        // Lowering the minimum again needs a refresh too, which anyone may do.
+        vm.prank(owner);
+        registry.setMinStake(MIN_STAKE);
+        vm.prank(stranger);
+        vm.assertTrue(registry.refreshEligibility(shop), "eligible again");
+        (, active,) = registry.claimInfo(nodeId);
+        vm.assertTrue(active, "active");
+    }
+
+    function test_eligibility_refreshWithoutChangeEmitsNothing() public {
+        vm.recordLogs();
+        vm.assertTrue(registry.refreshEligibility(shop), "eligible");
+        vm.assertEq(vm.getRecordedLogs().length, 0, "no event");
+    }
+
+    function test_eligibility_inactiveNodeOfEligibleOperator() public {
+        vm.prank(shop);
+        registry.setNodeActive(nodeId, false);
+        (address op, bool active, uint256 staked) = registry.claimInfo(nodeId);
+        vm.assertEq(op, shop, "operator");
+        vm.assertFalse(active, "inactive");
+        vm.assertEq(staked, STAKED, "staked");
+    }
+
+    function test_claimInfo_reportsBondedStakeOnly() public {
+        _unbond(shop, 2_000e18);
+        (,, uint256 staked) = registry.claimInfo(nodeId);
+        vm.assertEq(staked, STAKED - 2_000e18, "bonded only");
     }
 
     // =================================================================================== registerNode
@@ -496,185 +779,6 @@ contract NodeRegistryTest is MarketFixture {
         registry.nodeOf(77);
     }
 
-    // ================================================================================ lockCollateral
-
-    function test_lockCollateral_locksFreeStake() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 2_500e18);
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 7_500e18);
-        _assertStake(shop, STAKED, STAKED, 0, 0);
-    }
-
-    function test_lockCollateral_zeroAmountAllowed() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 0);
-        _assertStake(shop, STAKED, 0, 0, 0);
-    }
-
-    function test_lockCollateral_atExactlyMinStake() public {
-        vm.prank(newbie);
-        registry.stake(MIN_STAKE);
-        vm.prank(newbie);
-        uint256 id = registry.registerNode(1, 1, _vol(1, 1, 1), ENC_KEY, META_CID);
-        vm.prank(address(market));
-        registry.lockCollateral(newbie, id, MIN_STAKE);
-        _assertStake(newbie, MIN_STAKE, MIN_STAKE, 0, 0);
-    }
-
-    function test_lockCollateral_revertsWhenNotMarket() public {
-        vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotMarket.selector, owner));
-        registry.lockCollateral(shop, nodeId, 1);
-        vm.prank(shop);
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotMarket.selector, shop));
-        registry.lockCollateral(shop, nodeId, 1);
-        _assertStake(shop, STAKED, 0, 0, 0);
-    }
-
-    function test_lockCollateral_revertsWhenUnknownNode() public {
-        vm.prank(address(market));
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__UnknownNode.selector, 5));
-        registry.lockCollateral(shop, 5, 1);
-    }
-
-    function test_lockCollateral_revertsWhenOperatorMismatch() public {
-        vm.prank(address(market));
-        vm.expectRevert(
-            abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotNodeOperator.selector, nodeId, shop2, shop)
-        );
-        registry.lockCollateral(shop2, nodeId, 1);
-    }
-
-    function test_lockCollateral_revertsWhenNodeInactive() public {
-        vm.prank(shop);
-        registry.setNodeActive(nodeId, false);
-        vm.prank(address(market));
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__NodeInactive.selector, nodeId));
-        registry.lockCollateral(shop, nodeId, 1);
-    }
-
-    function test_lockCollateral_revertsWhenBelowMinimumStake() public {
-        vm.prank(newbie);
-        registry.stake(MIN_STAKE - 1);
-        vm.prank(newbie);
-        uint256 id = registry.registerNode(1, 1, _vol(1, 1, 1), ENC_KEY, META_CID);
-        vm.prank(address(market));
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                INodeRegistry.NodeRegistry__BelowMinimumStake.selector, newbie, MIN_STAKE - 1, MIN_STAKE
-            )
-        );
-        registry.lockCollateral(newbie, id, 0);
-    }
-
-    function test_lockCollateral_revertsWhenFreeStakeTooLow() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 9_000e18);
-        vm.prank(address(market));
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, shop, 1_000e18, 1_000e18 + 1
-            )
-        );
-        registry.lockCollateral(shop, nodeId, 1_000e18 + 1);
-        _assertStake(shop, STAKED, 9_000e18, 0, 0);
-    }
-
-    function test_lockCollateral_unbondingStakeIsNotFree() public {
-        vm.prank(shop);
-        registry.requestUnbond(8_000e18);
-        vm.prank(address(market));
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, shop, 2_000e18, 2_000e18 + 1
-            )
-        );
-        registry.lockCollateral(shop, nodeId, 2_000e18 + 1);
-    }
-
-    // ============================================================================= releaseCollateral
-
-    function test_releaseCollateral_unlocks() public {
-        vm.startPrank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        registry.releaseCollateral(shop, 1_000e18);
-        vm.stopPrank();
-        _assertStake(shop, STAKED, 2_000e18, 0, 0);
-    }
-
-    function test_releaseCollateral_revertsWhenNotMarket() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        vm.prank(shop);
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotMarket.selector, shop));
-        registry.releaseCollateral(shop, 3_000e18);
-        _assertStake(shop, STAKED, 3_000e18, 0, 0);
-    }
-
-    function test_releaseCollateral_revertsWhenMoreThanLocked() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        vm.prank(address(market));
-        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x11));
-        registry.releaseCollateral(shop, 3_000e18 + 1);
-    }
-
-    // =============================================================================== slashCollateral
-
-    function test_slashCollateral_unlocksAndPaysRecipient() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        vm.expectEmit(address(registry));
-        emit INodeRegistry.CollateralSlashed(shop, stranger, 1_000e18, STAKED - 1_000e18);
-        vm.prank(address(market));
-        registry.slashCollateral(shop, 3_000e18, 1_000e18, stranger);
-        _assertStake(shop, STAKED - 1_000e18, 0, 0, 0);
-        vm.assertEq(fab.balanceOf(stranger), 1_000e18, "recipient paid");
-        vm.assertEq(fab.balanceOf(address(registry)), 2 * STAKED - 1_000e18, "registry paid out");
-    }
-
-    function test_slashCollateral_zeroSlashOnlyUnlocks() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        vm.expectEmit(address(registry));
-        emit INodeRegistry.CollateralSlashed(shop, stranger, 0, STAKED);
-        vm.prank(address(market));
-        registry.slashCollateral(shop, 3_000e18, 0, stranger);
-        _assertStake(shop, STAKED, 0, 0, 0);
-        vm.assertEq(fab.balanceOf(stranger), 0, "nothing paid");
-    }
-
-    function test_slashCollateral_leavesUnbondingAlone() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        vm.prank(shop);
-        registry.requestUnbond(7_000e18);
-        vm.prank(address(market));
-        registry.slashCollateral(shop, 3_000e18, 3_000e18, stranger);
-        _assertStake(shop, 0, 0, 7_000e18, block.timestamp + UNBOND_DELAY);
-    }
-
-    function test_slashCollateral_revertsWhenNotMarket() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        bytes32 before = _funds();
-        vm.prank(customer);
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotMarket.selector, customer));
-        registry.slashCollateral(shop, 3_000e18, 3_000e18, customer);
-        _assertNoFundsMoved(before);
-    }
-
-    function test_slashCollateral_revertsWhenMoreThanLocked() public {
-        vm.prank(address(market));
-        registry.lockCollateral(shop, nodeId, 3_000e18);
-        bytes32 before = _funds();
-        vm.prank(address(market));
-        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x11));
-        registry.slashCollateral(shop, 3_000e18 + 1, 0, customer);
-        _assertNoFundsMoved(before);
-    }
-
     // ==================================================================================== governance
 
     function test_setMinStake_setsAndEmits() public {
@@ -686,17 +790,6 @@ contract NodeRegistryTest is MarketFixture {
         vm.prank(owner);
         registry.setMinStake(0);
         vm.assertEq(registry.minStake(), 0, "zero");
-    }
-
-    function test_setMinStake_raisedMinimumBlocksClaims() public {
-        (uint256 id,) = _open();
-        vm.prank(owner);
-        registry.setMinStake(STAKED + 1);
-        vm.prank(shop);
-        vm.expectRevert(
-            abi.encodeWithSelector(INodeRegistry.NodeRegistry__BelowMinimumStake.selector, shop, STAKED, STAKED + 1)
-        );
-        market.claim(id, openJob(AMOUNT, 0, uint40(block.timestamp + 1 days), 7 days, MIN_COLLATERAL), nodeId);
     }
 
     function test_setMinStake_revertsWhenTooHigh() public {
@@ -779,25 +872,6 @@ contract NodeRegistryTest is MarketFixture {
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, owner));
         registry.setMinStake(2);
-    }
-
-    function test_ownership_transferCanBeOverridden() public {
-        vm.startPrank(owner);
-        registry.transferOwnership(newbie);
-        registry.transferOwnership(stranger);
-        vm.stopPrank();
-        vm.prank(newbie);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, newbie));
-        registry.acceptOwnership();
-        vm.prank(stranger);
-        registry.acceptOwnership();
-        vm.assertEq(registry.owner(), stranger, "owner");
-    }
-
-    function test_ownership_transferRevertsWhenNotOwner() public {
-        vm.prank(newbie);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, newbie));
-        registry.transferOwnership(newbie);
     }
 
     function test_ownership_renounce() public {

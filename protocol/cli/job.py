@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +13,7 @@ from rich.table import Table
 from ..config import Settings, parse_duration
 from ..errors import FabricaValueError
 from ..storage.cid import Cid
-from ..types import JobRecord, JobSpec, JobStatus, SpecFile, format_units, to_units
+from ..types import Job, JobRecord, JobSpec, JobStatus, SpecFile, format_units, to_units
 from .common import (
     AccountOpt,
     HomeOpt,
@@ -33,42 +35,117 @@ JobIdArg = Annotated[int, typer.Argument(help="job id")]
 
 
 def record_json(fab: Fabrica, r: JobRecord) -> dict:
-    """A job as JSON, with amounts also in token units."""
+    """A job as JSON, with amounts also in token units, times also as dates, the collateral's bounds and the
+    dispute's live state."""
+    from ..display import format_time
+
     decimals = fab.token_decimals(r.job.token)
     data = jsonable(r)
     data["amount_units"] = format_units(r.job.amount, decimals)
+    data["target_node"] = r.job.target_node or None
+    data["deadline_utc"] = format_time(r.job.deadline)
+    data["collateral_fab"] = format_units(r.job.collateral, 18)
+    low, high = fab.collateral_bounds(r.job.token, r.job.amount)
+    data["collateral_bounds_fab"] = [format_units(low, 18), format_units(high, 18)]
+    if r.claimed_at is not None:
+        data["claimed_at_utc"] = format_time(r.claimed_at)
+    if r.status == JobStatus.DISPUTED:  # the chain's own view of the dispute (events fold to the same)
+        dispute = fab.dispute_of(r.job_id)
+        data["dispute"] = {**jsonable(dispute), "deadline_utc": format_time(dispute.deadline)}
     return data
+
+
+SpecFilesOpt = Annotated[list[Path] | None, typer.Option("--file", "-f", help="part file(s): STL, STEP, G-code…")]
+SpecOpt = Annotated[Path | None, typer.Option(help="a JobSpec JSON file instead of --file/--title…")]
+SpecCidOpt = Annotated[str | None, typer.Option(help="CID of a spec already in content storage")]
+TitleOpt = Annotated[str, typer.Option(help="what to make")]
+ProcessOpt = Annotated[str, typer.Option(help="FDM, SLA, SLS, CNC_MILL, LASER_CUT…")]
+MaterialOpt = Annotated[str, typer.Option(help="PLA, PETG, ALUMINIUM_6061…")]
+QuantityOpt = Annotated[int, typer.Option(min=1)]
+AmountOpt = Annotated[str, typer.Option(help="payment in token units, e.g. 25.50")]
+TokenOpt = Annotated[str, typer.Option(help="payment token symbol or address")]
+WindowOpt = Annotated[str, typer.Option(help="time from claim to delivery (e.g. 3d)")]
+CollateralOpt = Annotated[str | None, typer.Option(
+    help="FAB the claiming node locks [default: the minimum the market allows for the amount]")]
+DesignOpt = Annotated[int, typer.Option(help="DesignNFT id whose owner earns a royalty (0: none)")]
+TargetOpt = Annotated[int, typer.Option(help="the only node that may claim (0: any node)")]
+
+
+@dataclass
+class _Spec:
+    """A job's spec, checked but not stored yet: its CID (once known), the bytes to store, part files to store."""
+
+    cid: str
+    to_store: bytes
+    parts: list[tuple[Path, str]]
+
+    def store(self, store) -> str:
+        """Store the parts and the spec; the spec's CID."""
+        from ..errors import FabricaError
+
+        for path, expected in self.parts:
+            if str(store.add(path)) != expected:  # the spec names the CID computed while checking the file
+                raise FabricaError(f"--file {path} changed while the job was being prepared; try again")
+        return str(store.add(self.to_store)) if self.to_store else self.cid
+
+
+def _spec(files: list[Path] | None, spec: Path | None, spec_cid: str | None, title: str, process: str,
+          material: str, quantity: int, store) -> _Spec:
+    """The spec from exactly one of --file, --spec, --spec-cid, checked (nothing stored yet)."""
+    sources = [name for name, given in (("--file", files), ("--spec", spec), ("--spec-cid", spec_cid)) if given]
+    if len(sources) != 1:
+        raise FabricaValueError("give exactly one of --file (part files), --spec FILE or --spec-cid CID"
+                                + (f", not {' and '.join(sources)}" if sources else ""))
+    if spec_cid is not None:
+        return _Spec(_stored_spec(spec_cid, store), b"", [])
+    if spec is not None:
+        return _Spec("", _read_spec(spec, store).to_json_bytes(), [])
+    job_spec = _spec_from_files(files or [], title, process, material, quantity)
+    return _Spec("", job_spec.to_json_bytes(), [(f, sf.cid) for f, sf in zip(files or [], job_spec.files)])
+
+
+def _terms(fab: Fabrica, token: str, amount: str, collateral: str | None, design: int,
+           target_node: int) -> tuple[str, int, int | None]:
+    """--token, --amount and --collateral in base units (collateral None: the minimum), checked for form."""
+    from ..chain_errors import make_error
+
+    if not amount:
+        raise FabricaValueError("--amount is required (payment in token units, e.g. 25)")
+    token_address = fab.deployment.token(token)
+    if not fab.market.functions.isTokenAllowed(token_address).call():
+        known = ", ".join(fab.deployment.payment_tokens) or "none in the manifest"
+        raise make_error("JobMarket__TokenNotAllowed", (token_address,), f"--token: pay with one of: {known}")
+    units = _units("--amount", amount, fab.token_decimals(token_address))
+    collateral_units = _units("--collateral", collateral, 18) if collateral is not None else None
+    if design < 0:
+        raise FabricaValueError(f"--design {design}: a design id is a positive number, or 0 for none")
+    if not 0 <= target_node < 1 << 64:
+        raise FabricaValueError(f"--target-node {target_node}: a node id (see `fabrica node list`), or 0 for any node")
+    return token_address, units, collateral_units
+
+
+def _collateral_note(fab: Fabrica, token: str, amount: int, collateral: int) -> dict:
+    """The collateral chosen and the bounds it was chosen from, in FAB."""
+    low, high = fab.collateral_bounds(token, amount)
+    return {"collateral": format_units(collateral, 18), "collateral_bounds": [format_units(low, 18),
+                                                                              format_units(high, 18)]}
 
 
 @app.command()
 def post(
-    files: Annotated[list[Path] | None, typer.Option("--file", "-f", help="part file(s): STL, STEP, G-code…")] = None,
-    spec: Annotated[Path | None, typer.Option(help="a JobSpec JSON file instead of --file/--title…")] = None,
-    spec_cid: Annotated[str | None, typer.Option(help="CID of a spec already in content storage")] = None,
-    title: Annotated[str, typer.Option(help="what to make")] = "part",
-    process: Annotated[str, typer.Option(help="FDM, SLA, SLS, CNC_MILL, LASER_CUT…")] = "FDM",
-    material: Annotated[str, typer.Option(help="PLA, PETG, ALUMINIUM_6061…")] = "PLA",
-    quantity: Annotated[int, typer.Option(min=1)] = 1,
-    amount: Annotated[str, typer.Option(help="payment in token units, e.g. 25.50")] = "",
-    token: Annotated[str, typer.Option(help="payment token symbol or address")] = "fUSD",
+    files: SpecFilesOpt = None, spec: SpecOpt = None, spec_cid: SpecCidOpt = None, title: TitleOpt = "part",
+    process: ProcessOpt = "FDM", material: MaterialOpt = "PLA", quantity: QuantityOpt = 1, amount: AmountOpt = "",
+    token: TokenOpt = "fUSD",
     claim_within: Annotated[str, typer.Option(help="how long nodes may claim (e.g. 1d)")] = "1d",
-    delivery_window: Annotated[str, typer.Option(help="time from claim to delivery (e.g. 3d)")] = "3d",
-    collateral: Annotated[str, typer.Option(help="FAB the claiming node locks")] = "10",
-    design: Annotated[int, typer.Option(help="DesignNFT id whose owner earns a royalty (0: none)")] = 0,
+    delivery_window: WindowOpt = "3d", collateral: CollateralOpt = None, design: DesignOpt = 0,
+    target_node: TargetOpt = 0,
     rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False,
 ) -> None:
-    """Post a job: store its spec by CID and escrow the payment."""
+    """Post a job: store its spec by CID and escrow the payment (a finished job's slot is reused)."""
 
     def body() -> None:
-        from ..chain_errors import make_error
-        from ..errors import FabricaError
-
         if not amount:
             raise FabricaValueError("--amount is required (payment in token units, e.g. 25)")
-        sources = [name for name, given in (("--file", files), ("--spec", spec), ("--spec-cid", spec_cid)) if given]
-        if len(sources) != 1:
-            raise FabricaValueError("give exactly one of --file (part files), --spec FILE or --spec-cid CID"
-                                    + (f", not {' and '.join(sources)}" if sources else ""))
         claim_secs = _duration("--claim-within", claim_within)
         if claim_secs > MAX_CLAIM_SECONDS:
             raise FabricaValueError(f"--claim-within {claim_within}: nodes may be given at most 365 days to claim")
@@ -77,36 +154,134 @@ def post(
         fab = client(rpc_url, home, account)
         store = s.content_store()
         # Everything is checked before anything is stored or sent: a bad post must leave no trace.
-        parts: list[tuple[Path, str]] = []
-        if spec_cid is not None:
-            cid, to_store = _stored_spec(spec_cid, store), b""
-        elif spec is not None:
-            cid, to_store = "", _read_spec(spec, store).to_json_bytes()
-        else:
-            job_spec = _spec_from_files(files or [], title, process, material, quantity)
-            cid, to_store = "", job_spec.to_json_bytes()
-            parts = [(f, sf.cid) for f, sf in zip(files or [], job_spec.files)]
-        token_address = fab.deployment.token(token)
-        if not fab.market.functions.isTokenAllowed(token_address).call():
-            known = ", ".join(fab.deployment.payment_tokens) or "none in the manifest"
-            raise make_error("JobMarket__TokenNotAllowed", (token_address,), f"--token: pay with one of: {known}")
-        units = _units("--amount", amount, fab.token_decimals(token_address))
-        collateral_units = _units("--collateral", collateral, 18)
-        if design < 0:
-            raise FabricaValueError(f"--design {design}: a design id is a positive number, or 0 for none")
-        now = fab.now()
-        post_args = dict(token=token_address, amount=units, claim_by=now + claim_secs, delivery_window=window,
-                         collateral=collateral_units, design_id=design)
-        fab.check_post(**post_args)
-        for path, expected in parts:
-            if str(store.add(path)) != expected:  # the spec names the CID computed while checking the file
-                raise FabricaError(f"--file {path} changed while the job was being posted; post again")
-        if to_store:
-            cid = str(store.add(to_store))
+        job_spec = _spec(files, spec, spec_cid, title, process, material, quantity, store)
+        token_address, units, collateral_units = _terms(fab, token, amount, collateral, design, target_node)
+        post_args = dict(token=token_address, amount=units, claim_by=fab.now() + claim_secs, delivery_window=window,
+                         collateral=collateral_units, design_id=design, target_node=target_node)
+        post_args["collateral"] = fab.check_post(**post_args)
+        cid = job_spec.store(store)
         result = fab.post_job(spec_cid=cid, **post_args)
-        print_tx("job posted", result, json_out, {"job_id": result.value, "spec_cid": cid})
+        extra = {"job_id": result.value, "spec_cid": cid, "key": Job.from_event(result.event("JobPosted").args["job"]).key,
+                 **_collateral_note(fab, token_address, units, post_args["collateral"])}
+        print_tx("job posted", result, json_out, extra)
+        if not json_out:
+            bounds = extra["collateral_bounds"]
+            console.print(f"    collateral {extra['collateral']} FAB (the market allows {bounds[0]}–{bounds[1]} FAB "
+                          f"for this amount; --collateral sets it)")
 
     run(body)
+
+
+@app.command()
+def order(
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the order (JSON)")],
+    files: SpecFilesOpt = None, spec: SpecOpt = None, spec_cid: SpecCidOpt = None, title: TitleOpt = "part",
+    process: ProcessOpt = "FDM", material: MaterialOpt = "PLA", quantity: QuantityOpt = 1, amount: AmountOpt = "",
+    token: TokenOpt = "fUSD",
+    expiry: Annotated[str, typer.Option(help="how long shops may take the order (e.g. 1d)")] = "1d",
+    delivery_window: WindowOpt = "3d", collateral: CollateralOpt = None, design: DesignOpt = 0,
+    target_node: TargetOpt = 0,
+    sign: Annotated[bool, typer.Option("--sign", help="sign it now with --account's key")] = False,
+    permit: Annotated[bool, typer.Option("--permit", help="with --sign: also sign an ERC-2612 permit for the "
+                                                          "payment, so the shop needs no prior approval")] = False,
+    rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Write a signed-order file: a shop takes it (`job take`) and claims in one transaction; nothing is sent now."""
+
+    def body() -> None:
+        from ..display import format_time
+        from ..orders import OrderFile
+
+        if permit and not sign:
+            raise FabricaValueError("--permit needs --sign: the permit is signed with the same local key")
+        expiry_secs = _duration("--expiry", expiry)
+        if expiry_secs > MAX_CLAIM_SECONDS:
+            raise FabricaValueError(f"--expiry {expiry}: an order can be open for at most 365 days")
+        window = _duration("--delivery-window", delivery_window)
+        _check_out(out)
+        s = settings(rpc_url, home, account)
+        fab = client(rpc_url, home, account)
+        store = s.content_store()
+        job_spec = _spec(files, spec, spec_cid, title, process, material, quantity, store)
+        token_address, units, collateral_units = _terms(fab, token, amount, collateral, design, target_node)
+        # The spec CID is needed to build the order: compute it without storing, store only once all is checked.
+        cid = job_spec.cid or str(_compute_cid(job_spec.to_store))
+        nonces = _NonceBook(s.home, fab)
+        built = fab.build_order(token_address, units, cid, delivery_window=window, expiry=fab.now() + expiry_secs,
+                                collateral=collateral_units, design_id=design, target_node=target_node,
+                                nonce=fab.next_order_nonce(at_least=nonces.next()))
+        signature = fab.sign_order(built) if sign else None
+        signed_permit = fab.sign_permit(token_address, units, built.expiry) if permit else None
+        file = OrderFile.create(built, fab.deployment.chain_id, fab.market.address, signature, signed_permit)
+        if job_spec.store(store) != cid:
+            raise FabricaValueError("the spec's CID changed while the order was written; try again")
+        _write_new(out, file.to_json())
+        nonces.used(built.nonce)
+        data = {"action": "order written", "out": str(out), "nonce": built.nonce, "digest": file.digest,
+                "signed": signature is not None, "permit": signed_permit is not None, "spec_cid": cid,
+                "expiry_utc": format_time(built.expiry), **_collateral_note(fab, token_address, units,
+                                                                           built.collateral)}
+        if json_out:
+            print(json.dumps(data))
+            return
+        console.print(f"[green]✓[/green] order {built.nonce} written to {out} (valid until {data['expiry_utc']}, "
+                      f"collateral {data['collateral']} FAB, digest {file.digest})")
+        if signature is None:
+            console.print("    sign it: rerun with --sign (this account's key), or sign the file's typedData with "
+                          "eth_signTypedData_v4 in a wallet and hand the shop the signature")
+        console.print(f"    a shop takes it with `fabrica job take {out} --node N"
+                      f"{'' if signature else ' --signature 0x…'}`; cancel it with `fabrica job cancel-order "
+                      f"{built.nonce}`")
+        if not signed_permit:
+            console.print("    the payment comes from your market deposit, then your wallet through an approval of "
+                          "the market: `fabrica account deposit` it first, or order with --sign --permit")
+
+    run(body)
+
+
+@app.command()
+def take(
+    order_file: Annotated[Path, typer.Argument(help="the order file `fabrica job order` wrote")],
+    node: Annotated[int, typer.Option("--node", help="your node id")],
+    signature: Annotated[str | None, typer.Option(help="the customer's signature (0x…) [default: the file's]")] = None,
+    rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Take a signed order for one of your nodes: the job is created claimed, its collateral locked."""
+
+    def body() -> None:
+        from ..orders import OrderFile
+
+        if node <= 0:
+            raise FabricaValueError(f"--node {node}: node ids start at 1; see `fabrica node list`")
+        file = OrderFile.read(order_file)
+        given = signature if signature is not None else file.signature
+        if given is None:
+            raise FabricaValueError(f"order file {order_file} is not signed: pass the customer's --signature 0x…, "
+                                    "or have the customer write it with `fabrica job order --sign`")
+        fab = client(rpc_url, home, account)
+        if (file.chain_id, file.market) != (fab.deployment.chain_id, fab.market.address):
+            raise FabricaValueError(f"order file {order_file} is for market {file.market} on chain {file.chain_id}, "
+                                    f"not this market {fab.market.address} on chain {fab.deployment.chain_id}")
+        result = fab.take_order(file.order, given, node, permit=file.permit)
+        print_tx("order taken", result, json_out, {"job_id": result.value, "nonce": file.order.nonce})
+
+    run(body)
+
+
+@app.command("cancel-order")
+def cancel_order(nonce: Annotated[int, typer.Argument(help="the order's nonce (in its file)")],
+                 rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """Cancel your signed orders with this nonce (customer)."""
+    run(lambda: print_tx("order cancelled", client(rpc_url, home, account).cancel_order(nonce), json_out,
+                         {"nonce": nonce}))
+
+
+@app.command("cancel-all-orders")
+def cancel_all_orders(rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None,
+                      json_out: JsonOpt = False) -> None:
+    """Invalidate every order you signed so far (customer): raises your order counter."""
+    run(lambda: print_tx("all orders cancelled", client(rpc_url, home, account).increment_order_counter(), json_out))
 
 
 @app.command("list")
@@ -127,7 +302,8 @@ def list_jobs(
                 raise FabricaValueError(f"--status {status!r}: use one of {', '.join(s.name.lower() for s in JobStatus)}") from None
         records = fab.jobs(status=wanted, customer=_address("--customer", customer) if customer else None)
         if json_out:
-            print(json.dumps([record_json(fab, r) for r in records]))
+            print(json.dumps([jsonable(r) | {"amount_units": format_units(r.job.amount, fab.token_decimals(r.job.token))}
+                              for r in records]))
             return
         table = Table("id", "status", "amount", "customer", "node", "spec")
         for r in records:
@@ -140,7 +316,7 @@ def list_jobs(
 
 @app.command()
 def show(job_id: JobIdArg, rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False) -> None:
-    """Show one job: status, deadlines, parties, amounts, CIDs."""
+    """Show one job: status, deadlines (dates), parties, amounts, collateral and its bounds, target node, dispute."""
 
     def body() -> None:
         fab = client(rpc_url, home, None, need_account=False)
@@ -162,7 +338,14 @@ def _simple(action: str, method: str, doc: str):
 app.command("cancel")(_simple("job cancelled", "cancel_job", "Cancel an open job (customer); escrow credited back."))
 app.command("accept")(_simple("job accepted", "accept_job", "Accept a delivery (customer): pays node, treasury, designer."))
 app.command("settle")(_simple("job settled", "settle_job", "Settle a delivery after the review window (anyone)."))
-app.command("reclaim")(_simple("job reclaimed", "reclaim_job", "Reclaim escrow after a missed delivery deadline (customer)."))
+app.command("expire")(_simple("job expired", "expire_job", "End a job past its deadline (anyone): refund; a missed "
+                              "delivery also slashes collateral and compensates the customer in FAB."))
+app.command("hand-back")(_simple("job handed back", "hand_back_job", "Give a claimed job back (its node): free "
+                                 "within the hand-back window, else a share of the collateral is slashed."))
+app.command("appeal")(_simple("ruling appealed", "appeal_job", "Appeal the arbiter's ruling to the appeal court "
+                              "(customer or node), posting the job's bond."))
+app.command("finalize")(_simple("dispute finalized", "finalize_dispute", "Move a dispute past its deadline (anyone): "
+                                "to the appeal court, or to its final ruling."))
 
 
 @app.command()
@@ -209,12 +392,153 @@ def dispute(job_id: JobIdArg,
 
 
 @app.command()
-def resolve(job_id: JobIdArg,
-            refund_bps: Annotated[int, typer.Option(help="share of the payment refunded to the customer (0-10000)")],
-            slash_bps: Annotated[int, typer.Option(help="share of the node's collateral slashed (0-10000)")] = 0,
-            rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
-    """Resolve a dispute (arbiter)."""
-    run(lambda: print_tx("job resolved", client(rpc_url, home, account).resolve_job(job_id, refund_bps, slash_bps), json_out))
+def rule(job_id: JobIdArg,
+         refund_bps: Annotated[int, typer.Option(help="share of the payment refunded to the customer (0-10000)")],
+         slash_bps: Annotated[int, typer.Option(help="share of the node's collateral slashed (0-10000)")] = 0,
+         rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
+    """Rule on a dispute (its judge): the arbiter's ruling can be appealed, the appeal court's is final."""
+    run(lambda: print_tx("dispute ruled", client(rpc_url, home, account).rule_dispute(job_id, refund_bps, slash_bps),
+                         json_out))
+
+
+@app.command("verify-proof")
+def verify_proof(job_id: JobIdArg,
+                 dispute_failed: Annotated[bool, typer.Option("--dispute", help="dispute the job (customer) with "
+                                                                                "the report when a check fails")] = False,
+                 rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """Check a delivered job's proof against its spec; exit 1 when a check fails."""
+
+    def body() -> None:
+        from ..errors import FabricaError
+
+        try:
+            from .. import proof
+        except ImportError as exc:
+            raise FabricaError(f"proof verification is not available in this installation ({exc})") from None
+        s = settings(rpc_url, home, account)
+        fab = client(rpc_url, home, account, need_account=dispute_failed)
+        store = s.content_store()
+        report = proof.verify_proof(fab, store, job_id)
+        tx = proof.dispute_if_failed(fab, store, report) if dispute_failed else None
+        data = report.to_json()
+        data = json.loads(data) if isinstance(data, str) else data
+        if tx is not None:
+            from .common import tx_json
+
+            data["dispute"] = tx_json(tx)
+        if json_out:
+            print(json.dumps(data))
+        else:
+            for check in report.checks:
+                mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+                console.print(f"{mark} {check.name}: {check.detail}")
+            verdict = "[green]proof ok[/green]" if report.ok else "[red]proof failed[/red]"
+            console.print(f"{verdict} (job {job_id}, proof {report.proof_cid})")
+            if tx is not None:
+                console.print(f"    disputed with the report: tx {tx.tx_hash}")
+        if not report.ok:
+            raise typer.Exit(1)
+
+    run(body)
+
+
+@app.command()
+def watch(dispute_failed: Annotated[bool, typer.Option("--dispute", help="dispute every delivery whose proof "
+                                                                       "fails, with the report as the reason")] = False,
+          interval: Annotated[float, typer.Option("--interval", min=0.1, help="seconds between looks")] = 30.0,
+          once: Annotated[bool, typer.Option("--once", help="look once and exit")] = False,
+          rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None,
+          json_out: JsonOpt = False) -> None:
+    """Verify every delivery to the account as it arrives (and with --dispute, dispute the ones that fail)."""
+
+    def body() -> None:
+        import time
+
+        from .. import proof
+
+        s = settings(rpc_url, home, account)
+        fab = client(rpc_url, home, account)
+        store = s.content_store()
+        seen: set[int] = set()
+        while True:
+            for report, tx in proof.check_deliveries(fab, store, dispute=dispute_failed, seen=seen):
+                if json_out:
+                    data = json.loads(report.to_json())
+                    if tx is not None:
+                        from .common import tx_json
+
+                        data["dispute"] = tx_json(tx)
+                    print(json.dumps(data), flush=True)
+                    continue
+                verdict = "[green]proof ok[/green]" if report.ok else "[red]proof failed[/red]: " + "; ".join(
+                    f"{c.name}: {c.detail}" for c in report.failed())
+                console.print(f"job {report.job_id}: {verdict}")
+                if tx is not None:
+                    console.print(f"    disputed with the report: tx {tx.tx_hash}")
+            if once:
+                return
+            time.sleep(interval)
+
+    run(body)
+
+
+class _NonceBook:
+    """The next order nonce `job order` hands out per chain and customer, kept in <home>/orders/nonces.json so
+    that orders written one after another (none taken yet) never share a nonce."""
+
+    def __init__(self, home: Path, fab: Fabrica) -> None:
+        self.path = Path(home) / "orders" / "nonces.json"
+        self.key = f"{fab.deployment.chain_id}:{fab.market.address}:{fab.address}"
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def next(self) -> int:
+        """The lowest nonce this home has not handed out yet."""
+        value = self._read().get(self.key, 0)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    def used(self, nonce: int) -> None:
+        """Record that `nonce` was handed out."""
+        data = self._read()
+        data[self.key] = max(nonce + 1, self.next())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, self.path)
+
+
+def _check_out(out: Path) -> None:
+    """--out must name a new file in an existing folder (a signed order is never overwritten)."""
+    try:
+        exists, parent_ok = out.exists(), out.parent.is_dir()
+    except (ValueError, OSError) as exc:
+        raise FabricaValueError(f"--out {str(out)!r} is not a usable file name: {exc}") from None
+    if exists:
+        raise FabricaValueError(f"--out {out} already exists; pass a new file name (an order file is never "
+                                "overwritten)")
+    if not parent_ok:
+        raise FabricaValueError(f"--out {out}: folder {out.parent} does not exist; create it first")
+
+
+def _write_new(out: Path, text: str) -> None:
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as exc:
+        raise FabricaValueError(f"--out {out}: cannot create the file ({exc.strerror})") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _compute_cid(data: bytes):
+    from ..storage.unixfs import compute_cid
+
+    return compute_cid(data)
 
 
 MAX_CLAIM_SECONDS = 365 * 86400  # JobMarket.MAX_CLAIM_PERIOD

@@ -159,7 +159,7 @@ def _stake_note(fab: Any) -> None:
     """Say what is missing before this node can claim: the order is stake, register, claim."""
     from ..display import format_fab
 
-    minimum = fab.registry.functions.minStake().call()
+    minimum = fab.min_stake()
     staked = fab.stake_of(fab.address).staked
     if staked < minimum:
         console.print(f"note: {fab.address} has {format_fab(staked)} staked; claiming jobs needs at least "
@@ -219,6 +219,33 @@ def update(
     run(body)
 
 
+def stake_summary(fab: Any, operator: str) -> dict:
+    """An operator's stake in FAB: bonded, locked, unbonding with each pending request's release date, voting
+    power and eligibility."""
+    from ..display import format_time
+
+    st = fab.stake_of(operator)
+    minimum = fab.min_stake()
+    return {
+        "staked": format_units(st.staked, 18), "locked": format_units(st.locked, 18),
+        "free": format_units(st.free, 18), "unbonding": format_units(st.unbonding, 18),
+        "unbond_at": st.unbond_at, "unbond_at_utc": format_time(st.unbond_at) if st.unbond_at else None,
+        "requests": [{"amount": format_units(amount, 18), "release_at": at, "release_at_utc": format_time(at)}
+                     for amount, at in fab.unbond_requests(operator)],
+        "votes": format_units(fab.votes(operator), 18), "min_stake": format_units(minimum, 18),
+        "eligible": fab.eligible(operator),
+    }
+
+
+def _print_stake(summary: dict) -> None:
+    """The stake summary for people."""
+    eligible = "meets" if summary["eligible"] else "is below"
+    console.print(f"    staked {summary['staked']} FAB ({summary['locked']} locked as collateral), which {eligible} "
+                  f"the {summary['min_stake']} FAB minimum for claims; voting power {summary['votes']} FAB")
+    for r in summary["requests"]:
+        console.print(f"    unbonding {r['amount']} FAB, released {r['release_at_utc']}")
+
+
 @app.command()
 def stake(amount: Annotated[str, typer.Argument(help="FAB to stake, e.g. 1000")],
           rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
@@ -226,7 +253,12 @@ def stake(amount: Annotated[str, typer.Argument(help="FAB to stake, e.g. 1000")]
 
     def body() -> None:
         units = to_units(amount, 18)  # a malformed amount is refused before any connection
-        print_tx("staked", client(rpc_url, home, account).stake(units), json_out)
+        fab = client(rpc_url, home, account)
+        result = fab.stake(units)
+        summary = stake_summary(fab, fab.address)
+        print_tx("staked", result, json_out, {"stake": summary})
+        if not json_out:
+            _print_stake(summary)
 
     run(body)
 
@@ -234,39 +266,41 @@ def stake(amount: Annotated[str, typer.Argument(help="FAB to stake, e.g. 1000")]
 @app.command()
 def unbond(amount: Annotated[str, typer.Argument(help="FAB to unbond")],
            rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
-    """Start unbonding free stake; withdraw it after the unbonding delay."""
+    """Start unbonding bonded stake; each request is released at its own time, slashable until withdrawn."""
 
     def body() -> None:
+        from ..display import format_time
+
         units = to_units(amount, 18)
-        print_tx("unbond requested", client(rpc_url, home, account).request_unbond(units), json_out)
+        result = client(rpc_url, home, account).request_unbond(units)
+        release = result.event("UnbondRequested").args["unbondAt"]
+        print_tx("unbond requested", result, json_out, {"release_at": release, "release_at_utc": format_time(release)})
+        if not json_out:
+            console.print(f"    released {format_time(release)}: withdraw it then with `fabrica node withdraw`")
 
     run(body)
 
 
 @app.command()
 def withdraw(rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
-    """Withdraw stake whose unbonding delay has passed."""
+    """Withdraw every unbond request whose release time has passed."""
     run(lambda: print_tx("stake withdrawn", client(rpc_url, home, account).withdraw_stake(), json_out))
 
 
 @app.command()
 def show(node_id: Annotated[int, typer.Argument(help="node id")],
          rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False) -> None:
-    """Show a node and its operator's stake."""
+    """Show a node, whether it can claim, and its operator's stake, unbond requests and voting power."""
 
     def body() -> None:
-        from ..display import format_time
-
         _node_id(node_id)
         fab = client(rpc_url, home, None, need_account=False)
         node = fab.node(node_id)
         data = jsonable(node)
         data["processes"] = str(node.processes.name)
         data["materials"] = str(node.materials.name)
-        st = fab.stake_of(node.operator)
-        data["stake"] = {"staked": format_units(st.staked, 18), "locked": format_units(st.locked, 18),
-                         "unbonding": format_units(st.unbonding, 18), "unbond_at": st.unbond_at,
-                         "unbond_at_utc": format_time(st.unbond_at) if st.unbond_at else None}
+        data["can_claim"] = bool(fab.registry.functions.claimInfo(node_id).call()[1])
+        data["stake"] = stake_summary(fab, node.operator)
         print(json.dumps(data, indent=None if json_out else 2))
 
     run(body)

@@ -1,4 +1,10 @@
-"""Helpers for the indexer tests: a chain driver (SDK transactions, anvil reorgs) and the oracle comparison."""
+"""Helpers for the indexer tests: a chain driver (contract transactions, anvil time travel and reorgs) and the
+oracle comparison.
+
+The driver talks to the contracts with web3 and the generated ABIs, not through the SDK: it keeps its own fold of
+each job's current struct from the market's logs (what every call after `post` needs), so the indexer's tests
+check the indexer against the contracts alone.
+"""
 from __future__ import annotations
 
 import json
@@ -10,17 +16,30 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_account import Account
+from eth_utils import keccak
 from fabrica.indexer.sync import Indexer, IndexerConfig
+from fabrica.indexer.verify import check_chain, snapshot
 from fabrica.indexer.verify import diff as _diff
-from fabrica.indexer.verify import snapshot
 from fabrica.protocol.accounts import DEV_ROLES, dev_account
-from fabrica.protocol.client import Fabrica
+from fabrica.protocol.artifacts import abi, canonical_type
 from fabrica.protocol.deployment import Deployment
+from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.storage.store import LocalContentStore
-from fabrica.protocol.types import Material, ProcessKind
+from fabrica.protocol.types import Material, ProcessKind, unpack_job
+from web3 import Web3
 
 FAB = 10**18
 USD = 10**6
+DAY = 86_400
+ZERO = "0x" + "00" * 20
+JOB_FIELDS = ("customer", "token", "node", "royaltyReceiver", "amount", "royalty", "collateral", "bond", "feeBps",
+              "deliveryWindow", "reviewWindow", "deadline", "targetNode", "key")
+TERMINAL = ("settled", "resolved", "cancelled", "expired")
+# The status a job is in after each market event that names it.
+AFTER = {"JobPosted": "open", "OrderTaken": "claimed", "JobClaimed": "claimed", "JobHandedBack": "open",
+         "JobDelivered": "delivered", "JobDisputed": "disputed", "JobSettled": "settled", "JobResolved": "resolved",
+         "JobCancelled": "cancelled", "JobExpired": "expired"}
 
 
 def free_port() -> int:
@@ -95,21 +114,51 @@ def diff(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]]) -> li
     return [str(d) for d in _diff(actual, expected)]
 
 
+def chain_problems(ix: Indexer, chain: ChainDriver) -> list[str]:
+    """What the contracts' views (statusOf, commitmentAt, balances, stakes…) disagree with in the index, at its tip."""
+    return [str(d) for d in check_chain(ix.engine, chain.rpc_url, chain.deployment, ix.metrics.tip)]
+
+
+def assert_index_is_the_chain(ix: Indexer, chain: ChainDriver, tmp: Path) -> None:
+    """Sync to the head: the index equals a fresh one from genesis, and the contracts agree with it."""
+    head = chain.head
+    ix.sync()
+    assert ix.metrics.tip == head, (ix.metrics, head)
+    problems = diff(snapshot(ix.engine), oracle_snapshot(chain.rpc_url, chain.deployment, tmp, head))
+    problems += chain_problems(ix, chain)
+    assert not problems, "\n".join(problems[:20])
+
+
 class ChainDriver:
-    """Drives the devnet: SDK actions as the dev roles, anvil reorgs, rollbacks, snapshots."""
+    """Drives the devnet: market and registry transactions as the dev roles, time travel, reorgs, snapshots."""
 
     def __init__(self, rpc_url: str, deployment: Deployment, content: Path, seed: int = 0) -> None:
         self.rpc_url = rpc_url
         self.deployment = deployment
-        self.base = Fabrica.connect(rpc_url, deployment=deployment)
-        self.w3 = self.base.w3
-        self.customer = self.base.with_account(dev_account(DEV_ROLES["customer"]))
-        self.shop = self.base.with_account(dev_account(DEV_ROLES["shop"]))
-        self.designer = self.base.with_account(dev_account(DEV_ROLES["designer"]))
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+        self.market = self._contract("JobMarket")
+        self.registry = self._contract("NodeRegistry")
+        self.fab = self._contract("FabToken")
+        self.designs = self._contract("DesignNFT")
         self.usd = deployment.payment_tokens["fUSD"]
+        self.usd_token = self.w3.eth.contract(address=self.usd, abi=abi("TestStablecoin"))
+        self.customer = dev_account(DEV_ROLES["customer"]).address
+        self.customer_key = dev_account(DEV_ROLES["customer"]).key
+        self.shop = dev_account(DEV_ROLES["shop"]).address
+        self.designer = dev_account(DEV_ROLES["designer"]).address
+        self.arbiter = deployment.arbiter
+        self.court = deployment.appeal_court
+        self.shop2 = dev_account(6).address
+        self.stranger = dev_account(7).address
         self.store = LocalContentStore(content)
         self.rng = random.Random(seed)
         self.node_id: int | None = None
+        self.nonce = 0  # the customer's next order nonce
+        self._events = {"0x" + keccak(text=f"{e['name']}({','.join(canonical_type(i) for i in e['inputs'])})").hex():
+                        e["name"] for e in abi("JobMarket") if e["type"] == "event"}
+
+    def _contract(self, name: str) -> Any:
+        return self.w3.eth.contract(address=self.deployment.address(name), abi=abi(name))
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         answer = self.w3.provider.make_request(method, params)
@@ -120,56 +169,236 @@ class ChainDriver:
     def head(self) -> int:
         return self.w3.eth.block_number
 
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
     def cid(self, data: bytes) -> str:
         return str(self.store.add(data))
 
+    def cid_bytes(self, data: bytes) -> bytes:
+        return Cid.parse(self.cid(data)).to_bytes()
+
+    def send(self, call: Any, sender: str) -> Any:
+        """Send a contract call from an (unlocked) dev account; the receipt of the mined transaction."""
+        # 20 % over the estimate: the next block's timestamp can make a call dearer than estimated (vote checkpoints).
+        gas = int(call.estimate_gas({"from": sender}) * 1.2)
+        receipt = self.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "gas": gas}))
+        assert receipt["status"] == 1, receipt
+        return receipt
+
+    def emitted(self, receipt: Any, name: str, contract: Any = None) -> list[dict[str, Any]]:
+        """The args of the `name` events a receipt holds."""
+        from web3.logs import DISCARD
+        return [dict(e["args"]) for e in (contract or self.market).events[name]().process_receipt(receipt, errors=DISCARD)]
+
+    # ------------------------------------------------------------------ the jobs, folded from the market's logs
+    def jobs(self) -> dict[int, dict[str, Any]]:
+        """job id -> {"job": current struct (Solidity field names), "status", "node_id"}, rebuilt from the logs."""
+        out: dict[int, dict[str, Any]] = {}
+        logs = self.w3.eth.get_logs({"address": self.market.address, "fromBlock": self.deployment.deployed_block,
+                                     "toBlock": "latest"})
+        for lg in logs:
+            name = self._events.get("0x" + bytes(lg["topics"][0]).hex())
+            if name not in AFTER:
+                continue
+            a = dict(self.market.events[name]().process_log(lg)["args"])
+            jid = a["jobId"]
+            if name in ("JobPosted", "OrderTaken"):
+                out[jid] = {"job": unpack_job(a["job"]), "node_id": a.get("nodeId")}
+            j = out[jid]["job"]
+            if name == "JobClaimed":
+                j.update(node=a["node"], deadline=a["deliverBy"])
+                out[jid]["node_id"] = a["nodeId"]
+            elif name == "JobHandedBack":
+                j.update(node=a["node"], deadline=a["claimBy"])  # the hand-back's operator stays named
+            elif name == "JobDelivered":
+                j["deadline"] = a["reviewUntil"]
+            out[jid]["status"] = AFTER[name]
+        return out
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        return self.jobs()[job_id]
+
+    def struct(self, job_id: int) -> tuple:
+        j = self.job(job_id)["job"]
+        return tuple(j[f] for f in JOB_FIELDS)
+
+    def reusable_key(self) -> int:
+        """The slot of one of the customer's finished jobs that still holds it (0 when there is none)."""
+        jobs = self.jobs()
+        holder: dict[int, int] = {}
+        for jid in sorted(jobs):
+            holder[jobs[jid]["job"]["key"]] = jid
+        done = [jid for jid in holder.values() if jobs[jid]["status"] in TERMINAL
+                and jobs[jid]["job"]["customer"] == self.customer]
+        return jobs[self.rng.choice(done)]["job"]["key"] if done else 0
+
+    # ------------------------------------------------------------------ set-up
     def setup_shop(self) -> None:
-        """Stake and register a node (once), and give the market a standing allowance from the customer."""
-        if self.node_id is not None:
-            return
-        self.shop.stake(2_000 * FAB)
-        self.node_id = self.shop.register_node(
-            processes=ProcessKind.FDM, materials=Material.PLA, build_volume_mm=(200, 200, 200),
-            encryption_key=b"\x22" * 32, metadata_cid=self.cid(b"node"),
-        ).value
-        self.customer.approve(self.usd, self.base.market.address, 10**30)
+        """A staked shop with a node, and the customer's standing allowance to the market: set up again whenever a
+        rollback or revert took any of it away."""
+        if self.node_id is None or self.registry.functions.nodeCount().call() < self.node_id:
+            self.stake(self.shop, 2_000 * FAB)
+            self.node_id = self.register_node(self.shop)
+        self.allow()
 
-    # ------------------------------------------------------------------ actions
+    def allow(self) -> None:
+        """The customer's standing allowance to the market (again, if a fork dropped the approval)."""
+        if self.usd_token.functions.allowance(self.customer, self.market.address).call() < 10**29:
+            self.send(self.usd_token.functions.approve(self.market.address, 10**30), self.customer)
+
+    def stake(self, who: str, amount: int) -> None:
+        self.send(self.fab.functions.approve(self.registry.address, amount), who)
+        self.send(self.registry.functions.stake(amount), who)
+
+    def register_node(self, who: str) -> int:
+        r = self.send(self.registry.functions.registerNode(
+            int(ProcessKind.FDM), int(Material.PLA), [200, 200, 200], b"\x22" * 32,
+            self.cid_bytes(b"node %s" % who.encode())), who)
+        return self.emitted(r, "NodeRegistered", self.registry)[0]["nodeId"]
+
+    def request_unbond(self, who: str, amount: int) -> None:
+        self.send(self.registry.functions.requestUnbond(amount), who)
+
+    def withdraw_stake(self, who: str) -> None:
+        self.send(self.registry.functions.withdraw(), who)
+
+    # ------------------------------------------------------------------ market actions
     def deposit(self, amount: int | None = None) -> None:
-        self.customer.deposit(self.usd, amount or self.rng.randint(1, 50) * USD)
+        self.send(self.market.functions.deposit(self.usd, amount or self.rng.randint(1, 50) * USD), self.customer)
 
-    def post(self) -> int:
-        c = self.customer
-        return c.post_job(token=self.usd, amount=self.rng.randint(1, 30) * USD,
-                          spec_cid=self.cid(b"spec %d" % self.rng.getrandbits(32)), claim_by=c.now() + 86_400,
-                          delivery_window=86_400, collateral=10 * FAB).value
+    def post(self, amount: int | None = None, *, reuse: bool = False, target_node: int = 0, design_id: int = 0,
+             collateral: int | None = None) -> int:
+        amount = amount or self.rng.randint(1, 30) * USD
+        if collateral is None:
+            collateral = self.market.functions.collateralBounds(self.usd, amount).call()[0]
+        spec = self.cid_bytes(b"spec %d" % self.rng.getrandbits(32))
+        self.allow()
+        r = self.send(self.market.functions.post(self.usd, amount, spec, design_id, self.now() + DAY, DAY, collateral,
+                                                 target_node, self.reusable_key() if reuse else 0), self.customer)
+        return self.emitted(r, "JobPosted")[0]["jobId"]
 
-    def open_jobs(self) -> list[int]:
-        from fabrica.protocol.types import JobStatus
-        return [r.job_id for r in self.base.jobs(status=JobStatus.OPEN)]
+    def claim(self, job_id: int, node_id: int | None = None, who: str | None = None) -> None:
+        self.send(self.market.functions.claim(job_id, self.struct(job_id), node_id or self.node_id), who or self.shop)
+
+    def hand_back(self, job_id: int) -> dict[str, Any]:
+        r = self.send(self.market.functions.handBack(job_id, self.struct(job_id)), self.job(job_id)["job"]["node"])
+        return self.emitted(r, "JobHandedBack")[0]
+
+    def deliver(self, job_id: int) -> None:
+        self.send(self.market.functions.deliver(job_id, self.struct(job_id), self.cid_bytes(b"proof %d" % job_id)),
+                  self.job(job_id)["job"]["node"])
+
+    def accept(self, job_id: int) -> None:
+        self.send(self.market.functions.accept(job_id, self.struct(job_id)), self.customer)
+
+    def settle(self, job_id: int) -> None:
+        self.send(self.market.functions.settle(job_id, self.struct(job_id)), self.stranger)
+
+    def cancel(self, job_id: int) -> None:
+        self.send(self.market.functions.cancel(job_id, self.struct(job_id)), self.customer)
+
+    def expire(self, job_id: int) -> dict[str, Any]:
+        r = self.send(self.market.functions.expire(job_id, self.struct(job_id)), self.stranger)
+        return (self.emitted(r, "JobExpired") or self.emitted(r, "JobCancelled"))[0]
+
+    def dispute(self, job_id: int) -> None:
+        self.send(self.market.functions.dispute(job_id, self.struct(job_id), self.cid_bytes(b"reason %d" % job_id)),
+                  self.customer)
+
+    def rule(self, job_id: int, refund_bps: int, slash_bps: int) -> None:
+        judge = self.market.functions.disputeOf(job_id).call()[0]
+        self.send(self.market.functions.rule(job_id, self.struct(job_id), refund_bps, slash_bps), judge)
+
+    def appeal(self, job_id: int, who: str) -> None:
+        self.send(self.market.functions.appeal(job_id, self.struct(job_id)), who)
+
+    def finalize(self, job_id: int) -> dict[str, Any] | None:
+        r = self.send(self.market.functions.finalize(job_id, self.struct(job_id)), self.stranger)
+        found = self.emitted(r, "JobResolved")
+        return found[0] if found else None
+
+    def order(self, amount: int, *, nonce: int | None = None, target_node: int = 0) -> tuple[tuple, bytes]:
+        """A signed order of the customer's (the EIP-712 digest from the market, signed with the customer's key)."""
+        if nonce is None:
+            nonce, self.nonce = self.nonce, self.nonce + 1
+        collateral = self.market.functions.collateralBounds(self.usd, amount).call()[0]
+        order = (self.customer, self.usd, amount, collateral, 0, DAY, target_node, self.now() + DAY, nonce,
+                 self.market.functions.orderCounter(self.customer).call(),
+                 self.cid_bytes(b"order spec %d" % self.rng.getrandbits(32)))
+        digest = self.market.functions.orderDigest(order).call()
+        return order, bytes(Account.unsafe_sign_hash(digest, self.customer_key).signature)
+
+    def take(self, amount: int | None = None, *, nonce: int | None = None, reuse: bool = False,
+             who: str | None = None, node_id: int | None = None) -> int:
+        order, signature = self.order(amount or self.rng.randint(1, 30) * USD, nonce=nonce)
+        self.allow()
+        r = self.send(self.market.functions.take(order, signature, node_id or self.node_id,
+                                                 self.reusable_key() if reuse else 0), who or self.shop)
+        return self.emitted(r, "OrderTaken")[0]["jobId"]
+
+    def cancel_order(self, nonce: int) -> None:
+        self.send(self.market.functions.cancelOrder(nonce), self.customer)
+
+    def increment_counter(self) -> None:
+        self.send(self.market.functions.incrementCounter(), self.customer)
+
+    def withdraw(self, who: str, token: str | None = None) -> None:
+        self.send(self.market.functions.withdraw(token or self.usd, who), who)
+
+    def mint_design(self, data: bytes, royalty_bps: int) -> int:
+        r = self.send(self.designs.functions.mint(self.designer, self.cid_bytes(data), royalty_bps), self.designer)
+        return self.emitted(r, "DesignMinted", self.designs)[0]["tokenId"]
+
+    # ------------------------------------------------------------------ views
+    def balance(self, token: str, who: str) -> int:
+        return self.market.functions.balanceOf(token, who).call()
+
+    def status_of(self, job_id: int) -> int:
+        return self.market.functions.statusOf(job_id, self.struct(job_id)).call()
+
+    def stake_of(self, who: str) -> tuple[int, int, int, int]:
+        return tuple(self.registry.functions.stakeOf(who).call())
+
+    # ------------------------------------------------------------------ random activity
+    def by_status(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for jid, j in sorted(self.jobs().items()):
+            out.setdefault(j["status"], []).append(jid)
+        return out
 
     def random_action(self) -> str:
-        """One random marketplace action (a transaction or two)."""
-        from fabrica.protocol.types import JobStatus
+        """One random marketplace action (a transaction or a few)."""
         self.setup_shop()
-        choice = self.rng.choice(["deposit", "post", "post", "claim", "deliver", "accept", "cancel", "mint",
-                                  "withdraw"])
-        jobs = self.base.jobs()
-        by = {s: [r.job_id for r in jobs if r.status == s] for s in JobStatus}
-        if choice == "claim" and by[JobStatus.OPEN]:
-            self.shop.claim_job(self.rng.choice(by[JobStatus.OPEN]), self.node_id)
-        elif choice == "deliver" and by[JobStatus.CLAIMED]:
-            self.shop.deliver_job(self.rng.choice(by[JobStatus.CLAIMED]), self.cid(b"proof"))
-        elif choice == "accept" and by[JobStatus.DELIVERED]:
-            self.customer.accept_job(self.rng.choice(by[JobStatus.DELIVERED]))
-        elif choice == "cancel" and by[JobStatus.OPEN]:
-            self.customer.cancel_job(self.rng.choice(by[JobStatus.OPEN]))
+        choice = self.rng.choice(["deposit", "post", "post", "reuse", "claim", "hand_back", "deliver", "accept",
+                                  "cancel", "take", "cancel_order", "mint", "withdraw"])
+        by = self.by_status()
+        pick = self.rng.choice
+        # A handed-back job still names the operator that gave it back: only jobs never claimed are claimed here.
+        fresh = [j for j in by.get("open", []) if self.job(j)["job"]["node"] == ZERO]
+        if choice == "claim" and fresh:
+            self.claim(pick(fresh))
+        elif choice == "hand_back" and by.get("claimed"):
+            self.hand_back(pick(by["claimed"]))
+        elif choice == "deliver" and by.get("claimed"):
+            self.deliver(pick(by["claimed"]))
+        elif choice == "accept" and by.get("delivered"):
+            self.accept(pick(by["delivered"]))
+        elif choice == "cancel" and by.get("open"):
+            self.cancel(pick(by["open"]))
+        elif choice == "take":
+            self.take(reuse=self.rng.random() < 0.5)
+        elif choice == "cancel_order":
+            self.cancel_order(self.nonce)
+            self.nonce += 1
         elif choice == "mint":
-            self.designer.mint_design(self.cid(b"design %d" % self.rng.getrandbits(32)), 500)
-        elif choice == "withdraw" and self.customer.market_balance(self.usd, self.customer.address):
-            self.customer.withdraw(self.usd)
+            self.mint_design(b"design %d" % self.rng.getrandbits(32), 500)
+        elif choice == "withdraw" and self.balance(self.usd, self.customer):
+            self.withdraw(self.customer)
         elif choice == "deposit":
             self.deposit()
+        elif choice == "reuse":
+            self.post(reuse=True)
         else:
             self.post()
             choice = "post"
@@ -177,12 +406,17 @@ class ChainDriver:
 
     def deposit_request(self, amount: int) -> dict[str, Any]:
         """An unsigned deposit call anvil signs itself (dev accounts are unlocked): for anvil_reorg."""
-        data = self.base.market.encode_abi("deposit", [self.usd, amount])
-        return {"from": self.customer.address, "to": self.base.market.address, "data": data, "gas": hex(200_000)}
+        data = self.market.encode_abi("deposit", [self.usd, amount])
+        return {"from": self.customer, "to": self.market.address, "data": data, "gas": hex(200_000)}
 
     # ------------------------------------------------------------------ chain surgery
     def mine(self, n: int = 1) -> None:
         self.rpc("anvil_mine", [hex(n)])
+
+    def advance(self, seconds: int) -> None:
+        """Move the chain's clock forward and mine a block at the new time."""
+        self.rpc("evm_increaseTime", [seconds])
+        self.mine()
 
     def reorg(self, depth: int, replacements: int = 1) -> None:
         """Replace the last `depth` blocks; `replacements` deposits land in the new branch."""

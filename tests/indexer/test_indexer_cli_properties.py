@@ -76,6 +76,13 @@ def status_base(w: World) -> dict[str, str]:
     return {"--db": f"sqlite:///{w.synced / 'index.db'}"}
 
 
+class JobCase(Case):
+    """`job ID`: the job id is an argument, after the options."""
+
+    def args(self, w: World, value: str) -> list[str]:
+        return [*super().args(w, value), "1"]
+
+
 def one_of(*values: str) -> st.SearchStrategy[str]:
     return st.sampled_from(values)
 
@@ -90,6 +97,10 @@ def bad_indexes(w: World) -> st.SearchStrategy[str]:
     """For readers also: a database that is not there, is not SQLite, or holds no index."""
     return st.one_of(bad_urls(w), one_of(f"sqlite:///{w.cwd / 'missing.db'}", f"sqlite:///{w.inputs / 'a file'}",
                                          f"sqlite:///{w.inputs / 'empty.db'}"))
+
+
+def bad_addresses(w: World) -> st.SearchStrategy[str]:
+    return one_of("bob", "", "0x123", "0x" + "g" * 40, "0x" + "ab" * 21)
 
 
 def bad_rpcs(w: World) -> st.SearchStrategy[str]:
@@ -119,6 +130,18 @@ CASES = [
     Case("verify", "--home", bad_homes, lambda w: {"--rpc": w.rpc_url}),  # the default database is under --home
     Case("status", "--db", bad_indexes, status_base),
     Case("status", "--home", bad_homes, lambda w: {}),
+    # The read commands.
+    *(Case(cmd, "--db", bad_indexes, status_base) for cmd in ("jobs", "disputes", "stakes")),
+    *(Case(cmd, "--home", bad_homes, lambda w: {}) for cmd in ("jobs", "disputes", "stakes")),
+    JobCase("job", "--db", bad_indexes, status_base),
+    JobCase("job", "--home", bad_homes, lambda w: {}),
+    Case("jobs", "--status", lambda w: one_of("lost", "", "OPEN", "open,claimed"), status_base),
+    Case("jobs", "--customer", bad_addresses, status_base),
+    Case("jobs", "--node", bad_addresses, status_base),
+    Case("disputes", "--stage", lambda w: one_of("lost", "", "Ruled", "appeal"), status_base),
+    Case("disputes", "--judge", bad_addresses, status_base),
+    Case("stakes", "--operator", bad_addresses, status_base),
+    *(Case(cmd, "--limit", lambda w: not_int_below(1), status_base) for cmd in ("jobs", "disputes")),
 ]
 
 
@@ -140,7 +163,8 @@ def test_the_bases_work(world: World, tmp_path: Path, monkeypatch: pytest.Monkey
     """sync, verify and status succeed on the command lines the cases start from."""
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    for command, base in (("sync", writer_base), ("verify", reader_base), ("status", status_base)):
+    for command, base in (("sync", writer_base), ("verify", reader_base), ("status", status_base),
+                          ("jobs", status_base), ("disputes", status_base), ("stakes", status_base)):
         opts = base(world)
         if command == "sync":
             opts["--db"] = f"sqlite:///{tmp_path / 'new' / 'index.db'}"

@@ -1,11 +1,12 @@
-"""A seeded random sequence of transactions, mines, reorgs, rollbacks and snapshot reverts: after every step
-the index equals a fresh index from genesis."""
+"""A seeded random sequence of transactions (posts into recycled slots, claims, hand-backs, taken orders…), mines,
+reorgs, rollbacks and snapshot reverts: after every step the index equals a fresh index from genesis, and the
+contracts' views agree with it."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from fabrica.indexer.sync import Indexer, IndexerConfig
-from indexer_testkit import ChainDriver, diff, oracle_snapshot, snapshot
+from indexer_testkit import ChainDriver, chain_problems, diff, oracle_snapshot, snapshot
 
 STEPS = 30
 
@@ -40,6 +41,9 @@ def test_random_sequence_matches_oracle(db_url: str, chain: ChainDriver, tmp_pat
             head = chain.head
             ix.sync()
             problems = diff(snapshot(ix.engine), oracle_snapshot(chain.rpc_url, chain.deployment, tmp_path, head))
+            problems += chain_problems(ix, chain)
             assert not problems, f"after step {step} ({log}):\n" + "\n".join(problems[:20])
         assert ix.metrics.reorgs >= 3, log  # the sequence exercised forks, not only growth
+        tx = [entry for entry in log if " " not in entry]
+        assert {"reuse", "take", "hand_back"} & set(tx), log  # and the v2 paths, not only deposits
         ix.engine.dispose()

@@ -11,7 +11,6 @@ from fabrica.indexer.read import ReadModel
 from fabrica.indexer.schema import balances
 from fabrica.indexer.sync import Indexer, IndexerConfig
 from fabrica.protocol.errors import FabricaLookupError, FabricaValueError
-from fabrica.protocol.types import JobStatus
 from indexer_testkit import USD, ChainDriver
 from typer.testing import CliRunner
 
@@ -21,13 +20,14 @@ def scenario(chain: ChainDriver) -> dict[str, int]:
     """Jobs in several states, a design, market balances."""
     c = chain
     c.deposit(100 * USD)
-    ids = {name: c.post() for name in ("open", "claimed", "settled", "cancelled")}
-    c.shop.claim_job(ids["claimed"], c.node_id)
-    c.shop.claim_job(ids["settled"], c.node_id)
-    c.shop.deliver_job(ids["settled"], c.cid(b"proof"))
-    c.customer.accept_job(ids["settled"])
-    c.customer.cancel_job(ids["cancelled"])
-    ids["design"] = c.designer.mint_design(c.cid(b"a bracket"), 700).value
+    ids = {"design": c.mint_design(b"a bracket", 700)}
+    ids.update({name: c.post() for name in ("open", "claimed", "cancelled")})
+    ids["settled"] = c.post(20 * USD, design_id=ids["design"])
+    c.claim(ids["claimed"])
+    c.claim(ids["settled"])
+    c.deliver(ids["settled"])
+    c.accept(ids["settled"])
+    c.cancel(ids["cancelled"])
     return ids
 
 
@@ -35,43 +35,60 @@ def test_read_api(db_url: str, chain: ChainDriver, scenario: dict[str, int]) -> 
     with Indexer(db_url, chain.rpc_url, chain.deployment, IndexerConfig(confirmations=2)) as ix:
         ix.sync()
         read = ReadModel(ix.engine)
-        # Job by id with history, equal to what the SDK rebuilds from the chain.
+        # Job by id with history; its row is the job's current struct, which the market confirms.
+        jobs = chain.jobs()
         for name in ("open", "claimed", "settled", "cancelled"):
             job_id = scenario[name]
-            view, record = read.job(job_id), chain.base.job(job_id)
-            assert view.status == record.status.name.lower()
-            assert (view.amount, view.collateral, view.deadline) == (
-                record.job.amount, record.job.collateral, record.job.deadline)
-            assert view.customer == record.job.customer.lower() and view.node == record.job.node.lower()
-            assert view.spec_cid == record.spec_cid
+            view, truth = read.job(job_id), jobs[job_id]
+            assert view.status == truth["status"] == name
+            j = truth["job"]
+            assert (view.amount, view.collateral, view.deadline, view.key, view.target_node) == (
+                j["amount"], j["collateral"], j["deadline"], j["key"], j["targetNode"])
+            assert view.customer == j["customer"].lower() and view.node == j["node"].lower()
+            assert chain.status_of(job_id) == ("none", "open", "claimed", "delivered", "disputed", "settled",
+                                               "resolved", "cancelled", "expired").index(view.status)
         settled = read.job(scenario["settled"])
         assert [h.event for h in settled.history] == ["JobPosted", "JobClaimed", "JobDelivered", "JobSettled"]
         assert [h.status for h in settled.history] == ["open", "claimed", "delivered", "settled"]
+        # JobSettled carries no amounts: the payout is the market's arithmetic on the job's terms.
+        fee = settled.amount * settled.fee_bps // 10_000
+        assert settled.royalty == settled.amount * 700 // 10_000 and settled.royalty_receiver == chain.designer.lower()
+        assert (settled.fee, settled.royalty_paid, settled.node_payout, settled.accepted) == (
+            fee, settled.royalty, settled.amount - fee - settled.royalty, True)
+        assert read.job(scenario["claimed"]).claimed_at == read.job(scenario["claimed"]).deadline - 86_400
         with pytest.raises(FabricaLookupError, match="no job 99999"):
             read.job(99_999)
         # A customer's jobs (any address case), newest first.
-        mine = read.customer_jobs(chain.customer.address.upper().replace("0X", "0x"))
-        assert [j.job_id for j in mine] == sorted({r.job_id for r in chain.base.jobs(customer=chain.customer.address)},
-                                                  reverse=True)
+        mine = read.customer_jobs(chain.customer.upper().replace("0X", "0x"))
+        assert [j.job_id for j in mine] == sorted(jobs, reverse=True)
         with pytest.raises(FabricaValueError, match="customer must be"):
             read.customer_jobs("bob")
         # Open jobs the node may claim: open, still claimable, within the operator's free stake.
-        open_ids = {r.job_id for r in chain.base.jobs(status=JobStatus.OPEN)}
-        claimable = read.open_jobs_for_node(chain.node_id, now=chain.base.now())
+        open_ids = {jid for jid, j in jobs.items() if j["status"] == "open"}
+        claimable = read.open_jobs_for_node(chain.node_id, now=chain.now())
         assert {j.job_id for j in claimable} == open_ids and scenario["open"] in open_ids
-        assert read.open_jobs_for_node(chain.node_id, now=chain.base.now() + 10 * 86_400) == []
+        assert read.open_jobs_for_node(chain.node_id, now=chain.now() + 10 * 86_400) == []
         # Nodes, stakes, balances, fees, designs agree with the contracts.
         node = read.node(chain.node_id)
-        on_chain = chain.base.node(chain.node_id)
-        assert node.operator == on_chain.operator.lower() and node.metadata_cid == on_chain.metadata_cid
-        assert [n.node_id for n in read.nodes(operator=chain.shop.address)] == [chain.node_id]
-        stake, truth = read.stake(chain.shop.address), chain.base.stake_of(chain.shop.address)
-        assert stake is not None and (stake.staked, stake.locked) == (truth.staked, truth.locked)
-        for who in (chain.customer.address, chain.shop.address):
-            assert read.balance(chain.usd, who) == chain.base.market_balance(chain.usd, who)
-        assert read.fees().get(chain.usd.lower(), 0) == chain.base.fees(chain.usd)
+        on_chain = chain.registry.functions.nodeOf(chain.node_id).call()
+        assert node.operator == on_chain[0].lower() and node.active is on_chain[3]
+        assert [n.node_id for n in read.nodes(operator=chain.shop)] == [chain.node_id]
+        stake, truth = read.stake(chain.shop), chain.stake_of(chain.shop)
+        assert stake is not None and (stake.staked, stake.locked, stake.unbonding, stake.unbond_at) == truth
+        assert stake.eligible and stake.requests == ()
+        for who in (chain.customer, chain.shop, chain.designer):
+            assert read.balance(chain.usd, who) == chain.balance(chain.usd, who)
+        assert read.balance(chain.usd, chain.designer) == settled.royalty  # the design's royalty was credited
+        assert read.fees().get(chain.usd.lower(), 0) == chain.market.functions.feesOf(chain.usd).call() > 0
+        # Governance state from the deployment's events.
+        settings = read.settings()
+        assert settings["arbiter"] == chain.arbiter.lower() and settings["appeal_court"] == chain.court.lower()
+        assert settings["params"]["feeBps"] == settled.fee_bps
+        terms = {t.token: t for t in read.token_terms()}
+        assert terms[chain.usd.lower()].allowed
+        assert read.tokens()[chain.usd.lower()] == ("fUSD", 6) and read.tokens()[chain.fab.address.lower()][0] == "FAB"
         design = read.design(scenario["design"])
-        assert design.owner == chain.designer.address.lower() and design.royalty_bps == 700
+        assert design.owner == chain.designer.lower() and design.royalty_bps == 700
         status = read.status()
         assert status is not None and status.block_number == chain.head
         ix.engine.dispose()
@@ -93,14 +110,18 @@ def test_cli_sync_verify_status(db_url: str, chain: ChainDriver, devnet: tuple, 
     # Corrupt one derived row: verify names it and fails.
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(sa.update(balances).where(balances.c.account == chain.customer.address.lower())
+        conn.execute(sa.update(balances).where(balances.c.account == chain.customer.lower())
                      .values(amount="1"))
     engine.dispose()
     out = runner.invoke(app, ["verify", *common, "--json"])
     assert out.exit_code == 1
     report = json.loads(out.stdout)
     kinds = sorted((d["table"], d["kind"]) for d in report["differences"])
-    assert kinds == [("balances", "missing"), ("balances", "unexpected")]
+    # The fresh index disagrees, and so does the market's balanceOf.
+    assert kinds == [("balances", "chain"), ("balances", "missing"), ("balances", "unexpected")]
+    (on_chain,) = [d["row"] for d in report["differences"] if d["kind"] == "chain"]
+    assert on_chain == [chain.usd.lower(), chain.customer.lower(), "balanceOf", 1,
+                        chain.balance(chain.usd, chain.customer)]
 
 
 def test_cli_errors_are_clear(tmp_path: Path, devnet: tuple) -> None:

@@ -13,7 +13,7 @@ from fabrica.indexer.notify import PG_CHANNEL, Notification
 from fabrica.indexer.sync import Indexer, IndexerConfig
 from indexer_testkit import ChainDriver, JsonRpcProxy, diff, oracle_snapshot, snapshot
 
-LIMIT = 5
+LIMIT = 8  # above the most logs one block holds here (6: a first stake), below what a range holds
 
 
 class ProviderProxy(JsonRpcProxy):

@@ -7,7 +7,7 @@ import pytest
 from fabrica.indexer.errors import ReorgTooDeepError, WriterLockError
 from fabrica.indexer.notify import Notification
 from fabrica.indexer.sync import Indexer, IndexerConfig
-from indexer_testkit import ChainDriver, diff, oracle_snapshot, snapshot
+from indexer_testkit import ChainDriver, chain_problems, diff, oracle_snapshot, snapshot
 
 CFG = IndexerConfig(confirmations=3, max_reorg_depth=8, initial_range=7)
 
@@ -21,6 +21,7 @@ def assert_matches_oracle(ix: Indexer, chain: ChainDriver, tmp_path: Path) -> No
     ix.sync()
     assert ix.metrics.tip == head, (ix.metrics, head)
     problems = diff(snapshot(ix.engine), oracle_snapshot(chain.rpc_url, chain.deployment, tmp_path, head))
+    problems += chain_problems(ix, chain)  # and the contracts agree with the index (commitments, balances…)
     assert not problems, "\n".join(problems[:20])
 
 
@@ -32,11 +33,12 @@ def test_backfill_matches_chain_state(db_url: str, chain: ChainDriver, tmp_path:
         snap = snapshot(ix.engine)
         # The derived balances and stakes agree with the contracts' own views.
         bal = {(r[0], r[1]): int(r[2]) for r in snap["balances"]}
-        cust = chain.customer.address
-        assert bal.get((chain.usd.lower(), cust.lower()), 0) == chain.base.market_balance(chain.usd, cust)
-        stake = chain.base.stake_of(chain.shop.address)
-        row = next(r for r in snap["stakes"] if r[0] == chain.shop.address.lower())
-        assert (int(row[1]), int(row[2]), int(row[3])) == (stake.staked, stake.locked, stake.unbonding)
+        cust = chain.customer
+        assert bal.get((chain.usd.lower(), cust.lower()), 0) == chain.balance(chain.usd, cust)
+        staked, locked, unbonding, _ = chain.stake_of(chain.shop)
+        row = next(r for r in snap["stakes"] if r[0] == chain.shop.lower())
+        assert (int(row[1]), int(row[2]), int(row[3])) == (staked, locked, unbonding)
+        assert chain_problems(ix, chain) == []
         # Replaying adds nothing.
         rows = ix.metrics.rows_written
         ix.sync()

@@ -160,7 +160,8 @@ LONG_GCODE = ("G21\nG90\n" + "G1 X1." + "0" * 106 + " Y2 F800" + "\nG1 X0 Y0\n")
 
 def test_node_run_refuses_gcode_lines_grbl_cannot_take_before_claiming_or_printing(chain, tmp_path) -> None:
     """The job loop checks G-code against the identified firmware: a public design with a line GRBL 1.1 cannot take
-    is not claimed; one sealed to the node (readable only once claimed) is refused before any line is printed."""
+    is not claimed; one sealed to the node (readable only once claimed) is handed back before any line is printed,
+    and the machine stays in service."""
     sim = GrblSimulator()
     said: list[str] = []
     try:
@@ -172,12 +173,17 @@ def test_node_run_refuses_gcode_lines_grbl_cannot_take_before_claiming_or_printi
                 "(GRBL's 80-byte line buffer, else error:11)")
         assert rule in loop.state.skipped()[public]
         assert any(line.startswith(f"job {public}: not for this node: design 'part.gcode' {rule}") for line in said)
-        sealed = post(chain, LONG_GCODE, name="part.gcode", sealed_to=loop.keys.public_key)
+        node_id = loop.machines["vp-1"].node_id
+        sealed = post(chain, LONG_GCODE, name="part.gcode", sealed_to=loop.keys.public_key, target_node=node_id)
         loop.tick()
         job = loop.state.job(sealed)
-        assert job.phase == "abandoned" and f"cannot make it: design 'part.gcode' {rule}" in job.error, said
+        assert job.phase == "handed_back" and f"cannot make it: design 'part.gcode' {rule}" in job.error, said
         assert job.attempts == 0 and loop.state.print_logs(sealed) == []
+        assert chain["shop"].job(sealed).status == JobStatus.OPEN  # the customer can have it made elsewhere
+        assert loop.machines["vp-1"].in_service and chain["shop"].node(node_id).active
         assert sim.executed == []  # not one line of either job reached the machine
+        loop.tick()
+        assert loop.state.job(sealed).phase == "handed_back"  # never claimed again
         loop.close()
     finally:
         sim.close()
@@ -256,6 +262,11 @@ BAD_FIELDS = [
     ('[node]\nmax_collateral = "-5"\n' + MACHINE, "node.max_collateral: Input should be greater than or equal to 0"),
     ('[node]\nmax_collateral = "lots"\n' + MACHINE, "node.max_collateral: Input should be a valid decimal"),
     ("[node]\nretries = 3\n" + MACHINE, "node.retries: unknown key; known: state_db"),
+    ("[node]\ntime_margin = 0.9\n" + MACHINE, "node.time_margin: Input should be greater than or equal to 1"),
+    ("[node]\nmin_slack_s = -1\n" + MACHINE, "node.min_slack_s: Input should be greater than or equal to 0"),
+    ('[node]\nunestimated_min_window = "long"\n' + MACHINE, "node.unestimated_min_window: Input should be a valid integer"),
+    ('[node]\nmax_collateral_share = "0"\n' + MACHINE, "node.max_collateral_share: Input should be greater than 0"),
+    ('[node]\nfab_prices = { fUSD = "-1" }\n' + MACHINE, "node.fab_prices.fUSD: Input should be greater than 0"),
     ("[fabrica]\nrpc_url = 5\n" + MACHINE, "fabrica.rpc_url: Input should be a valid string (got 5)"),
     ('[fabrica]\nrpcurl = "http://x"\n' + MACHINE, "fabrica.rpcurl: unknown key; known: rpc_url"),
     ("fabrica = 3\n" + MACHINE, "fabrica must be a [fabrica] table"),

@@ -39,16 +39,26 @@ PRINTER = {"ambientTemperature": 230.0, "simulated_errors": ["100:resend", "110:
 
 
 def post(chain: dict, stl: bytes, material: Material = Material.PLA, name: str = "cube.stl",
-         sealed_to: bytes | None = None) -> int:
+         sealed_to: bytes | None = None, *, target_node: int = 0, quantity: int = 1,
+         delivery_window: int = 3 * 86_400, collateral: int | None = None, design_id: int = 0) -> int:
+    """A customer's job for one part (sealed to `sealed_to` when given); collateral None: the market's minimum."""
     customer: Fabrica = chain["customer"]
     store: LocalContentStore = chain["store"]
     payload = seal(stl, sealed_to) if sealed_to else stl
     part_cid = str(store.add(payload))
-    spec = JobSpec(title="test cube", process=ProcessKind.FDM, material=material,
+    spec = JobSpec(title="test cube", process=ProcessKind.FDM, material=material, quantity=quantity,
                    files=[SpecFile(cid=part_cid, name=name, role="model", size=len(stl), sealed=bool(sealed_to))])
     spec_cid = str(store.add(spec.to_json_bytes()))
     return customer.post_job(token=customer.deployment.payment_tokens["fUSD"], amount=25_000_000, spec_cid=spec_cid,
-                             claim_by=customer.now() + 86_400, delivery_window=3 * 86_400, collateral=10 * FAB).value
+                             design_id=design_id, claim_by=customer.now() + 86_400, delivery_window=delivery_window,
+                             collateral=collateral, target_node=target_node).value
+
+
+def toml_value(v: object) -> str:
+    """A TOML value: JSON's form for strings, numbers, booleans and lists; an inline table for a dict."""
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(v)
 
 
 def write_config(tmp: Path, chain: dict, port: str, machine: dict | None = None, **node: object) -> Path:
@@ -57,7 +67,7 @@ def write_config(tmp: Path, chain: dict, port: str, machine: dict | None = None,
     fields = {"name": "vp-1", "port": port, "baud": 250000, "profile": "generic-fdm-250", "boot_wait": 0.3,
               "print_timeout": 120, **(machine or {})}
     text = (f'[fabrica]\nrpc_url = "{chain["net"].rpc_url}"\nhome = "{chain["home"]}"\naccount = "shop"\n\n[node]\n'
-            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in opts.items())
+            + "".join(f"{k} = {toml_value(v)}\n" for k, v in opts.items())
             + "\n[[machines]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items()))
     path = tmp / "node.toml"
     path.write_text(text)
@@ -125,12 +135,14 @@ class Crash(BaseException):
 
 def test_crash_mid_print_restart_reprints_and_delivers_once(chain, tmp_path) -> None:
     shop: Fabrica = chain["shop"]
-    # A node key made in advance so the customer can seal a private design to it.
+    # The node registered in advance so the customer can seal a private design to its key, in a job targeted at it.
     config = write_config(tmp_path, chain, "/dev/null")
     first = JobLoop(load_node_config(config), threaded=False, say=lambda m: None)
     public_key = first.keys.public_key
+    (node_id,) = first.register().values()
     first.state.close()
-    job_id = post(chain, cube_stl(8, 8, 2), sealed_to=public_key)
+    assert bytes(shop.node(node_id).encryption_key) == public_key
+    job_id = post(chain, cube_stl(8, 8, 2), sealed_to=public_key, target_node=node_id)
 
     samples = {"n": 0}
     with virtual_printer(tmp_path, baud=250000, **PRINTER) as peer:

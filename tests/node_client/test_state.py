@@ -44,6 +44,13 @@ def test_illegal_transitions_are_refused(tmp_path) -> None:
     with pytest.raises(StateError, match="abandoned; it cannot move to delivered"):
         s.advance(1, "delivered")
     assert s.job(1).error == "nozzle clogged"
+    s.record_claim(2, 1, "m")
+    s.advance(2, "fetched")
+    s.advance(2, "handed_back", error="does not unseal")  # given back on chain: finished here, like abandoned
+    assert s.job(2).terminal and [j.job_id for j in s.jobs(active=True)] == []
+    for phase in ("sliced", "abandoned"):
+        with pytest.raises(StateError, match=f"handed_back; it cannot move to {phase}"):
+            s.advance(2, phase)
 
 
 def test_print_logs_and_telemetry(tmp_path) -> None:

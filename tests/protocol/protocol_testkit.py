@@ -5,24 +5,29 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
-from fabrica.protocol.accounts import DEV_ROLES, dev_account
+from fabrica.protocol.accounts import dev_account
 from fabrica.protocol.cli.main import app
 from fabrica.protocol.client import Fabrica
+from fabrica.protocol.deploy import MarketParams
 from fabrica.protocol.deployment import Deployment
-from fabrica.protocol.devnet import Devnet
+from fabrica.protocol.devnet import Devnet, devnet_roles
 from fabrica.protocol.storage.store import LocalContentStore
 from typer.testing import CliRunner
 
 FAB = 10**18
 USD = 10**6
 SHOP_STAKE = 2_000 * FAB
-COLLATERAL = 10 * FAB
+COLLATERAL = 10 * FAB  # the devnet's minimum collateral (and the lower bound for payments up to 1000 fUSD)
+PARAMS = MarketParams.devnet()  # what `fabrica devnet up` deploys with
+ROLES = devnet_roles()  # the dev roles, the appeal court ("court") included
 # Dev accounts outside the named roles; fund_dev_accounts gives accounts 0..9 FAB and fUSD.
 NEWCOMER = 6  # an operator with no stake and no node
 STRANGER = 7  # an account that is party to nothing
@@ -47,8 +52,8 @@ class DevnetInfo:
 
 
 def role_clients(base: Fabrica) -> dict[str, Fabrica]:
-    """A signing client for every dev role, plus the newcomer and the stranger."""
-    out = {role: base.with_account(dev_account(i)) for role, i in DEV_ROLES.items()}
+    """A signing client for every dev role (the court too), plus the newcomer and the stranger."""
+    out = {role: base.with_account(dev_account(i)) for role, i in ROLES.items()}
     out["newcomer"] = base.with_account(dev_account(NEWCOMER))
     out["stranger"] = base.with_account(dev_account(STRANGER))
     return out
@@ -65,7 +70,7 @@ class Chain:
         self.usd = info.deployment.payment_tokens["fUSD"]
         self.fab_token = info.deployment.contracts["FabToken"]
         self.store = LocalContentStore(content_dir)
-        self.roles = {role: clients[role] for role in DEV_ROLES}
+        self.roles = {role: clients[role] for role in ROLES}
         self.newcomer = clients["newcomer"]
         self.stranger = clients["stranger"]
         self.node_id = 1  # the shop's baseline node
@@ -105,11 +110,13 @@ class Chain:
         """
         usd, fab = self.usd, self.fab_token
         market, registry = self.base.market.address, self.base.registry.address
-        calls: dict[str, tuple[str, str]] = {"fees": (market, _calldata("feesOf(address)", usd))}
+        calls: dict[str, tuple[str, str]] = {"fees": (market, _calldata("feesOf(address)", usd)),
+                                             "fees.fab": (market, _calldata("feesOf(address)", fab))}
         for name, addr in self.everyone().items():
             calls[f"{name}.usd"] = (usd, _calldata("balanceOf(address)", addr))
             calls[f"{name}.fab"] = (fab, _calldata("balanceOf(address)", addr))
             calls[f"{name}.market"] = (market, _calldata("balanceOf(address,address)", usd, addr))
+            calls[f"{name}.market.fab"] = (market, _calldata("balanceOf(address,address)", fab, addr))
             calls[f"{name}.stake"] = (registry, _calldata("stakeOf(address)", addr))
         batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": [{"to": to, "data": data}, "latest"]}
                  for i, (to, data) in enumerate(calls.values())]
@@ -119,12 +126,21 @@ class Chain:
     # ---- scenario helpers
 
     def post(self, amount: int = 25 * USD, *, claim_in: int = 86_400, window: int = 86_400,
-             collateral: int = COLLATERAL, design_id: int = 0, who: Fabrica | None = None) -> int:
+             collateral: int | None = COLLATERAL, design_id: int = 0, target_node: int = 0, reuse: bool = True,
+             who: Fabrica | None = None) -> int:
         who = who or self.customer
         return who.post_job(
-            token=self.usd, amount=amount, spec_cid=self.cid(b"spec %d" % amount), claim_by=who.now() + claim_in,
-            delivery_window=window, collateral=collateral, design_id=design_id,
+            self.usd, amount, self.cid(b"spec %d" % amount), claim_by=who.now() + claim_in,
+            delivery_window=window, collateral=collateral, design_id=design_id, target_node=target_node,
+            reuse=reuse,
         ).value
+
+    def operator(self, who: Fabrica | None = None, stake: int = 1_000 * FAB) -> int:
+        """Make `who` (default: the newcomer) a staked operator with one node; returns the node id."""
+        who = who or self.newcomer
+        who.stake(stake)
+        return who.register_node(processes=1, materials=3, build_volume_mm=(200, 200, 200),
+                                 encryption_key=b"\x22" * 32, metadata_cid=self.cid(b"second shop")).value
 
     def claimed(self, **kw) -> int:
         job_id = self.post(**kw)
@@ -135,6 +151,20 @@ class Chain:
         job_id = self.claimed(**kw)
         self.shop.deliver_job(job_id, self.cid(b"proof of job %d" % job_id))
         return job_id
+
+
+def fails_cleanly(chain: Chain, error: type[Exception], action: Callable[[], object], *,
+                  match: str | None = None, sends_nothing: bool = False, who: Fabrica | None = None):
+    """Run `action`, expect `error`, and check that no balance anywhere moved (and, with `sends_nothing`, that
+    `who` sent no transaction at all)."""
+    ledger = chain.ledger()
+    nonce = chain.w3.eth.get_transaction_count(who.address) if who else None
+    with pytest.raises(error, match=match) as exc:
+        action()
+    assert chain.ledger() == ledger, "a failed action moved funds"
+    if sends_nothing:
+        assert chain.w3.eth.get_transaction_count(who.address) == nonce, "a transaction was sent"
+    return exc.value
 
 
 def cli_home(home: Path, devnet: DevnetInfo) -> Path:

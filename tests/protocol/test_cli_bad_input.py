@@ -66,11 +66,12 @@ def test_a_failed_call_sets_the_allowance_back(chain: Chain) -> None:
 
     def post_that_reverts():
         # Collateral below the market's minimum: the post reverts after the approval was mined.
-        return c._send(c.market, "post", chain.usd, 7 * USD, cid_bytes(chain.cid()), 0, c.now() + 3600, 86_400, 1)
+        return c._send(c.market, "post", chain.usd, 7 * USD, cid_bytes(chain.cid()), 0, c.now() + 3600, 86_400, 1,
+                       0, 0)
 
-    with pytest.raises(chain_errors.JobMarket__CollateralTooLow) as exc:
+    with pytest.raises(chain_errors.JobMarket__CollateralOutOfBounds) as exc:
         c.pay_from_wallet(chain.usd, c.market.address, 7 * USD, post_that_reverts, what="a test post")
-    assert "collateral=0.000000000000000001 FAB, minimum=10 FAB" in str(exc.value)
+    assert "collateral=0.000000000000000001 FAB, min=10 FAB, max=70 FAB" in str(exc.value)
     assert c.erc20(chain.usd).functions.allowance(c.address, c.market.address).call() == 2 * USD
     assert chain.ledger() == ledger
 
@@ -164,9 +165,14 @@ def test_post_names_unknown_materials_processes_and_bad_spec_fields(cli: Cli, ch
 def test_market_rules_are_shown_in_units_and_dates(cli: Cli, chain: Chain, tmp_path: Path) -> None:
     post = ("job", "post", "--file", str(BRACKET), "--amount", "5")
     message = refused(cli, chain, tmp_path, *post, "--collateral", "1", account="customer")
-    assert "JobMarket__CollateralTooLow(collateral=1 FAB, minimum=10 FAB)" in message
+    assert "JobMarket__CollateralOutOfBounds(collateral=1 FAB, min=10 FAB, max=50 FAB)" in message
+    assert "for 5 fUSD a job asks for 10 FAB to 50 FAB of collateral" in message
+    message = refused(cli, chain, tmp_path, *post, "--collateral", "50.5", account="customer")
+    assert "JobMarket__CollateralOutOfBounds(collateral=50.5 FAB, min=10 FAB, max=50 FAB)" in message
     message = refused(cli, chain, tmp_path, *post, "--delivery-window", "60s", account="customer")
-    assert "JobMarket__InvalidDeliveryWindow(window=1m, min=10m, max=365d)" in message
+    assert "JobMarket__InvalidDeliveryWindow(window=1m, min=1h, max=365d)" in message
+    message = refused(cli, chain, tmp_path, *post, "--target-node", "7", account="customer")
+    assert "JobMarket__UnknownNode(nodeId=7)" in message and "nodes are 1..1" in message
     message = refused(cli, chain, tmp_path, *post, "--claim-within", "400d", account="customer")
     assert "at most 365 days" in message
     message = refused(cli, chain, tmp_path, *post, "--design", "3", account="customer")

@@ -18,6 +18,7 @@ import pytest
 from bad_input_testkit import State, numbered_file, reverted
 from cli_refusal import PROPERTY, refused_cleanly
 from fabrica.protocol.client import Fabrica
+from fabrica.protocol.orders import OrderFile
 from fabrica.protocol.storage.unixfs import compute_cid
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ class World:
     cwd: Path
     inputs: Path
     jobs: dict[str, int]
+    orders: Path  # holds order.json: a signed order for `job take`
 
     def input_file(self, name: str, data: bytes) -> str:
         """Write a malformed input outside the folders whose files must not change."""
@@ -50,15 +52,27 @@ def world(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica],
         chain = Chain(base, devnet, root / "home/content", clients)
         cli_home(root / "home", devnet)
         # Jobs past their deadlines first, then fresh ones in every other state.
-        overdue = chain.claimed(window=600)
-        review_over = chain.delivered(window=600)
+        overdue = chain.claimed(window=3_600)
+        review_over = chain.delivered(window=3_600)
+        escalatable = chain.delivered()
+        chain.customer.dispute_job(escalatable, chain.cid(b"nobody rules"))
         chain.advance(4 * 86_400)
-        jobs = {"overdue": overdue, "review_over": review_over, "open": chain.post(), "claimed": chain.claimed(),
-                "delivered": chain.delivered(), "disputed": chain.delivered()}
+        jobs = {"overdue": overdue, "review_over": review_over, "escalatable": escalatable, "open": chain.post(),
+                "claimed": chain.claimed(), "delivered": chain.delivered(), "disputed": chain.delivered(),
+                "ruled": chain.delivered()}
         chain.customer.dispute_job(jobs["disputed"], chain.cid(b"it broke"))
-        for folder in ("cwd", "inputs"):
+        chain.customer.dispute_job(jobs["ruled"], chain.cid(b"it broke too"))
+        chain.arbiter.rule_dispute(jobs["ruled"], 1_000, 0)
+        for folder in ("cwd", "inputs", "orders"):
             (root / folder).mkdir()
-        yield World(chain, Cli(devnet.rpc_url, root / "home"), root / "cwd", root / "inputs", jobs)
+        # A signed order (with a permit, so the customer needs no approval) for `job take`.
+        c = chain.customer
+        order = c.build_order(chain.usd, 5 * USD, chain.cid(b"an ordered part"), delivery_window=86_400,
+                              expiry=c.now() + 30 * 86_400)
+        (root / "orders/order.json").write_text(OrderFile.create(
+            order, chain.deployment.chain_id, c.market.address, c.sign_order(order),
+            c.sign_permit(chain.usd, order.amount, order.expiry)).to_json())
+        yield World(chain, Cli(devnet.rpc_url, root / "home"), root / "cwd", root / "inputs", jobs, root / "orders")
 
 
 @pytest.fixture
@@ -152,6 +166,10 @@ def realise(w: World, value: str | FileValue) -> str:
         return str(w.inputs)
     if suffix == "in-cwd":  # a fresh folder where a command that wrongly creates state would be seen
         return str(w.cwd / "no-home")
+    if suffix == "existing":
+        return w.input_file("existing.json", data)
+    if suffix == "missing-parent":
+        return str(w.inputs / "no-such-folder" / "order.json")
     return w.input_file(f"input{suffix}", data)
 
 
@@ -179,23 +197,52 @@ def job(*args: str, state: str | None = None) -> Callable[[World], list[str]]:
 
 
 POST = job("post", "--file", str(BRACKET), "--amount", "5")
+_outs = iter(range(10**9))
+
+
+def order_line(*extra: str, out: bool = True) -> Callable[[World], list[str]]:
+    """`job order` for the bracket, written to a new file in the inputs folder (a valid --out each time)."""
+    return lambda w: ["job", "order", "--file", str(BRACKET), "--amount", "5", *extra,
+                      *(["--out", str(w.inputs / f"order-{next(_outs)}.json")] if out else [])]
+
+
+def take_line(*extra: str, file: bool = True) -> Callable[[World], list[str]]:
+    return lambda w: ["job", "take", *([str(w.orders / "order.json")] if file else []), "--node", "1", *extra]
+
+
 homes = st.sampled_from([("missing", b""), ("in-cwd", b""), (".toml", b"a file, not a folder")])
 SHARED = [("--rpc-url", rpc_urls), ("--home", homes), ("--account", not_accounts)]
 # Each command's complete valid command line, and who signs it.
 COMMANDS = {
     "post": (POST, "customer"),
+    "order": (order_line("--sign"), "customer"),
+    "take": (take_line(), "shop"),
     "cancel": (job("cancel", state="open"), "customer"),
+    "cancel-order": (lambda w: ["job", "cancel-order", "7"], "customer"),
+    "cancel-all-orders": (job("cancel-all-orders"), "customer"),
     "accept": (job("accept", state="delivered"), "customer"),
     "settle": (job("settle", state="review_over"), "7"),
-    "reclaim": (job("reclaim", state="overdue"), "customer"),
+    "expire": (job("expire", state="overdue"), "7"),
     "claim": (job("claim", "--node", "1", state="open"), "shop"),
+    "hand-back": (job("hand-back", state="claimed"), "shop"),
     "deliver": (job("deliver", "--proof", str(BRACKET), state="claimed"), "shop"),
     "dispute": (job("dispute", "--reason", str(BRACKET), state="delivered"), "customer"),
-    "resolve": (job("resolve", "--refund-bps", "5000", state="disputed"), "arbiter"),
+    "rule": (job("rule", "--refund-bps", "5000", state="disputed"), "arbiter"),
+    "appeal": (job("appeal", state="ruled"), "customer"),
+    "finalize": (job("finalize", state="escalatable"), "7"),
     "list": (job("list"), None),
     "show": (job("show", state="open"), None),
 }
 JOB_IDS = ints(above=100)
+nonces = st.one_of(st.sampled_from(["1.5", "0x10", "1e3", "", str(2**64), str(2**256)]), words)
+signatures = st.one_of(st.sampled_from(["", "0x", "0x1234", "0x" + "11" * 65, "0x" + "ab" * 64 + "05", "0x" + "zz" * 65]),
+                       st.binary(min_size=65, max_size=65).map(lambda b: "0x" + b.hex()), words)
+order_files = st.one_of(
+    st.tuples(st.just(".json"), st.binary(max_size=200)),
+    st.tuples(st.just(".json"), st.sampled_from([b"{}", b"[]", b'{"order": {}}', b"null"])),
+    st.just(("missing", b"")), st.just(("folder", b"")),
+)
+outs = st.one_of(st.just(("existing", b"{}")), st.just(("folder", b"")), st.just(("missing-parent", b"")))
 CASES = [
     Case("post", "--file", job("post", "--amount", "5"), part_files, "customer"),
     Case("post", "--spec", job("post", "--amount", "5"), spec_files, "customer"),
@@ -210,19 +257,30 @@ CASES = [
     Case("post", "--delivery-window", POST, short_windows, "customer"),
     Case("post", "--collateral", POST, fab_amounts, "customer"),
     Case("post", "--design", POST, ints(above=1).filter(lambda v: v != "0"), "customer"),  # 0: no design
+    Case("post", "--target-node", POST, ints(above=2).filter(lambda v: v != "0"), "customer"),  # 0: any node
+    Case("order", "--amount", order_line(), amounts, "customer"),
+    Case("order", "--expiry", order_line(), durations, "customer"),
+    Case("order", "--collateral", order_line(), fab_amounts, "customer"),
+    Case("order", "--delivery-window", order_line(), short_windows, "customer"),
+    Case("order", "--out", order_line(out=False), outs, "customer"),
+    Case("take", "FILE", take_line(file=False), order_files, "shop"),
+    Case("take", "--node", take_line(), ints(above=2), "shop"),
+    Case("take", "--signature", take_line(), signatures, "shop"),
+    Case("cancel-order", "ID", lambda w: ["job", "cancel-order"], nonces, "customer"),
     Case("list", "--status", job("list"), st.one_of(words, st.just("opened"))),
     Case("list", "--customer", job("list"), not_addresses),
     Case("show", "ID", job("show"), JOB_IDS),
-    *[Case(name, "ID", job(name), JOB_IDS, COMMANDS[name][1]) for name in ("cancel", "accept", "settle", "reclaim")],
+    *[Case(name, "ID", job(name), JOB_IDS, COMMANDS[name][1])
+      for name in ("cancel", "accept", "settle", "expire", "hand-back", "appeal", "finalize")],
     Case("claim", "ID", job("claim", "--node", "1"), JOB_IDS, "shop"),
     Case("claim", "--node", job("claim", state="open"), ints(above=2), "shop"),
     Case("deliver", "ID", job("deliver", "--proof", str(BRACKET)), JOB_IDS, "shop"),
     Case("deliver", "--proof", job("deliver", state="claimed"), proof_values, "shop"),
     Case("dispute", "ID", job("dispute", "--reason", str(BRACKET)), JOB_IDS, "customer"),
     Case("dispute", "--reason", job("dispute", state="delivered"), proof_values, "customer"),
-    Case("resolve", "ID", job("resolve", "--refund-bps", "5000"), JOB_IDS, "arbiter"),
-    Case("resolve", "--refund-bps", job("resolve", state="disputed"), bps, "arbiter"),
-    Case("resolve", "--slash-bps", COMMANDS["resolve"][0], bps, "arbiter"),
+    Case("rule", "ID", job("rule", "--refund-bps", "5000"), JOB_IDS, "arbiter"),
+    Case("rule", "--refund-bps", job("rule", state="disputed"), bps, "arbiter"),
+    Case("rule", "--slash-bps", COMMANDS["rule"][0], bps, "arbiter"),
     # Every command's connection options (list and show sign nothing: no --account).
     *[Case(name, option, base, strategy, account)
       for name, (base, account) in COMMANDS.items() for option, strategy in SHARED
@@ -242,7 +300,7 @@ def command_line(w: World, case: Case, value: str) -> tuple[list[str], str | Non
     argv = case.base(w)
     account = case.account
     rpc, home = w.cli.rpc_url, str(w.cli.home)
-    if case.option in ("ID", "CID"):
+    if case.option in ("ID", "CID", "FILE"):
         argv = [*argv[:2], value, *argv[2:]]
     elif case.option == "--rpc-url":
         rpc = value

@@ -1,14 +1,12 @@
 """Every failure says what went wrong and moves no funds (wallets, market balances, fees, stakes)."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fabrica.protocol import chain_errors
 from fabrica.protocol.chain_errors import ContractError
 from fabrica.protocol.client import Fabrica
-from fabrica.protocol.deploy import MarketParams
 from fabrica.protocol.errors import (
     FabricaConnectionError,
     FabricaError,
@@ -17,23 +15,10 @@ from fabrica.protocol.errors import (
 )
 from fabrica.protocol.storage.errors import InvalidCidError
 from fabrica.protocol.types import JobStatus
-from protocol_testkit import FAB, USD, Chain, DevnetInfo, free_port
+from protocol_testkit import FAB, PARAMS, USD, Chain, DevnetInfo, fails_cleanly, free_port
 
-DEFAULTS = MarketParams()
+DEFAULTS = PARAMS
 MALFORMED_CID = b"\x12\x20" + b"\xab" * 31  # a CIDv0 one byte short
-
-
-def fails_cleanly(chain: Chain, error: type[Exception], action: Callable[[], object], *,
-                  match: str | None = None, sends_nothing: bool = False, who: Fabrica | None = None):
-    """Run `action`, expect `error`, and check that no balance anywhere moved."""
-    ledger = chain.ledger()
-    nonce = chain.w3.eth.get_transaction_count(who.address) if who else None
-    with pytest.raises(error, match=match) as exc:
-        action()
-    assert chain.ledger() == ledger, "a failed action moved funds"
-    if sends_nothing:
-        assert chain.w3.eth.get_transaction_count(who.address) == nonce, "a transaction was sent"
-    return exc.value
 
 
 def raw_post(who: Fabrica, chain: Chain, *, amount: int = 5 * USD, cid: bytes | None = None):
@@ -41,7 +26,7 @@ def raw_post(who: Fabrica, chain: Chain, *, amount: int = 5 * USD, cid: bytes | 
     from fabrica.protocol.client import cid_bytes
 
     return who._send(who.market, "post", chain.usd, amount, cid if cid is not None else cid_bytes(chain.cid()),
-                     0, who.now() + 3600, 3600, 10 * FAB)
+                     0, who.now() + 3600, 3600, 10 * FAB, 0, 0)
 
 
 # ----------------------------------------------------------------------------------------------- CIDs
@@ -97,7 +82,8 @@ def test_insufficient_allowance(chain: Chain) -> None:
 def test_insufficient_balance(chain: Chain) -> None:
     c = chain.customer
     too_much = c.token_balance(chain.usd, c.address) + 1
-    err = fails_cleanly(chain, chain_errors.ERC20InsufficientBalance, lambda: chain.post(amount=too_much))
+    err = fails_cleanly(chain, chain_errors.ERC20InsufficientBalance,
+                        lambda: chain.post(amount=too_much, collateral=None))
     assert err.args_by_name["needed"] == too_much
 
 
@@ -141,12 +127,15 @@ def test_not_the_customer(chain: Chain) -> None:
     fails_cleanly(chain, chain_errors.JobMarket__NotCustomer, lambda: chain.shop.dispute_job(job_id, chain.cid()))
 
 
-def test_not_the_arbiter_and_bad_split(chain: Chain) -> None:
+def test_not_the_judge_and_bad_split(chain: Chain) -> None:
     job_id = chain.delivered()
     chain.customer.dispute_job(job_id, chain.cid(b"reason"))
-    fails_cleanly(chain, chain_errors.JobMarket__NotArbiter, lambda: chain.customer.resolve_job(job_id, 10_000, 0))
-    fails_cleanly(chain, FabricaValueError, lambda: chain.arbiter.resolve_job(job_id, 10_001, 0),
+    err = fails_cleanly(chain, chain_errors.JobMarket__NotJudge, lambda: chain.customer.rule_dispute(job_id, 10_000, 0))
+    assert err.args_by_name["judge"] == chain.arbiter.address and "only the dispute's judge" in str(err)
+    fails_cleanly(chain, FabricaValueError, lambda: chain.arbiter.rule_dispute(job_id, 10_001, 0),
                   match="refund_bps", sends_nothing=True, who=chain.arbiter)
+    fails_cleanly(chain, FabricaValueError, lambda: chain.arbiter.rule_dispute(job_id, 0, -1),
+                  match="slash_bps", sends_nothing=True, who=chain.arbiter)
 
 
 def test_claim_after_claim_deadline(chain: Chain) -> None:
@@ -175,7 +164,7 @@ def test_dispute_after_review_window(chain: Chain) -> None:
 
 def test_deadlines_not_yet_passed(chain: Chain) -> None:
     claimed = chain.claimed()
-    fails_cleanly(chain, chain_errors.JobMarket__DeadlineNotPassed, lambda: chain.customer.reclaim_job(claimed))
+    fails_cleanly(chain, chain_errors.JobMarket__DeadlineNotPassed, lambda: chain.stranger.expire_job(claimed))
     delivered = chain.delivered()
     err = fails_cleanly(chain, chain_errors.JobMarket__DeadlineNotPassed,
                         lambda: chain.stranger.settle_job(delivered))
@@ -184,7 +173,17 @@ def test_deadlines_not_yet_passed(chain: Chain) -> None:
 
 def test_post_parameter_checks(chain: Chain) -> None:
     c = chain.customer
-    fails_cleanly(chain, chain_errors.JobMarket__CollateralTooLow, lambda: chain.post(collateral=FAB))
+    err = fails_cleanly(chain, chain_errors.JobMarket__CollateralOutOfBounds, lambda: chain.post(collateral=FAB),
+                        sends_nothing=True, who=c)
+    assert "collateral=1 FAB, min=10 FAB, max=250 FAB" in str(err) and "for 25 fUSD" in str(err)
+    fails_cleanly(chain, chain_errors.JobMarket__CollateralOutOfBounds, lambda: chain.post(collateral=251 * FAB),
+                  sends_nothing=True, who=c)
+    # The market itself refuses what the SDK would not send.
+    from fabrica.protocol.client import cid_bytes
+
+    err = fails_cleanly(chain, chain_errors.JobMarket__CollateralOutOfBounds, lambda: c._send(
+        c.market, "post", chain.usd, 25 * USD, cid_bytes(chain.cid()), 0, c.now() + 3600, 3600, 251 * FAB, 0, 0))
+    assert err.args_by_name == {"collateral": 251 * FAB, "min": 10 * FAB, "max": 250 * FAB}
     fails_cleanly(chain, chain_errors.JobMarket__InvalidDeliveryWindow, lambda: chain.post(window=60))
     fails_cleanly(chain, chain_errors.JobMarket__InvalidClaimDeadline, lambda: chain.post(claim_in=0))
     fails_cleanly(chain, chain_errors.JobMarket__UnknownDesign, lambda: chain.post(design_id=42))
@@ -198,17 +197,24 @@ def test_below_minimum_stake(chain: Chain) -> None:
     node_id = op.register_node(processes=1, materials=1, build_volume_mm=(1, 1, 1), encryption_key=b"\x01" * 32,
                                metadata_cid=chain.cid(b"meta")).value
     job_id = chain.post()
-    err = fails_cleanly(chain, chain_errors.NodeRegistry__BelowMinimumStake, lambda: op.claim_job(job_id, node_id))
-    assert err.args_by_name["staked"] == 999 * FAB
-    assert err.args_by_name["minimum"] == DEFAULTS.min_stake
-    assert "fabrica node stake" in str(err)
+    err = fails_cleanly(chain, chain_errors.JobMarket__NodeInactive, lambda: op.claim_job(job_id, node_id))
+    assert err.args_by_name == {"nodeId": node_id}
+    assert "999 FAB staked" in str(err) and "at least 1000 FAB" in str(err) and "fabrica node stake" in str(err)
     assert chain.base.job(job_id).status == JobStatus.OPEN
 
 
+def test_an_inactive_node_cannot_claim(chain: Chain) -> None:
+    job_id = chain.post()
+    chain.shop.set_node_active(chain.node_id, False)
+    err = fails_cleanly(chain, chain_errors.JobMarket__NodeInactive, lambda: chain.shop.claim_job(job_id, 1))
+    assert "out of service" in str(err)
+
+
 def test_insufficient_free_stake_for_collateral(chain: Chain) -> None:
-    job_id = chain.post(collateral=5_000 * FAB)  # the shop staked 2000
-    fails_cleanly(chain, chain_errors.NodeRegistry__InsufficientFreeStake,
-                  lambda: chain.shop.claim_job(job_id, chain.node_id))
+    job_id = chain.post(amount=1_000 * USD, collateral=5_000 * FAB)  # the shop staked 2000
+    err = fails_cleanly(chain, chain_errors.JobMarket__InsufficientFreeStake,
+                        lambda: chain.shop.claim_job(job_id, chain.node_id))
+    assert "free=2000 FAB, needed=5000 FAB" in str(err)
 
 
 def test_tampered_job_data(chain: Chain) -> None:

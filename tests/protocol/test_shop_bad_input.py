@@ -385,7 +385,8 @@ def test_claim_before_staking_says_the_order_in_fab(cli: Cli, chain: Chain, tmp_
     node_id = chain.base.nodes()[-1].node_id
     job_id = chain.post()
     message = refused(cli, chain, tmp_path, "job", "claim", str(job_id), "--node", str(node_id), account="6")
-    assert "NodeRegistry__BelowMinimumStake" in message and "staked=0 FAB, minimum=1000 FAB" in message
+    assert f"JobMarket__NodeInactive(nodeId={node_id})" in message
+    assert "has 0 FAB staked; claiming jobs needs at least 1000 FAB: run `fabrica node stake 1000`" in message
     assert "the order is stake, register, claim" in message
     assert str(1_000 * FAB) not in message
 

@@ -1,885 +1,1360 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {TestBase} from "../utils/Vm.sol";
-import {FabToken} from "../../src/FabToken.sol";
-import {NodeRegistry} from "../../src/NodeRegistry.sol";
-import {JobMarket} from "../../src/JobMarket.sol";
-import {DesignNFT} from "../../src/DesignNFT.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {TestStablecoin} from "../../src/devnet/TestStablecoin.sol";
-import {IJobMarket} from "../../src/interfaces/IJobMarket.sol";
+import {IJobMarketTypes} from "../../src/interfaces/IJobMarketTypes.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../../src/types/Job.sol";
+import {MarketModel, MarketEnv} from "./MarketModel.sol";
+import {MarketMath} from "./MarketMath.sol";
 
-/// @notice Drives random lifecycles across several customers, shops and two payment tokens, and keeps
-/// a plain reference model: ghost Job structs and statuses, expected credits, fees, wallets and stakes.
-/// Every call states up front whether it must succeed; a call that surprises the model is counted
-/// (the invariants require zero), as is any collateral move, commitment or status the model did not predict.
-contract JobMarketHandler is TestBase {
-    uint256 internal constant BPS = 10_000;
-    uint256 internal constant MAX_AMOUNT = 1e15;
-    uint96 internal constant MAX_COLLATERAL = 500e18;
+/// @notice Drives the whole job market with bounded random inputs: several customers (who sign orders with
+/// known keys), shops with two nodes each, three payment tokens (one burns a fee on transfer) and time
+/// warps; plus governance (parameters, token terms, judges, minimum stake) and design transfers. Every
+/// call first predicts from the model whether it must succeed or with exactly which error it must revert,
+/// then applies the predicted effect and checks the accounts it touched. Nothing here reverts: surprises
+/// are counted for the invariants.
+contract JobMarketHandler is MarketModel {
+    uint256 internal constant MAX_AMOUNT = 5_000e6;
+    uint96 internal constant SHOP_FAB = 1_000_000e18;
     uint96 internal constant INITIAL_STAKE = 5_000e18;
-    bytes internal constant SPEC_CID = hex"1220aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899";
-    bytes internal constant PROOF_CID =
-        hex"01551220ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    uint256 internal constant WALLET = 1e24;
+    uint256 internal constant UNKNOWN_NODE = 99;
+    uint256 internal constant UNKNOWN_DESIGN = 999;
+    bytes32 internal constant ORDER_TYPEHASH = keccak256(
+        "Order(address customer,address token,uint96 amount,uint96 collateral,uint256 designId,uint32 deliveryWindow,"
+        "uint64 targetNode,uint40 expiry,uint64 nonce,uint64 counter,bytes specCid)"
+    );
+    bytes32 internal constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
-    JobMarket public immutable market;
-    NodeRegistry public immutable registry;
-    FabToken public immutable fab;
-    DesignNFT public immutable designs;
-    address public immutable owner;
-    address public immutable arbiter;
-    address public immutable treasury;
-
-    address[] public tokens;
-    address[] public customers;
-    address[] public shops;
-    uint256[] public nodeIds;
-    address[] public designers;
-    /// @dev Everyone who can ever hold a credit in the market or receive a withdrawal.
-    address[] public holders;
-    uint256[] public designIds;
-
-    // ---------------------------------------------------------------------------- reference model
-    uint256 public ghostNow;
-    Job[] internal _jobs;
-    JobStatus[] internal _status;
-    uint8[][] internal _history; // every status observed on chain, in order
-    uint256[] internal _locks; // collateral locks observed per job
-    uint256[] internal _releases; // collateral releases or slashes observed per job
-    mapping(address token => mapping(address account => uint256)) public ghostCredit;
-    mapping(address token => uint256) public ghostFees;
-    mapping(address token => mapping(address account => uint256)) public ghostWallet;
-    mapping(address token => uint256) public ghostLiveEscrow;
-    mapping(address token => uint256) public ghostCreditTotal;
-    mapping(address account => uint256) public ghostFab;
-    mapping(address operator => INodeRegistry.Stake) internal _stakes;
-    mapping(uint256 design => address) public ghostDesignOwner;
-    mapping(uint256 design => uint256) public ghostDesignBps;
-    IJobMarket.Params internal _params;
-    uint256 public unbondDelay;
-    uint256 public minStake;
-
-    // ---------------------------------------------------------------------------------- surprises
-    uint256 public unexpectedReverts;
-    uint256 public unexpectedSuccesses;
-    uint256 public wrongRevertReasons;
-    uint256 public collateralAnomalies;
-    uint256 public modelMismatches;
-    uint256 public illegalTransitions;
-    string public lastSurprise;
-
-    // -------------------------------------------------------------------------------- statistics
-    mapping(bytes32 action => uint256) public succeeded;
-    mapping(bytes32 action => uint256) public refused;
-    uint256 public calls;
-    uint256 public lastJob;
-
-    constructor(
-        JobMarket market_,
-        NodeRegistry registry_,
-        FabToken fab_,
-        DesignNFT designs_,
-        address[] memory tokens_,
-        address owner_,
-        address arbiter_,
-        address treasury_
-    ) {
-        market = market_;
-        registry = registry_;
-        fab = fab_;
-        designs = designs_;
-        tokens = tokens_;
-        owner = owner_;
-        arbiter = arbiter_;
-        treasury = treasury_;
-        ghostNow = block.timestamp;
-        _params = market_.params();
-        unbondDelay = registry_.unbondDelay();
-        minStake = registry_.minStake();
-
-        for (uint256 i; i < 3; ++i) {
-            customers.push(address(uint160(0xC000 + i)));
-            shops.push(address(uint160(0x5000 + i)));
+    constructor(MarketEnv memory env) MarketModel(env) {
+        paymentTokens.push(address(env.usd));
+        paymentTokens.push(address(env.eur));
+        paymentTokens.push(address(env.fot));
+        for (uint256 t; t < 3; ++t) {
+            tokens.push(paymentTokens[t]);
+            _terms[paymentTokens[t]] = module.tokenTerms(paymentTokens[t]);
         }
-        designers.push(address(0xD000));
-        designers.push(address(0xD001));
-        for (uint256 i; i < 3; ++i) holders.push(customers[i]);
-        for (uint256 i; i < 3; ++i) holders.push(shops[i]);
-        for (uint256 i; i < 2; ++i) holders.push(designers[i]);
-        holders.push(address(0x5111)); // a withdrawal sink that never holds a credit
+        tokens.push(address(env.fab));
+        judges.push(env.arbiter);
+        judges.push(address(0xA4B2));
+        judges.push(env.court);
+        judges.push(address(0xC0DE8));
 
-        for (uint256 t; t < tokens_.length; ++t) {
-            for (uint256 i; i < 3; ++i) {
-                address c = customers[i];
-                vm.prank(owner_);
-                TestStablecoin(tokens_[t]).mint(c, 1e24);
-                ghostWallet[tokens_[t]][c] = 1e24;
-                vm.prank(c);
-                TestStablecoin(tokens_[t]).approve(address(market_), type(uint256).max);
+        _setUpCustomers(env);
+        _setUpShops(env);
+        // Royalties 5 %, 25 % (above the default cap of 20 %, so capped) and 0 %.
+        uint96[3] memory bps = [uint96(500), 2_500, 0];
+        for (uint256 i; i < 3; ++i) {
+            address d = address(uint160(0xD000 + i % 2));
+            if (i < 2) {
+                designers.push(d);
+                holders.push(d);
+            }
+            uint256 id = env.designs.mint(d, SPEC_CID, bps[i]);
+            designIds.push(id);
+            designOwner[id] = d;
+            designBps[id] = bps[i];
+        }
+        // The fixture's design stays with its own designer; the handler never names it.
+        designOwner[1] = env.designs.ownerOf(1);
+    }
+
+    function _setUpCustomers(MarketEnv memory env) private {
+        for (uint256 i; i < 3; ++i) {
+            uint256 key = 0xC1 + i;
+            address c = vm.addr(key);
+            customers.push(c);
+            _customerKeys.push(key);
+            holders.push(c);
+            // The third customer keeps no standing approval: it pays from deposits, exact approvals and permits.
+            finiteAllowance[c] = i == 2;
+        }
+        for (uint256 i; i < 3; ++i) {
+            address s = address(uint160(0x5001 + i));
+            shops.push(s);
+            holders.push(s);
+        }
+        for (uint256 t; t < 3; ++t) {
+            address token = paymentTokens[t];
+            for (uint256 i; i < 6; ++i) {
+                address a = i < 3 ? customers[i] : shops[i - 3];
+                if (token == address(env.fot)) {
+                    env.fot.mint(a, WALLET);
+                } else {
+                    vm.prank(env.owner);
+                    TestStablecoin(token).mint(a, WALLET);
+                }
+                wallet[token][a] = WALLET;
+                if (!finiteAllowance[a]) {
+                    vm.prank(a);
+                    TestStablecoin(token).approve(address(env.market), type(uint256).max);
+                }
             }
         }
+    }
+
+    function _setUpShops(MarketEnv memory env) private {
+        operators.push(env.idleShop);
+        nodeIds.push(env.idleNode);
+        nodeOperator[env.idleNode] = env.idleShop;
+        nodeActive[env.idleNode] = true;
+        firstNode[env.idleShop] = env.idleNode;
+        INodeRegistry.Stake memory idle = env.registry.stakeOf(env.idleShop);
+        _accounts[env.idleShop].staked = idle.staked;
+        _accounts[env.idleShop].eligible = idle.staked >= minStake;
         for (uint256 i; i < 3; ++i) {
             address s = shops[i];
-            vm.prank(owner_);
-            fab_.transfer(s, 1_000_000e18);
+            operators.push(s);
+            vm.prank(env.owner);
+            env.fab.transfer(s, SHOP_FAB);
             vm.startPrank(s);
-            fab_.approve(address(registry_), type(uint256).max);
-            registry_.stake(INITIAL_STAKE);
-            nodeIds.push(registry_.registerNode(1, 1, [uint32(100), 100, 100], bytes32(uint256(1)), SPEC_CID));
+            env.fab.approve(address(env.registry), type(uint256).max);
+            env.registry.stake(INITIAL_STAKE);
+            for (uint256 k; k < 2; ++k) {
+                uint256 node = env.registry.registerNode(1, 1, [uint32(100), 100, 100], bytes32(uint256(1)), SPEC_CID);
+                nodeIds.push(node);
+                nodeOperator[node] = s;
+                nodeActive[node] = true;
+                if (k == 0) firstNode[s] = node;
+            }
             vm.stopPrank();
-            ghostFab[s] = 1_000_000e18 - INITIAL_STAKE;
-            _stakes[s].staked = INITIAL_STAKE;
-        }
-        // Royalties: 5 %, 25 % (above the market cap, so capped), and 0 %.
-        uint96[3] memory bps = [uint96(500), 2_500, 0];
-        for (uint256 i; i < bps.length; ++i) {
-            address d = designers[i % 2];
-            uint256 id = designs_.mint(d, SPEC_CID, bps[i]);
-            designIds.push(id);
-            ghostDesignOwner[id] = d;
-            ghostDesignBps[id] = bps[i];
+            wallet[address(env.fab)][s] = SHOP_FAB - INITIAL_STAKE;
+            _accounts[s].staked = INITIAL_STAKE;
+            _accounts[s].eligible = INITIAL_STAKE >= minStake;
         }
     }
 
-    // ====================================================================================== views
+    // ==================================================================================== customers
 
-    function jobCount() external view returns (uint256) {
-        return _jobs.length;
+    struct PostArgs {
+        address customer;
+        address token;
+        uint96 amount;
+        uint256 design;
+        uint40 claimBy;
+        uint32 window;
+        uint96 collateral;
+        uint64 target;
+        uint64 reuse;
     }
 
-    function ghostJob(uint256 id) external view returns (Job memory) {
-        return _jobs[id - 1];
-    }
-
-    function ghostStatus(uint256 id) external view returns (JobStatus) {
-        return _status[id - 1];
-    }
-
-    function historyOf(uint256 id) external view returns (uint8[] memory) {
-        return _history[id - 1];
-    }
-
-    /// @dev (node, collateral, locks observed, releases observed) for job `id`.
-    function collateralOf(uint256 id) external view returns (address, uint256, uint256, uint256) {
-        Job storage j = _jobs[id - 1];
-        return (j.node, j.collateral, _locks[id - 1], _releases[id - 1]);
-    }
-
-    function ghostStake(address operator) external view returns (INodeRegistry.Stake memory) {
-        return _stakes[operator];
-    }
-
-    function tokenCount() external view returns (uint256) {
-        return tokens.length;
-    }
-
-    function holderCount() external view returns (uint256) {
-        return holders.length;
-    }
-
-    function shopCount() external view returns (uint256) {
-        return shops.length;
-    }
-
-    /// @notice What the model says the market holds in `token`: live escrows + credits + fees.
-    function expectedHoldings(address token) external view returns (uint256) {
-        return ghostLiveEscrow[token] + ghostCreditTotal[token] + ghostFees[token];
-    }
-
-    /// @notice What the model says the registry holds: every operator's stake plus what is unbonding.
-    function expectedRegistryFab(address idleOperator, uint256 idleStake) external view returns (uint256 sum) {
-        sum = idleOperator == address(0) ? 0 : idleStake;
-        for (uint256 i; i < shops.length; ++i) sum += uint256(_stakes[shops[i]].staked) + _stakes[shops[i]].unbonding;
-    }
-
-    /// @notice The model's locked collateral per shop (index-aligned with `shops`).
-    function ghostLocked() external view returns (uint256[] memory locked) {
-        locked = new uint256[](shops.length);
-        for (uint256 i; i < shops.length; ++i) locked[i] = _stakes[shops[i]].locked;
-    }
-
-    /// @notice The last status the handler observed on chain for job `id`.
-    function lastObserved(uint256 id) external view returns (uint8) {
-        uint8[] storage h = _history[id - 1];
-        return h[h.length - 1];
-    }
-
-    /// @notice The commitment the model expects for job `id`.
-    function ghostCommitment(uint256 id) public view returns (bytes32 c) {
-        // A settled job's slot is cleared by the market.
-        if (_status[id - 1] == JobStatus.Settled) return bytes32(0);
-        c = keccak256(abi.encode(_jobs[id - 1]));
-        c = (c & ~bytes32(uint256(0xff))) | bytes32(uint256(_status[id - 1]));
-    }
-
-    function surprises() external view returns (uint256) {
-        return unexpectedReverts + unexpectedSuccesses + wrongRevertReasons + collateralAnomalies + modelMismatches
-            + illegalTransitions;
-    }
-
-    // ================================================================================== lifecycle
-
-    function post(
-        uint256 actorSeed,
-        uint256 tokenSeed,
-        uint256 amount,
-        uint256 designSeed,
-        uint256 claimBySeed,
-        uint256 windowSeed,
-        uint256 collateralSeed
-    ) external {
+    /// @notice A customer posts a job: any payment token, with or without a design, targeted or not,
+    /// recycling a finished slot or not; one post in three breaks one rule.
+    function post(uint256 actorSeed, uint256 amountSeed, uint256 termsSeed, uint256 optSeed) external {
         _sync();
-        Job memory job;
-        job.customer = customers[actorSeed % customers.length];
-        job.token = tokens[tokenSeed % tokens.length];
-        job.amount = uint96(bound(amount, 1, MAX_AMOUNT));
-        job.collateral = uint96(bound(collateralSeed, _params.minCollateral, MAX_COLLATERAL));
-        job.feeBps = _params.feeBps;
-        job.deliveryWindow = uint32(bound(windowSeed, _params.minDeliveryWindow, 3 days));
-        job.reviewWindow = _params.reviewWindow;
-        job.deadline = uint40(ghostNow + bound(claimBySeed, 1 hours, 3 days));
-        // One post in four names no design.
-        uint256 design = designSeed % 4 == 0 ? 0 : designIds[designSeed % designIds.length];
-        if (design != 0) {
-            job.royaltyReceiver = ghostDesignOwner[design];
-            uint256 royalty = uint256(job.amount) * ghostDesignBps[design] / BPS;
-            uint256 cap = uint256(job.amount) * _params.maxRoyaltyBps / BPS;
-            job.royalty = uint96(royalty < cap ? royalty : cap);
+        PostArgs memory a;
+        a.customer = customers[actorSeed % customers.length];
+        a.token = paymentTokens[_r(termsSeed, 1, 3)];
+        a.amount = _fundable(a.customer, a.token, _amount(amountSeed), amountSeed);
+        a.design = _design(optSeed);
+        a.claimBy = uint40(ghostNow + 1 hours + _r(termsSeed, 2, 3 days));
+        uint256 edge = _r(termsSeed, 4, 32);
+        if (edge == 0) a.claimBy = uint40(ghostNow + 1);
+        else if (edge == 1) a.claimBy = uint40(ghostNow + 365 days);
+        a.window = uint32(_params.minDeliveryWindow + _r(termsSeed, 3, 4 days));
+        a.collateral = _collateral(a.token, a.amount, termsSeed);
+        a.target = _target(optSeed);
+        a.reuse = _reuseKey(optSeed);
+        uint256 fault = _r(optSeed, 9, 48);
+        if (fault == 0) a.claimBy = uint40(ghostNow);
+        else if (fault == 1) a.claimBy = uint40(ghostNow + 365 days + 1);
+        else if (fault == 2) a.amount = 0;
+        else if (fault == 3) a.window = uint32(_params.minDeliveryWindow - 1);
+        else if (fault == 4) a.window = 365 days + 1;
+        else if (fault == 5) a.collateral = _bump(a.collateral, false);
+        else if (fault == 6) a.collateral = _bump(_hi(a.token, a.amount), true);
+        else if (fault == 7) a.design = UNKNOWN_DESIGN;
+
+        bytes memory err;
+        if (a.claimBy <= ghostNow || a.claimBy > ghostNow + 365 days) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidClaimDeadline.selector, a.claimBy, ghostNow);
+        } else {
+            err = _termsError(a.token, a.amount, a.design, a.window, a.collateral);
+            if (err.length == 0) err = _debitError(a.token, a.customer, a.amount);
         }
-        vm.prank(job.customer);
-        (bool ok, bytes memory ret) = address(market).call(
-            abi.encodeCall(
-                market.post,
-                (job.token, job.amount, SPEC_CID, design, job.deadline, job.deliveryWindow, job.collateral)
-            )
+        (bool ok, bytes memory ret) = _exec("post", a.customer, address(market), _postCall(a), err);
+        if (!ok) return;
+        uint256 expectedId = _recs.length + 1;
+        if (abi.decode(ret, (uint256)) != expectedId) _mismatch("post: job id");
+        Job memory job = _newJob(a.customer, a.token, a.amount, a.design, a.window, a.collateral);
+        job.deadline = a.claimBy;
+        job.targetNode = a.target;
+        job.key = _isReusable(a.reuse) ? a.reuse : uint64(expectedId);
+        _debit(a.token, a.customer, a.amount);
+        escrow[a.token] += a.amount;
+        uint256 id = _addJob(job, JobStatus.Open);
+        _observe(id);
+        _checkAccount(a.token, a.customer);
+    }
+
+    function _postCall(PostArgs memory a) private view returns (bytes memory) {
+        return abi.encodeCall(
+            market.post, (a.token, a.amount, SPEC_CID, a.design, a.claimBy, a.window, a.collateral, a.target, a.reuse)
         );
-        if (!_outcome("post", true, ok, ret, "")) return;
-        uint256 id = abi.decode(ret, (uint256));
-        if (id != _jobs.length + 1) _mismatch("post: job id");
-        _debit(job.token, job.customer, job.amount);
-        _verifyCredit(job.token, job.customer);
-        ghostLiveEscrow[job.token] += job.amount;
-        _jobs.push(job);
-        _status.push(JobStatus.Open);
-        _history.push();
-        _locks.push(0);
-        _releases.push(0);
+    }
+
+    /// @notice A customer adds to its market balance (the exact-approval customer approves first).
+    function deposit(uint256 actorSeed, uint256 tokenSeed, uint256 amountSeed) external {
+        _sync();
+        address who = holders[actorSeed % 6]; // customers and shops
+        address token = tokens[tokenSeed % tokens.length];
+        uint256 amount = amountSeed % 32 == 0 ? 0 : _amount(amountSeed >> 5);
+        if (finiteAllowance[who]) {
+            vm.prank(who);
+            TestStablecoin(token).approve(address(market), amount);
+            allowanceOf[token][who] = amount;
+        }
+        bytes memory err;
+        if (!_terms[token].allowed) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__TokenNotAllowed.selector, token);
+        } else if (amount == 0) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__ZeroAmount.selector);
+        }
+        (bool ok,) = _exec("deposit", who, address(market), abi.encodeCall(market.deposit, (token, amount)), err);
+        if (!ok) return;
+        _decrease(who);
+        wallet[token][who] -= amount;
+        if (finiteAllowance[who]) allowanceOf[token][who] = 0;
+        _credit(token, who, _arrives(token, amount));
+        _checkAccount(token, who);
+    }
+
+    /// @notice The customer withdraws an open job (now and then a stranger tries).
+    function cancel(uint256 jobSeed, uint256 callerSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Open, jobSeed, false);
+        if (id == 0) return;
+        Job memory job = _recs[id - 1].job;
+        address caller = callerSeed % 8 == 0 ? customers[(callerSeed >> 3) % customers.length] : job.customer;
+        bytes memory err;
+        if (caller != job.customer) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotCustomer.selector, id, caller, job.customer);
+        }
+        (bool ok,) = _exec("cancel", caller, address(market), abi.encodeCall(market.cancel, (id, job)), err);
+        if (ok) {
+            _credit(job.token, job.customer, job.amount);
+            escrow[job.token] -= job.amount;
+            _setStatus(id, JobStatus.Cancelled);
+            _checkAccount(job.token, job.customer);
+        }
         _observe(id);
     }
 
-    function deposit(uint256 actorSeed, uint256 tokenSeed, uint256 amount) external {
+    /// @notice The customer accepts a delivery (now and then someone else tries).
+    function accept(uint256 jobSeed, uint256 callerSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Delivered, jobSeed, false);
+        if (id == 0) return;
+        Job memory job = _recs[id - 1].job;
+        address caller = callerSeed % 8 == 0 ? job.node : job.customer;
+        bytes memory err;
+        if (caller != job.customer) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotCustomer.selector, id, caller, job.customer);
+        }
+        (bool ok,) = _exec("accept", caller, address(market), abi.encodeCall(market.accept, (id, job)), err);
+        if (ok) _paySettlement(id);
+        _observe(id);
+    }
+
+    /// @notice A customer cancels one of its order nonces (fresh, random, or one already used).
+    function cancelOrder(uint256 actorSeed, uint256 nonceSeed) external {
         _sync();
         address c = customers[actorSeed % customers.length];
-        address token = tokens[tokenSeed % tokens.length];
-        amount = bound(amount, 1, MAX_AMOUNT);
-        vm.prank(c);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.deposit, (token, amount)));
-        if (!_outcome("deposit", true, ok, ret, "")) return;
-        _addCredit(token, c, amount);
-        ghostWallet[token][c] -= amount;
-        _verifyCredit(token, c);
-    }
-
-    function cancel(uint256 jobSeed) external {
-        _sync();
-        uint256 id = _pick(jobSeed, JobStatus.Open);
-        if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        vm.prank(job.customer);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.cancel, (id, job)));
-        if (_outcome("cancel", true, ok, ret, "")) {
-            _addCredit(job.token, job.customer, job.amount);
-            ghostLiveEscrow[job.token] -= job.amount;
-            _status[id - 1] = JobStatus.Cancelled;
-            _verifyCredits(job);
+        uint64 nonce = _nonce(c, nonceSeed);
+        bytes memory err;
+        if (nonceUsed[c][nonce]) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__OrderNonceUsed.selector, c, nonce);
         }
-        _observe(id);
+        (bool ok,) = _exec("cancelOrder", c, address(market), abi.encodeCall(market.cancelOrder, (nonce)), err);
+        if (ok) _useNonce(c, nonce);
+        if (market.nonceUsed(c, nonce) != nonceUsed[c][nonce]) _mismatch("cancelOrder: nonce bitmap");
     }
 
+    /// @notice A customer invalidates all its outstanding orders.
+    function incrementCounter(uint256 actorSeed) external {
+        _sync();
+        address c = customers[actorSeed % customers.length];
+        (bool ok, bytes memory ret) =
+            _exec("incrementCounter", c, address(market), abi.encodeCall(market.incrementCounter, ()), "");
+        if (!ok) return;
+        counter[c]++;
+        if (abi.decode(ret, (uint64)) != counter[c] || market.orderCounter(c) != counter[c]) {
+            _mismatch("incrementCounter: counter");
+        }
+    }
+
+    // ========================================================================================= shops
+
+    /// @notice A shop claims an open job for one of its nodes (the target node when there is one). A job
+    /// handed back waits out its cooldown, and never goes back to the same operator.
     function claim(uint256 jobSeed, uint256 shopSeed) external {
         _sync();
-        uint256 id = _pickTimed(jobSeed, JobStatus.Open, false);
+        uint256 id = _pick(JobStatus.Open, jobSeed, false);
         if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        // Prefer a shop that can afford the collateral; if none can, the chosen one must be refused.
-        uint256 k = shopSeed % shops.length;
-        bool eligible;
-        for (uint256 i; i < shops.length && !eligible; ++i) {
-            uint256 c = (k + i) % shops.length;
-            if (_canLock(shops[c], job.collateral)) (k, eligible) = (c, true);
+        Job memory job = _recs[id - 1].job;
+        // A handed-back job's deadline is its hand-back time + REOPEN_PERIOD.
+        uint256 claimableAt = job.node == address(0) ? 0 : uint256(job.deadline) - REOPEN_PERIOD + REOPEN_COOLDOWN;
+        if (claimableAt != 0) _waitNear(shopSeed, claimableAt, REOPEN_COOLDOWN);
+        else _waitNear(shopSeed, job.deadline, 1 days);
+        uint256 node = _claimNode(job, shopSeed);
+        address caller = nodeOperator[node];
+        if (caller == address(0) || caller == operators[0] || _r(shopSeed, 1, 16) == 0) {
+            caller = shops[_r(shopSeed, 2, shops.length)];
         }
-        address s = shops[k];
-        bool late = ghostNow > job.deadline;
-        bytes memory reason = late
-            ? abi.encodeWithSelector(IJobMarket.JobMarket__DeadlinePassed.selector, id, job.deadline, ghostNow)
-            : _lockRefusal(s, job.collateral);
-        uint256 lockedBefore = registry.stakeOf(s).locked;
-        vm.prank(s);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.claim, (id, job, nodeIds[k])));
-        if (_outcome("claim", eligible && !late, ok, ret, reason)) {
-            if (registry.stakeOf(s).locked != lockedBefore + job.collateral) _collateral("claim: lock amount");
-            if (_locks[id - 1] != 0) _collateral("claim: locked twice");
-            _locks[id - 1]++;
-            _stakes[s].locked += job.collateral;
-            job.node = s;
-            job.deadline = uint40(ghostNow + job.deliveryWindow);
-            _jobs[id - 1] = job;
-            _status[id - 1] = JobStatus.Claimed;
-        } else if (registry.stakeOf(s).locked != lockedBefore) {
-            _collateral("claim: refused claim moved collateral");
-        }
-        _observe(id);
-    }
-
-    function deliver(uint256 jobSeed) external {
-        _sync();
-        uint256 id = _pickTimed(jobSeed, JobStatus.Claimed, false);
-        if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        bool late = ghostNow > job.deadline;
-        bytes memory reason;
-        if (late) {
-            reason =
-                abi.encodeWithSelector(IJobMarket.JobMarket__DeadlinePassed.selector, id, job.deadline, ghostNow);
-        }
-        vm.prank(job.node);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.deliver, (id, job, PROOF_CID)));
-        if (_outcome("deliver", !late, ok, ret, reason)) {
-            job.deadline = uint40(ghostNow + job.reviewWindow);
-            _jobs[id - 1] = job;
-            _status[id - 1] = JobStatus.Delivered;
-        }
-        _observe(id);
-    }
-
-    function accept(uint256 jobSeed) external {
-        _sync();
-        uint256 id = _pick(jobSeed, JobStatus.Delivered);
-        if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        uint256 lockedBefore = registry.stakeOf(job.node).locked;
-        vm.prank(job.customer);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.accept, (id, job)));
-        if (_outcome("accept", true, ok, ret, "")) {
-            _paySettlement(id, job, lockedBefore);
-            _verifyCredits(job);
-        }
-        _observe(id);
-    }
-
-    /// @param wait when set and the review window ends within a day, time first runs past it.
-    function settle(uint256 jobSeed, bool wait, uint256 callerSeed) external {
-        _sync();
-        uint256 id = _pickTimed(jobSeed, JobStatus.Delivered, true);
-        if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        _waitFor(wait, uint256(job.deadline) + 1);
-        bool due = ghostNow > job.deadline;
-        bytes memory reason;
-        if (!due) {
-            reason =
-                abi.encodeWithSelector(IJobMarket.JobMarket__DeadlineNotPassed.selector, id, job.deadline, ghostNow);
-        }
-        uint256 lockedBefore = registry.stakeOf(job.node).locked;
-        vm.prank(holders[callerSeed % holders.length]);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.settle, (id, job)));
-        if (_outcome("settle", due, ok, ret, reason)) {
-            _paySettlement(id, job, lockedBefore);
-            _verifyCredits(job);
-        }
-        _observe(id);
-    }
-
-    /// @param wait when set and the delivery deadline passes within a day, time first runs past it.
-    function reclaim(uint256 jobSeed, bool wait) external {
-        _sync();
-        uint256 id = _pickTimed(jobSeed, JobStatus.Claimed, true);
-        if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        _waitFor(wait, uint256(job.deadline) + 1);
-        bool due = ghostNow > job.deadline;
-        bytes memory reason;
-        if (!due) {
-            reason =
-                abi.encodeWithSelector(IJobMarket.JobMarket__DeadlineNotPassed.selector, id, job.deadline, ghostNow);
-        }
-        uint256 lockedBefore = registry.stakeOf(job.node).locked;
-        vm.prank(job.customer);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.reclaim, (id, job)));
-        if (_outcome("reclaim", due, ok, ret, reason)) {
-            _addCredit(job.token, job.customer, job.amount);
-            ghostLiveEscrow[job.token] -= job.amount;
-            _release(id, job, lockedBefore, job.collateral);
-            _status[id - 1] = JobStatus.Expired;
-            _verifyCredits(job);
-        }
-        _observe(id);
-    }
-
-    function dispute(uint256 jobSeed) external {
-        _sync();
-        uint256 id = _pickTimed(jobSeed, JobStatus.Delivered, false);
-        if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        bool late = ghostNow > job.deadline;
-        bytes memory reason;
-        if (late) {
-            reason =
-                abi.encodeWithSelector(IJobMarket.JobMarket__DeadlinePassed.selector, id, job.deadline, ghostNow);
-        }
-        vm.prank(job.customer);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.dispute, (id, job, SPEC_CID)));
-        if (_outcome("dispute", !late, ok, ret, reason)) {
-            uint256 bond = uint256(job.amount) * _params.disputeBondBps / BPS;
-            _debit(job.token, job.customer, bond);
-            _verifyCredit(job.token, job.customer);
-            ghostLiveEscrow[job.token] += bond;
-            job.bond = uint96(bond);
-            _jobs[id - 1] = job;
-            _status[id - 1] = JobStatus.Disputed;
-        }
-        _observe(id);
-    }
-
-    function resolve(uint256 jobSeed, uint256 refundBps, uint256 slashBps) external {
-        _sync();
-        uint256 id = _pick(jobSeed, JobStatus.Disputed);
-        if (id == 0) return;
-        Job memory job = _jobs[id - 1];
-        // Favour the edges: full refund, none, and exactly half decide who gets the bond.
-        refundBps = refundBps % 5 == 0 ? 0 : refundBps % 5 == 1 ? BPS : refundBps % 5 == 2 ? 5_000 : bound(refundBps, 0, BPS);
-        slashBps = slashBps % 3 == 0 ? 0 : slashBps % 3 == 1 ? BPS : bound(slashBps, 0, BPS);
-        uint256 lockedBefore = registry.stakeOf(job.node).locked;
-        vm.prank(arbiter);
-        (bool ok, bytes memory ret) =
-            address(market).call(abi.encodeCall(market.resolve, (id, job, uint16(refundBps), uint16(slashBps))));
-        if (_outcome("resolve", true, ok, ret, "")) {
-            _payResolution(job, refundBps);
-            _release(id, job, lockedBefore, uint256(job.collateral) * slashBps / BPS);
-            _status[id - 1] = JobStatus.Resolved;
-            _verifyCredits(job);
-        }
-        _observe(id);
-    }
-
-    // ==================================================================================== payouts
-
-    function withdraw(uint256 holderSeed, uint256 tokenSeed, uint256 toSeed) external {
-        _sync();
-        address who = holders[holderSeed % holders.length];
-        address token = tokens[tokenSeed % tokens.length];
-        address to = holders[toSeed % holders.length];
-        uint256 credit = ghostCredit[token][who];
-        bytes memory reason;
-        if (credit == 0) {
-            reason = abi.encodeWithSelector(IJobMarket.JobMarket__NothingToWithdraw.selector, token, who);
-        }
-        vm.prank(who);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.withdraw, (token, to)));
-        if (_outcome("withdraw", credit != 0, ok, ret, reason)) {
-            if (abi.decode(ret, (uint256)) != credit) _mismatch("withdraw: amount");
-            _subCredit(token, who, credit);
-            ghostWallet[token][to] += credit;
-            _verifyCredit(token, who);
-            if (_balance(token, to) != ghostWallet[token][to]) _mismatch("withdraw: recipient wallet");
-        }
-    }
-
-    function withdrawFees(uint256 tokenSeed) external {
-        _sync();
-        address token = tokens[tokenSeed % tokens.length];
-        uint256 fees = ghostFees[token];
-        bytes memory reason;
-        if (fees == 0) {
-            reason = abi.encodeWithSelector(IJobMarket.JobMarket__NothingToWithdraw.selector, token, treasury);
-        }
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.withdrawFees, (token)));
-        if (_outcome("withdrawFees", fees != 0, ok, ret, reason)) {
-            ghostFees[token] = 0;
-            ghostWallet[token][treasury] += fees;
-            if (market.feesOf(token) != 0) _mismatch("withdrawFees: fees left");
-            if (_balance(token, treasury) != ghostWallet[token][treasury]) _mismatch("withdrawFees: treasury wallet");
-        }
-    }
-
-    // ===================================================================================== stakes
-
-    function stake(uint256 shopSeed, uint256 amount) external {
-        _sync();
-        address s = shops[shopSeed % shops.length];
-        amount = bound(amount, 1, 3_000e18);
-        vm.prank(s);
-        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.stake, (amount)));
-        if (!_outcome("stake", true, ok, ret, "")) return;
-        _stakes[s].staked += uint96(amount);
-        ghostFab[s] -= amount;
-    }
-
-    function requestUnbond(uint256 shopSeed, uint256 amount) external {
-        _sync();
-        address s = shops[shopSeed % shops.length];
-        INodeRegistry.Stake memory st = _stakes[s];
-        // A new request restarts the delay of what is already unbonding: mostly let it mature.
-        if (st.unbonding != 0 && shopSeed % 4 != 0) return;
-        uint256 free = st.staked - st.locked;
-        // At most half the free stake, so shops keep claiming.
-        amount = free == 0 ? 1 : bound(amount, 1, free / 2 == 0 ? 1 : free / 2);
-        bytes memory reason;
-        if (free == 0) {
-            reason =
-                abi.encodeWithSelector(INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, s, free, amount);
-        }
-        vm.prank(s);
-        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.requestUnbond, (amount)));
-        if (!_outcome("requestUnbond", free != 0, ok, ret, reason)) return;
-        st.staked -= uint96(amount);
-        st.unbonding += uint96(amount);
-        st.unbondAt = uint40(ghostNow + unbondDelay);
-        _stakes[s] = st;
-    }
-
-    function withdrawStake(uint256 shopSeed, bool wait) external {
-        _sync();
-        address s = shops[shopSeed % shops.length];
-        INodeRegistry.Stake memory st = _stakes[s];
-        if (st.unbonding != 0) _waitFor(wait, st.unbondAt);
-        bool due = st.unbonding != 0 && ghostNow >= st.unbondAt;
-        bytes memory reason;
-        if (st.unbonding == 0) {
-            reason = abi.encodeWithSelector(INodeRegistry.NodeRegistry__NothingUnbonding.selector, s);
-        } else if (!due) {
-            reason = abi.encodeWithSelector(
-                INodeRegistry.NodeRegistry__UnbondingNotDue.selector, s, st.unbondAt, ghostNow
-            );
-        }
-        vm.prank(s);
-        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.withdraw, ()));
-        if (!_outcome("withdrawStake", due, ok, ret, reason)) return;
-        ghostFab[s] += st.unbonding;
-        st.unbonding = 0;
-        st.unbondAt = 0;
-        _stakes[s] = st;
-    }
-
-    // ================================================================================ environment
-
-    function warp(uint256 secondsAhead) external {
-        ++calls;
-        _setTime(ghostNow + bound(secondsAhead, 0, 12 hours));
-    }
-
-    /// @dev Governance moves the fee, royalty cap, bond and review window; posted jobs keep their snapshot.
-    function setParams(uint256 feeBps, uint256 maxRoyaltyBps, uint256 bondBps, uint256 reviewWindow) external {
-        _sync();
-        IJobMarket.Params memory p = _params;
-        p.feeBps = uint16(bound(feeBps, 0, 1_000));
-        p.maxRoyaltyBps = uint16(bound(maxRoyaltyBps, 0, 2_500));
-        p.disputeBondBps = uint16(bound(bondBps, 0, 5_000));
-        p.reviewWindow = uint32(bound(reviewWindow, 1 hours, 5 days));
-        vm.prank(owner);
-        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(market.setParams, (p)));
-        if (_outcome("setParams", true, ok, ret, "")) _params = p;
-    }
-
-    /// @dev A design changes hands: later posts pay royalties to the new holder, posted jobs do not.
-    function transferDesign(uint256 designSeed, uint256 toSeed) external {
-        _sync();
-        uint256 d = designIds[designSeed % designIds.length];
-        address from = ghostDesignOwner[d];
-        address to = toSeed % 2 == 0 ? designers[(toSeed / 2) % designers.length] : customers[toSeed % customers.length];
-        vm.prank(from);
-        (bool ok, bytes memory ret) =
-            address(designs).call(abi.encodeWithSignature("transferFrom(address,address,uint256)", from, to, d));
-        if (_outcome("transferDesign", true, ok, ret, "")) ghostDesignOwner[d] = to;
-    }
-
-    /// @dev Replays a lifecycle call the job's state forbids (exact WrongStatus expected), or the legal
-    /// call with one field of the job tampered (exact JobDataMismatch expected). Neither may move anything.
-    function replay(uint256 jobSeed, uint256 opSeed) external {
-        _sync();
-        uint256 n = _jobs.length;
-        if (n == 0) return;
-        uint256 id = jobSeed % n + 1;
-        uint256 op = opSeed % 8;
-        JobStatus need = op < 2 ? JobStatus.Open : op < 4 ? JobStatus.Claimed : op < 7 ? JobStatus.Delivered : JobStatus.Disputed;
-        Job memory job = _jobs[id - 1];
-        JobStatus actual = _status[id - 1];
-        bytes memory reason;
-        bytes32 before = _snapshotFunds(job);
-        if (actual == need) {
-            job = _tamper(job, (opSeed / 8) % 12);
-            reason = abi.encodeWithSelector(IJobMarket.JobMarket__JobDataMismatch.selector, id);
+        bytes memory err;
+        if (ghostNow > job.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, job.deadline, ghostNow);
+        } else if (job.targetNode != 0 && job.targetNode != node) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotTargetNode.selector, id, node, job.targetNode);
+        } else if (job.node != address(0) && caller == job.node) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__HandedBackByCaller.selector, id, caller);
+        } else if (job.node != address(0) && ghostNow < claimableAt) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__ReopenCooldown.selector, id, claimableAt, ghostNow);
         } else {
-            reason = abi.encodeWithSelector(IJobMarket.JobMarket__WrongStatus.selector, id, actual, need);
+            err = _lockError(caller, node, job.collateral);
         }
-        (address caller, bytes memory data) = _replayCall(op, id, job);
-        vm.prank(caller);
-        (bool ok, bytes memory ret) = address(market).call(data);
-        _outcome("replay", false, ok, ret, reason);
-        if (_snapshotFunds(_jobs[id - 1]) != before) _mismatch("replay: a refused call moved funds");
+        (bool ok,) = _exec("claim", caller, address(market), abi.encodeCall(market.claim, (id, job, node)), err);
+        if (ok) {
+            Rec storage r = _recs[id - 1];
+            r.job.node = caller;
+            r.job.deadline = uint40(ghostNow + job.deliveryWindow);
+            _setStatus(id, JobStatus.Claimed);
+            _checkStake(caller);
+        }
         _observe(id);
     }
 
-    // ================================================================================== internals
-
-    function _replayCall(uint256 op, uint256 id, Job memory job) internal view returns (address, bytes memory) {
-        if (op == 0) return (job.customer, abi.encodeCall(market.cancel, (id, job)));
-        if (op == 1) return (shops[0], abi.encodeCall(market.claim, (id, job, nodeIds[0])));
-        if (op == 2) return (job.node, abi.encodeCall(market.deliver, (id, job, PROOF_CID)));
-        if (op == 3) return (job.customer, abi.encodeCall(market.reclaim, (id, job)));
-        if (op == 4) return (job.customer, abi.encodeCall(market.accept, (id, job)));
-        if (op == 5) return (job.customer, abi.encodeCall(market.settle, (id, job)));
-        if (op == 6) return (job.customer, abi.encodeCall(market.dispute, (id, job, SPEC_CID)));
-        return (arbiter, abi.encodeCall(market.resolve, (id, job, uint16(5_000), uint16(5_000))));
+    struct TakeArgs {
+        uint256 customerIdx;
+        address shop;
+        uint256 node;
+        uint64 reuse;
+        bool permit;
+        uint256 permitValue;
+        bool permitValid;
+        IJobMarketTypes.Order order;
+        bytes signature;
+        bytes err;
     }
 
-    function _snapshotFunds(Job memory job) internal view returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                market.balanceOf(job.token, job.customer),
-                market.balanceOf(job.token, job.node),
-                market.feesOf(job.token),
-                registry.stakeOf(job.node),
-                registry.stakeOf(shops[0]),
-                _balance(job.token, address(market)),
-                fab.balanceOf(address(registry))
-            )
-        );
+    /// @notice A shop takes a customer's signed order (with an ERC-2612 permit for the exact-approval
+    /// customer); one take in three is stale, expired, mis-signed, mis-targeted or otherwise refused.
+    function take(uint256 actorSeed, uint256 shopSeed, uint256 termsSeed, uint256 optSeed) external {
+        _sync();
+        TakeArgs memory a;
+        a.customerIdx = actorSeed % customers.length;
+        a.shop = shops[shopSeed % shops.length];
+        a.node = nodeIds[1 + 2 * (shopSeed % shops.length) + (shopSeed >> 8) % 2];
+        a.reuse = _reuseKey(optSeed);
+        _buildOrder(a, termsSeed, optSeed);
+        a.err = _takeError(a);
+        bytes memory data =
+            a.permit ? _withPermit(a) : abi.encodeCall(market.take, (a.order, a.signature, a.node, a.reuse));
+        _signer = a.order.customer;
+        (bool ok, bytes memory ret) = _exec(a.permit ? bytes32("takeWithPermit") : bytes32("take"), a.shop, address(market), data, a.err);
+        if (!ok) return;
+        _applyTake(a, abi.decode(ret, (uint256)));
     }
 
-    function _balance(address token, address account) internal view returns (uint256) {
-        return TestStablecoin(token).balanceOf(account);
-    }
-
-    function _tamper(Job memory job, uint256 field) internal pure returns (Job memory t) {
-        t = job;
-        if (field == 0) t.customer = address(uint160(t.customer) ^ 1);
-        else if (field == 1) t.token = address(uint160(t.token) ^ 1);
-        else if (field == 2) t.node = address(uint160(t.node) ^ 1);
-        else if (field == 3) t.royaltyReceiver = address(uint160(t.royaltyReceiver) ^ 1);
-        else if (field == 4) t.amount ^= 1;
-        else if (field == 5) t.royalty ^= 1;
-        else if (field == 6) t.collateral ^= 1;
-        else if (field == 7) t.bond ^= 1;
-        else if (field == 8) t.feeBps ^= 1;
-        else if (field == 9) t.deliveryWindow ^= 1;
-        else if (field == 10) t.reviewWindow ^= 1;
-        else t.deadline ^= 1;
-    }
-
-    /// @dev Settlement model: fee and royalty fixed at post, the node gets the rest, collateral freed.
-    function _paySettlement(uint256 id, Job memory job, uint256 lockedBefore) internal {
-        uint256 fee = uint256(job.amount) * job.feeBps / BPS;
-        _addCredit(job.token, job.node, job.amount - fee - job.royalty);
-        _addCredit(job.token, job.royaltyReceiver, job.royalty);
-        ghostFees[job.token] += fee;
-        ghostLiveEscrow[job.token] -= job.amount;
-        _release(id, job, lockedBefore, 0);
-        _status[id - 1] = JobStatus.Settled;
-    }
-
-    /// @dev Resolution model: `refundBps` of the payment back, the rest split like a settlement, and the
-    /// bond to the customer when they got at least half back, else to the node.
-    function _payResolution(Job memory job, uint256 refundBps) internal {
-        uint256 refund = uint256(job.amount) * refundBps / BPS;
-        uint256 rest = job.amount - refund;
-        uint256 fee = rest * job.feeBps / BPS;
-        uint256 royalty = uint256(job.royalty) * rest / job.amount;
-        bool customerWins = refundBps * 2 >= BPS;
-        _addCredit(job.token, job.customer, refund + (customerWins ? job.bond : 0));
-        _addCredit(job.token, job.node, rest - fee - royalty + (customerWins ? 0 : job.bond));
-        _addCredit(job.token, job.royaltyReceiver, royalty);
-        ghostFees[job.token] += fee;
-        ghostLiveEscrow[job.token] -= uint256(job.amount) + job.bond;
-    }
-
-    /// @dev The job's collateral must have left `locked` exactly once; `slashed` of it goes to the customer.
-    function _release(uint256 id, Job memory job, uint256 lockedBefore, uint256 slashed) internal {
-        if (lockedBefore - registry.stakeOf(job.node).locked != job.collateral) _collateral("release amount");
-        if (_releases[id - 1] != 0) _collateral("collateral released twice");
-        _releases[id - 1]++;
-        INodeRegistry.Stake storage st = _stakes[job.node];
-        st.locked -= job.collateral;
-        st.staked -= uint96(slashed);
-        ghostFab[job.customer] += slashed;
-    }
-
-    function _debit(address token, address account, uint256 amount) internal {
-        uint256 credit = ghostCredit[token][account];
-        if (credit >= amount) {
-            _subCredit(token, account, amount);
-        } else {
-            _subCredit(token, account, credit);
-            ghostWallet[token][account] -= amount - credit;
+    function _buildOrder(TakeArgs memory a, uint256 termsSeed, uint256 optSeed) private view {
+        IJobMarketTypes.Order memory o = a.order;
+        address c = customers[a.customerIdx];
+        o.customer = c;
+        o.token = paymentTokens[_r(termsSeed, 1, 3)];
+        o.amount = _fundable(c, o.token, _amount(termsSeed >> 16), termsSeed);
+        o.designId = _design(optSeed);
+        o.deliveryWindow = uint32(_params.minDeliveryWindow + _r(termsSeed, 3, 4 days));
+        o.collateral = _collateral(o.token, o.amount, termsSeed);
+        o.targetNode = _r(optSeed, 4, 4) == 0 ? uint64(a.node) : 0;
+        // Now and then the order's last second is exactly now.
+        o.expiry = uint40(_r(termsSeed, 6, 16) == 0 ? ghostNow : ghostNow + _r(termsSeed, 5, 3 days));
+        o.nonce = _nonce(c, _r(optSeed, 6, 16) == 0 ? optSeed : 0);
+        o.counter = counter[c];
+        o.specCid = SPEC_CID;
+        uint256 fault = _r(optSeed, 9, 64);
+        if (fault == 0) o.expiry = uint40(ghostNow - 1);
+        else if (fault == 1) o.counter = counter[c] + 1;
+        else if (fault == 2) o.specCid = BAD_CID;
+        else if (fault == 3) o.targetNode = uint64(a.node == nodeIds[1] ? nodeIds[2] : nodeIds[1]);
+        else if (fault == 4) a.node = nodeIds[(a.node - nodeIds[1] + 2) % 6 + 1]; // another shop's node
+        else if (fault == 5) a.node = UNKNOWN_NODE;
+        else if (fault == 6) o.amount = 0;
+        else if (fault == 7) o.collateral = _bump(o.collateral, false);
+        uint256 key = _customerKeys[fault == 8 ? (a.customerIdx + 1) % 3 : a.customerIdx];
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _orderDigest(o));
+        a.signature = abi.encodePacked(r, s, v);
+        // Changed after signing: the signature no longer covers the order.
+        if (fault == 9) o.amount += 1;
+        if (fault == 10) o.collateral += 1;
+        a.permit = finiteAllowance[c] && o.token != address(fot) ? _r(optSeed, 7, 4) != 0 : false;
+        if (a.permit) {
+            uint256 shortfall = o.amount > credit[o.token][c] ? o.amount - credit[o.token][c] : 0;
+            a.permitValue = fault == 11 && shortfall != 0 ? shortfall - 1 : shortfall + _r(optSeed, 8, 1_000);
+            a.permitValid = fault != 12;
         }
     }
 
-    /// @dev Why the registry refuses to lock `collateral` for `s` (empty when it would not).
-    function _lockRefusal(address s, uint256 collateral) internal view returns (bytes memory) {
-        INodeRegistry.Stake storage st = _stakes[s];
-        if (st.staked < minStake) {
-            return abi.encodeWithSelector(
-                INodeRegistry.NodeRegistry__BelowMinimumStake.selector, s, st.staked, minStake
-            );
+    /// @dev The first check of JobMarket._take that fails, in the contract's order (empty: none).
+    function _takeError(TakeArgs memory a) private view returns (bytes memory) {
+        IJobMarketTypes.Order memory o = a.order;
+        address c = o.customer;
+        // takeWithPermit calls only an allowlisted token's permit.
+        if (a.permit && !_terms[o.token].allowed) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__TokenNotAllowed.selector, o.token);
         }
-        uint256 free = st.staked - st.locked;
-        if (free < collateral) {
-            return abi.encodeWithSelector(
-                INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, s, free, collateral
+        if (ghostNow > o.expiry) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__OrderExpired.selector, o.expiry, ghostNow);
+        }
+        if (o.counter != counter[c]) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__OrderCounterStale.selector, c, o.counter, counter[c]);
+        }
+        if (keccak256(o.specCid) != keccak256(SPEC_CID)) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidCid.selector, o.specCid);
+        }
+        if (o.targetNode != 0 && o.targetNode != a.node) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotTargetNode.selector, 0, a.node, o.targetNode);
+        }
+        if (!_signedBy(a)) return abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidSignature.selector, c);
+        if (nonceUsed[c][o.nonce]) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__OrderNonceUsed.selector, c, o.nonce);
+        }
+        bytes memory err = _termsError(o.token, o.amount, o.designId, o.deliveryWindow, o.collateral);
+        if (err.length != 0) return err;
+        err = _lockError(a.shop, a.node, o.collateral);
+        if (err.length != 0) return err;
+        return _takeDebitError(a);
+    }
+
+    /// @dev The debit of a take, after the permit (if any) replaced the customer's allowance.
+    function _takeDebitError(TakeArgs memory a) private view returns (bytes memory) {
+        IJobMarketTypes.Order memory o = a.order;
+        if (!a.permit || !a.permitValid) return _debitError(o.token, o.customer, o.amount);
+        uint256 balance = credit[o.token][o.customer];
+        if (balance >= o.amount) return "";
+        uint256 shortfall = o.amount - balance;
+        if (a.permitValue < shortfall) {
+            return abi.encodeWithSignature(
+                "ERC20InsufficientAllowance(address,uint256,uint256)", address(market), a.permitValue, shortfall
             );
         }
         return "";
     }
 
-    function _addCredit(address token, address account, uint256 amount) internal {
-        ghostCredit[token][account] += amount;
-        ghostCreditTotal[token] += amount;
-    }
-
-    function _subCredit(address token, address account, uint256 amount) internal {
-        ghostCredit[token][account] -= amount;
-        ghostCreditTotal[token] -= amount;
-    }
-
-    /// @dev Checks the market's credit and the wallet of `account` against the model right after a call.
-    function _verifyCredit(address token, address account) internal {
-        if (market.balanceOf(token, account) != ghostCredit[token][account]) _mismatch("credited balance");
-        if (_balance(token, account) != ghostWallet[token][account]) _mismatch("wallet balance");
-    }
-
-    /// @dev Checks every party of `job` and the fee pot after a lifecycle call.
-    function _verifyCredits(Job memory job) internal {
-        _verifyCredit(job.token, job.customer);
-        if (job.node != address(0)) {
-            if (market.balanceOf(job.token, job.node) != ghostCredit[job.token][job.node]) _mismatch("node credit");
-            if (fab.balanceOf(job.customer) != ghostFab[job.customer]) _mismatch("customer FAB");
+    /// @dev Whether the order's signature is the customer's over the order as sent.
+    function _signedBy(TakeArgs memory a) private view returns (bool) {
+        bytes memory sig = a.signature;
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly {
+            r := mload(add(sig, 32))
+            s := mload(add(sig, 64))
+            v := byte(0, mload(add(sig, 96)))
         }
-        if (market.balanceOf(job.token, job.royaltyReceiver) != ghostCredit[job.token][job.royaltyReceiver]) {
-            _mismatch("royalty credit");
-        }
-        if (market.feesOf(job.token) != ghostFees[job.token]) _mismatch("fees");
+        return ecrecover(_orderDigest(a.order), v, r, s) == a.order.customer;
     }
 
-    function _canLock(address s, uint256 collateral) internal view returns (bool) {
-        INodeRegistry.Stake storage st = _stakes[s];
-        return st.staked >= minStake && st.staked - st.locked >= collateral;
+    function _withPermit(TakeArgs memory a) private view returns (bytes memory) {
+        IJobMarketTypes.Order memory o = a.order;
+        uint256 deadline = ghostNow + 1 hours;
+        bytes32 digest = keccak256(
+            abi.encodePacked(
+                "\x19\x01",
+                IERC20Permit(o.token).DOMAIN_SEPARATOR(),
+                keccak256(
+                    abi.encode(
+                        PERMIT_TYPEHASH,
+                        o.customer,
+                        address(market),
+                        a.permitValue,
+                        IERC20Permit(o.token).nonces(o.customer),
+                        deadline
+                    )
+                )
+            )
+        );
+        uint256 key = _customerKeys[a.permitValid ? a.customerIdx : (a.customerIdx + 1) % 3];
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodeCall(
+            market.takeWithPermit, (o, a.signature, a.node, a.reuse, a.permitValue, deadline, v, r, s)
+        );
     }
 
-    /// @dev The first job at or after `seed` (cyclically) in status `want`; 0 when there is none.
-    function _pick(uint256 seed, JobStatus want) internal view returns (uint256) {
-        uint256 n = _jobs.length;
-        if (n == 0) return 0;
-        uint256 start = seed % n;
-        for (uint256 i; i < n; ++i) {
-            uint256 idx = (start + i) % n;
-            if (_status[idx] == want) return idx + 1;
+    function _applyTake(TakeArgs memory a, uint256 returnedId) private {
+        IJobMarketTypes.Order memory o = a.order;
+        uint256 expectedId = _recs.length + 1;
+        if (returnedId != expectedId) _mismatch("take: job id");
+        if (a.permit && a.permitValid) allowanceOf[o.token][o.customer] = a.permitValue;
+        _useNonce(o.customer, o.nonce);
+        Job memory job = _newJob(o.customer, o.token, o.amount, o.designId, o.deliveryWindow, o.collateral);
+        job.node = a.shop;
+        job.deadline = uint40(ghostNow + o.deliveryWindow);
+        job.targetNode = o.targetNode;
+        job.key = _isReusable(a.reuse) ? a.reuse : uint64(expectedId);
+        _debit(o.token, o.customer, o.amount);
+        escrow[o.token] += o.amount;
+        uint256 id = _addJob(job, JobStatus.Claimed);
+        _observe(id);
+        _checkAccount(o.token, o.customer);
+        _checkStake(a.shop);
+        if (!market.nonceUsed(o.customer, o.nonce)) _mismatch("take: nonce not marked used");
+    }
+
+    /// @notice The claimer gives the job back: free within the hand-back window, else a slashed penalty.
+    /// @param waitSeed half the time, time first runs to the edge of the free window (when the deadline allows).
+    function handBack(uint256 jobSeed, uint256 waitSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Claimed, jobSeed, false);
+        if (id == 0) return;
+        Job memory job = _recs[id - 1].job;
+        uint256 claimedAt = uint256(job.deadline) - job.deliveryWindow;
+        uint256 freeUntil = claimedAt + _params.handBackWindow;
+        if (freeUntil < job.deadline) _waitNear(waitSeed, freeUntil, 1 days);
+        address caller = waitSeed % 16 == 2 ? job.customer : job.node;
+        bytes memory err;
+        if (caller != job.node) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotClaimer.selector, id, caller, job.node);
+        } else if (ghostNow > job.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, job.deadline, ghostNow);
         }
+        (bool ok,) = _exec("handBack", caller, address(market), abi.encodeCall(market.handBack, (id, job)), err);
+        if (ok) {
+            uint256 penalty =
+                ghostNow > claimedAt + _params.handBackWindow ? uint256(job.collateral) * _params.handBackPenaltyBps / BPS : 0;
+            // Re-opened with `node` still naming the operator that handed it back.
+            _setStatus(id, JobStatus.Open);
+            _recs[id - 1].job.deadline = uint40(ghostNow + REOPEN_PERIOD);
+            _slash(job, penalty);
+            _checkParties(job);
+        }
+        _observe(id);
+    }
+
+    /// @notice The claimer delivers its proof (now and then too late or with a malformed CID).
+    function deliver(uint256 jobSeed, uint256 faultSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Claimed, jobSeed, false);
+        if (id == 0) return;
+        Job memory job = _recs[id - 1].job;
+        _waitNear(faultSeed, job.deadline, 1 days);
+        bytes memory proof = faultSeed % 16 == 0 ? BAD_CID : PROOF_CID;
+        address caller = faultSeed % 16 == 1 ? shops[(faultSeed >> 4) % shops.length] : job.node;
+        bytes memory err;
+        if (caller != job.node) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotClaimer.selector, id, caller, job.node);
+        } else if (ghostNow > job.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, job.deadline, ghostNow);
+        } else if (proof.length != PROOF_CID.length) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidCid.selector, proof);
+        }
+        (bool ok,) = _exec("deliver", caller, address(market), abi.encodeCall(market.deliver, (id, job, proof)), err);
+        if (ok) {
+            _recs[id - 1].job.deadline = uint40(ghostNow + job.reviewWindow);
+            _setStatus(id, JobStatus.Delivered);
+        }
+        _observe(id);
+    }
+
+    // =============================================================================== permissionless
+
+    /// @notice Anyone settles a delivery once its review window is over (half the time, time first runs to the deadline's edge).
+    function settle(uint256 jobSeed, uint256 callerSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Delivered, jobSeed, true);
+        if (id == 0) return;
+        Job memory job = _recs[id - 1].job;
+        _waitNear(callerSeed, uint256(job.deadline) + 1, 3 days);
+        bytes memory err;
+        if (ghostNow <= job.deadline) {
+            err = abi.encodeWithSelector(
+                IJobMarketTypes.JobMarket__DeadlineNotPassed.selector, id, job.deadline, ghostNow
+            );
+        }
+        address caller = holders[(callerSeed >> 1) % holders.length];
+        (bool ok,) = _exec("settle", caller, address(market), abi.encodeCall(market.settle, (id, job)), err);
+        if (ok) _paySettlement(id);
+        _observe(id);
+    }
+
+    /// @notice Anyone ends an open or claimed job past its deadline (half the time, time first runs to the deadline's edge).
+    function expire(uint256 jobSeed, uint256 callerSeed) external {
+        _sync();
+        JobStatus s = jobSeed % 2 == 0 ? JobStatus.Open : JobStatus.Claimed;
+        uint256 id = _pick(s, jobSeed >> 1, true);
+        if (id == 0) id = _pick(s == JobStatus.Open ? JobStatus.Claimed : JobStatus.Open, jobSeed >> 1, true);
+        if (id == 0) return;
+        Rec storage r = _recs[id - 1];
+        Job memory job = r.job;
+        _waitNear(callerSeed, uint256(job.deadline) + 1, 3 days);
+        bytes memory err;
+        if (ghostNow <= job.deadline) {
+            err = abi.encodeWithSelector(
+                IJobMarketTypes.JobMarket__DeadlineNotPassed.selector, id, job.deadline, ghostNow
+            );
+        }
+        address caller = callerSeed % 4 < 2 ? STRANGER : holders[(callerSeed >> 2) % holders.length];
+        (bool ok,) = _exec("expire", caller, address(market), abi.encodeCall(market.expire, (id, job)), err);
+        if (ok) {
+            _credit(job.token, job.customer, job.amount);
+            escrow[job.token] -= job.amount;
+            if (r.status == JobStatus.Open) {
+                _setStatus(id, JobStatus.Cancelled);
+            } else {
+                _setStatus(id, JobStatus.Expired);
+                _slash(job, uint256(job.collateral) * _params.expirySlashBps / BPS);
+            }
+            _checkParties(job);
+        }
+        _observe(id);
+    }
+
+    // ===================================================================================== disputes
+
+    /// @notice The customer disputes a delivery in its review window, posting the job's bond.
+    function dispute(uint256 jobSeed, uint256 faultSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Delivered, jobSeed, false);
+        if (id == 0) return;
+        Job memory job = _recs[id - 1].job;
+        _waitNear(faultSeed, job.deadline, 3 days);
+        address caller = faultSeed % 16 == 0 ? job.node : job.customer;
+        bytes memory reason = faultSeed % 16 == 1 ? BAD_CID : PROOF_CID;
+        bytes memory err;
+        if (caller != job.customer) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotCustomer.selector, id, caller, job.customer);
+        } else if (ghostNow > job.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, job.deadline, ghostNow);
+        } else if (reason.length != PROOF_CID.length) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidCid.selector, reason);
+        } else if (job.bond != 0) {
+            err = _debitError(job.token, job.customer, job.bond);
+        }
+        (bool ok,) = _exec(
+            "dispute", caller, address(market), abi.encodeCall(module.dispute, (id, job, reason)), err
+        );
+        if (ok) {
+            _debit(job.token, job.customer, job.bond);
+            escrow[job.token] += job.bond;
+            Rec storage r = _recs[id - 1];
+            r.d = IJobMarketTypes.Dispute({
+                judge: arbiter,
+                deadline: uint40(ghostNow + _params.disputeWindow),
+                stage: IJobMarketTypes.DisputeStage.AwaitingArbiter,
+                refundBps: 0,
+                slashBps: 0,
+                appellant: address(0),
+                arbiter: arbiter
+            });
+            _setStatus(id, JobStatus.Disputed);
+            _checkAccount(job.token, job.customer);
+            _checkDispute(id);
+        }
+        _observe(id);
+    }
+
+    /// @notice The dispute's judge rules: the arbiter's ruling opens the appeal window, the court's is final.
+    function rule(uint256 jobSeed, uint256 refundSeed, uint256 slashSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Disputed, jobSeed, false);
+        if (id == 0) return;
+        Rec storage r = _recs[id - 1];
+        Job memory job = r.job;
+        _waitNear(slashSeed, r.d.deadline, 10 days);
+        IJobMarketTypes.Dispute memory d = r.d;
+        uint16 refundBps = _split(refundSeed);
+        uint16 slashBps = _split(slashSeed);
+        address caller = refundSeed % 16 == 15 ? judges[(refundSeed >> 4) % judges.length] : d.judge;
+        bytes memory err;
+        if (caller != d.judge) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, caller, d.judge);
+        } else if (ghostNow > d.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, d.deadline, ghostNow);
+        } else if (refundBps > BPS || slashBps > BPS) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidSplit.selector, refundBps, slashBps);
+        } else if (d.stage == IJobMarketTypes.DisputeStage.Ruled) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__WrongDisputeStage.selector, id, d.stage);
+        }
+        (bool ok,) = _exec(
+            "rule", caller, address(market), abi.encodeCall(module.rule, (id, job, refundBps, slashBps)), err
+        );
+        if (ok) {
+            if (d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter) {
+                r.d.stage = IJobMarketTypes.DisputeStage.Ruled;
+                r.d.refundBps = refundBps;
+                r.d.slashBps = slashBps;
+                r.d.deadline = uint40(ghostNow + _params.appealWindow);
+                _checkDispute(id);
+            } else {
+                if (d.appellant != address(0)) {
+                    bool byCustomer = d.appellant == job.customer;
+                    bool won = MarketMath.appealWon(byCustomer, d.refundBps, d.slashBps, refundBps, slashBps);
+                    _credit(job.token, won ? d.appellant : (byCustomer ? job.node : job.customer), job.bond);
+                    escrow[job.token] -= job.bond;
+                }
+                _payResolution(id, refundBps, slashBps);
+            }
+        }
+        _observe(id);
+    }
+
+    /// @notice The customer or the node appeals the arbiter's ruling, posting the job's bond.
+    function appeal(uint256 jobSeed, uint256 partySeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Disputed, jobSeed, false);
+        if (id == 0) return;
+        Rec storage r = _recs[id - 1];
+        Job memory job = r.job;
+        _waitNear(partySeed, r.d.deadline, 5 days);
+        IJobMarketTypes.Dispute memory d = r.d;
+        uint256 p = partySeed % 16;
+        address caller = p == 0 ? STRANGER : p % 2 == 0 ? job.customer : job.node;
+        bytes memory err;
+        if (caller != job.customer && caller != job.node) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotParty.selector, id, caller);
+        } else if (d.stage != IJobMarketTypes.DisputeStage.Ruled) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__WrongDisputeStage.selector, id, d.stage);
+        } else if (ghostNow > d.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, d.deadline, ghostNow);
+        } else if (job.bond != 0) {
+            err = _debitError(job.token, caller, job.bond);
+        }
+        (bool ok,) = _exec("appeal", caller, address(market), abi.encodeCall(module.appeal, (id, job)), err);
+        if (ok) {
+            _debit(job.token, caller, job.bond);
+            escrow[job.token] += job.bond;
+            r.d.judge = court;
+            r.d.stage = IJobMarketTypes.DisputeStage.Appealed;
+            r.d.appellant = caller;
+            r.d.deadline = uint40(ghostNow + _params.appealWindow);
+            _checkAccount(job.token, caller);
+            _checkDispute(id);
+        }
+        _observe(id);
+    }
+
+    /// @notice Anyone moves a dispute past its deadline: escalation, the unappealed ruling, the arbiter's
+    /// ruling after a silent court, or the default ruling (half the time, time first runs to the deadline).
+    function finalize(uint256 jobSeed, uint256 callerSeed) external {
+        _sync();
+        uint256 id = _pick(JobStatus.Disputed, jobSeed, true);
+        if (id == 0) return;
+        Rec storage r = _recs[id - 1];
+        _waitNear(callerSeed, uint256(r.d.deadline) + 1, 10 days);
+        Job memory job = r.job;
+        IJobMarketTypes.Dispute memory d = r.d;
+        bytes memory err;
+        if (ghostNow <= d.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlineNotPassed.selector, id, d.deadline, ghostNow);
+        }
+        address caller = callerSeed % 4 < 2 ? STRANGER : holders[(callerSeed >> 2) % holders.length];
+        (bool ok,) = _exec("finalize", caller, address(market), abi.encodeCall(module.finalize, (id, job)), err);
+        if (ok) {
+            if (d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter) {
+                r.d.judge = court;
+                r.d.stage = IJobMarketTypes.DisputeStage.Appealed;
+                r.d.deadline = uint40(ghostNow + _params.appealWindow);
+                _checkDispute(id);
+            } else if (d.stage == IJobMarketTypes.DisputeStage.Appealed && d.appellant == address(0)) {
+                _payResolution(id, DEFAULT_REFUND_BPS, 0);
+            } else {
+                if (d.appellant != address(0)) {
+                    _credit(job.token, d.appellant, job.bond);
+                    escrow[job.token] -= job.bond;
+                }
+                _payResolution(id, d.refundBps, d.slashBps);
+            }
+        }
+        _observe(id);
+    }
+
+    // ====================================================================================== payouts
+
+    /// @notice An account withdraws its credited balance of a token to itself or another address.
+    function withdraw(uint256 holderSeed, uint256 tokenSeed, uint256 toSeed) external {
+        _sync();
+        address who = holders[holderSeed % holders.length];
+        address token = tokens[tokenSeed % tokens.length];
+        address to = _recipient(toSeed);
+        uint256 amount = credit[token][who];
+        bytes memory err;
+        if (to == address(0)) err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__ZeroAddress.selector, bytes32("to"));
+        else if (amount == 0) err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NothingToWithdraw.selector, token, who);
+        (bool ok, bytes memory ret) =
+            _exec("withdraw", who, address(market), abi.encodeCall(market.withdraw, (token, to)), err);
+        if (!ok) return;
+        if (abi.decode(ret, (uint256)) != amount) _mismatch("withdraw: amount");
+        _decrease(who);
+        credit[token][who] = 0;
+        creditTotal[token] -= amount;
+        wallet[token][to] += _arrives(token, amount);
+        _checkAccount(token, who);
+        _checkAccount(token, to);
+    }
+
+    /// @notice Anyone sends the accrued fees of a token to the treasury.
+    function withdrawFees(uint256 tokenSeed) external {
+        _sync();
+        address token = tokens[tokenSeed % tokens.length];
+        uint256 amount = fees[token];
+        bytes memory err;
+        if (amount == 0) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NothingToWithdraw.selector, token, treasury);
+        }
+        (bool ok, bytes memory ret) =
+            _exec("withdrawFees", STRANGER, address(market), abi.encodeCall(market.withdrawFees, (token)), err);
+        if (!ok) return;
+        if (abi.decode(ret, (uint256)) != amount) _mismatch("withdrawFees: amount");
+        fees[token] = 0;
+        wallet[token][treasury] += _arrives(token, amount);
+        _checkFees(token);
+        _checkAccount(token, treasury);
+    }
+
+    // ======================================================================================= stakes
+
+    /// @notice A shop bonds more FAB.
+    function stake(uint256 opSeed, uint256 amountSeed) external {
+        _sync();
+        address op = shops[opSeed % shops.length];
+        uint256 amount = amountSeed % 32 == 0 ? 0 : 1 + (amountSeed >> 5) % 3_000e18;
+        bytes memory err;
+        if (amount == 0) err = abi.encodeWithSelector(INodeRegistry.NodeRegistry__ZeroAmount.selector);
+        (bool ok,) = _exec("stake", op, address(registry), abi.encodeCall(registry.stake, (amount)), err);
+        if (!ok) return;
+        _decrease(op);
+        wallet[address(fab)][op] -= amount;
+        _accounts[op].staked += uint96(amount);
+        _eligibility(op);
+        _checkStake(op);
+        _checkAccount(address(fab), op);
+    }
+
+    /// @notice A shop starts unbonding part of its bonded stake (locked collateral included).
+    function requestUnbond(uint256 opSeed, uint256 amountSeed) external {
+        _sync();
+        address op = shops[opSeed % shops.length];
+        Account storage acct = _accounts[op];
+        uint256 k = amountSeed % 16;
+        // One request in four unbonds everything bonded, collateral locked in claims included: later slashes
+        // then reach the unbonding requests (newest first).
+        uint256 amount = k == 0 ? 0 : k == 1 ? uint256(acct.staked) + 1 : k < 6 ? acct.staked : 1 + (amountSeed >> 4) % (acct.staked / 3 + 1);
+        bytes memory err;
+        if (amount == 0) {
+            err = abi.encodeWithSelector(INodeRegistry.NodeRegistry__ZeroAmount.selector);
+        } else if (amount > acct.staked) {
+            err = abi.encodeWithSelector(INodeRegistry.NodeRegistry__InsufficientFreeStake.selector, op, acct.staked, amount);
+        } else if (acct.tail - acct.head >= MAX_REQUESTS) {
+            err = abi.encodeWithSelector(INodeRegistry.NodeRegistry__TooManyRequests.selector, op, MAX_REQUESTS);
+        }
+        (bool ok,) =
+            _exec("requestUnbond", op, address(registry), abi.encodeCall(registry.requestUnbond, (amount)), err);
+        if (!ok) return;
+        _requests[op][acct.tail] = INodeRegistry.UnbondRequest(uint96(amount), uint40(ghostNow + unbondDelay));
+        acct.tail += 1;
+        acct.staked -= uint96(amount);
+        acct.unbonding += uint96(amount);
+        _eligibility(op);
+        _checkStake(op);
+    }
+
+    /// @notice A shop withdraws its due unbond requests, down to the collateral its claims still hold beyond
+    /// its bonded stake (the last request paid may be paid in part); half the time, time first runs to the
+    /// oldest request's release.
+    function withdrawStake(uint256 opSeed) external {
+        _sync();
+        address op = shops[(opSeed >> 1) % shops.length];
+        Account storage acct = _accounts[op];
+        if (acct.tail > acct.head) _waitNear(opSeed, _requests[op][acct.head].releaseAt, 2 days);
+        Withdrawal memory w = _withdrawPlan(op);
+        bytes memory err;
+        if (acct.unbonding == 0) {
+            err = abi.encodeWithSelector(INodeRegistry.NodeRegistry__NothingUnbonding.selector, op);
+        } else if (w.amount == 0) {
+            uint256 due = w.head < acct.tail ? _requests[op][w.head].releaseAt : 0;
+            err = due != 0 && due <= ghostNow
+                ? abi.encodeWithSelector(INodeRegistry.NodeRegistry__HeldAsCollateral.selector, op, w.held)
+                : abi.encodeWithSelector(INodeRegistry.NodeRegistry__UnbondingNotDue.selector, op, due, ghostNow);
+        }
+        (bool ok, bytes memory ret) =
+            _exec("withdrawStake", op, address(registry), abi.encodeCall(registry.withdraw, ()), err);
+        if (!ok) return;
+        if (abi.decode(ret, (uint256)) != w.amount) _mismatch("withdrawStake: amount");
+        for (uint256 i = acct.head; i < w.head; ++i) {
+            delete _requests[op][i];
+        }
+        if (w.cut != 0) _requests[op][w.head].amount -= uint96(w.cut);
+        acct.head = uint24(w.head);
+        acct.unbonding -= uint96(w.amount);
+        wallet[address(fab)][op] += w.amount;
+        _checkStake(op);
+        _checkAccount(address(fab), op);
+    }
+
+    struct Withdrawal {
+        uint256 amount; // paid out
+        uint256 head; // the first request left
+        uint256 cut; // what was paid of request `head` (in part)
+        uint256 held; // unbonding kept back for the collateral beyond the bonded stake
+    }
+
+    /// @dev NodeRegistry.withdraw: due requests in order, while the unbonding left covers the collateral the
+    /// market holds beyond the bonded stake; the last one may be paid in part.
+    function _withdrawPlan(address op) private view returns (Withdrawal memory w) {
+        Account storage acct = _accounts[op];
+        w.held = locked[op] > acct.staked ? locked[op] - acct.staked : 0;
+        uint256 available = acct.unbonding > w.held ? acct.unbonding - w.held : 0;
+        w.head = acct.head;
+        while (w.head < acct.tail && w.amount < available) {
+            INodeRegistry.UnbondRequest storage r = _requests[op][w.head];
+            if (r.releaseAt > ghostNow) break;
+            uint256 room = available - w.amount;
+            if (r.amount > room) {
+                w.cut = room;
+                w.amount = available;
+                break;
+            }
+            w.amount += r.amount;
+            ++w.head;
+        }
+    }
+
+    /// @notice Anyone re-evaluates an operator's eligibility against the current minimum stake.
+    function refreshEligibility(uint256 opSeed) external {
+        _sync();
+        address op = operators[opSeed % operators.length];
+        (bool ok, bytes memory ret) = _exec(
+            "refreshEligibility", STRANGER, address(registry), abi.encodeCall(registry.refreshEligibility, (op)), ""
+        );
+        if (!ok) return;
+        _eligibility(op);
+        if (abi.decode(ret, (bool)) != _accounts[op].eligible) _mismatch("refreshEligibility: result");
+        _checkStake(op);
+    }
+
+    /// @notice A shop takes a node out of service or back.
+    function setNodeActive(uint256 nodeSeed, bool active) external {
+        _sync();
+        // Mostly back into service: inactive nodes only refuse claims.
+        active = active || nodeSeed % 4 != 0;
+        uint256 node = nodeIds[1 + nodeSeed % 6];
+        address op = nodeOperator[node];
+        address caller = nodeSeed % 16 == 15 ? shops[(nodeSeed >> 4) % shops.length] : op;
+        bytes memory err;
+        if (caller != op) {
+            err = abi.encodeWithSelector(INodeRegistry.NodeRegistry__NotNodeOperator.selector, node, caller, op);
+        }
+        (bool ok,) =
+            _exec("setNodeActive", caller, address(registry), abi.encodeCall(registry.setNodeActive, (node, active)), err);
+        if (ok) nodeActive[node] = active;
+    }
+
+    // =================================================================================== governance
+
+    /// @notice Governance moves the minimum stake (eligibility follows at the next stake change or refresh).
+    function setMinStake(uint256 seed) external {
+        _sync();
+        uint256[6] memory choices = [uint256(0), 500e18, 1_000e18, 2_000e18, 6_000e18, 0];
+        uint256 value = seed % 16 == 0 ? 10_000_000e18 + 1 : choices[seed % 6];
+        if (seed % 6 == 5) value = (seed >> 8) % 5_000e18;
+        bytes memory err;
+        if (value > 10_000_000e18) {
+            err = abi.encodeWithSelector(
+                INodeRegistry.NodeRegistry__ParameterOutOfBounds.selector, bytes32("minStake"), value, 0, 10_000_000e18
+            );
+        }
+        (bool ok,) =
+            _exec("setMinStake", owner, address(registry), abi.encodeCall(registry.setMinStake, (uint96(value))), err);
+        if (ok) minStake = value;
+    }
+
+    /// @notice Governance sets new parameters, each within its bounds (one set in eight breaks one bound).
+    function setParams(uint256 seedA, uint256 seedB) external {
+        _sync();
+        IJobMarketTypes.Params memory p;
+        p.feeBps = uint16(_r(seedA, 1, 1_001));
+        p.maxRoyaltyBps = uint16(_r(seedA, 2, 2_501));
+        p.disputeBondBps = uint16(_r(seedA, 3, 5_001));
+        p.reviewWindow = uint32(1 hours + _r(seedA, 4, 5 days));
+        p.minDeliveryWindow = uint32(1 hours + _r(seedA, 5, 1 days));
+        p.minCollateral = uint96(1e15 + _r(seedA, 6, 50e18));
+        p.handBackWindow = uint32(10 minutes + _r(seedB, 7, 1 days - 10 minutes + 1));
+        p.handBackPenaltyBps = uint16(_r(seedB, 8, 2_501));
+        p.expirySlashBps = uint16(1_000 + _r(seedB, 9, 9_001));
+        p.compensationBps = uint16(_r(seedB, 10, 5_001));
+        p.disputeWindow = uint32(1 days + _r(seedB, 11, 9 days));
+        p.appealWindow = uint32(1 days + _r(seedB, 12, 4 days));
+        bytes memory err = seedB % 8 == 0 ? _breakParam(p, _r(seedB, 13, 12)) : bytes("");
+        (bool ok,) = _exec("setParams", owner, address(market), abi.encodeCall(module.setParams, (p)), err);
+        if (!ok) return;
+        _params = p;
+        if (keccak256(abi.encode(module.params())) != keccak256(abi.encode(p))) _mismatch("setParams: params");
+    }
+
+    /// @dev Moves one parameter just outside its bounds; returns the error the market must raise.
+    function _breakParam(IJobMarketTypes.Params memory p, uint256 f) private pure returns (bytes memory) {
+        bytes32 name;
+        uint256 v;
+        uint256 lo;
+        uint256 hi;
+        if (f == 0) (name, v, lo, hi) = ("feeBps", 1_001, 0, 1_000);
+        else if (f == 1) (name, v, lo, hi) = ("maxRoyaltyBps", 2_501, 0, 2_500);
+        else if (f == 2) (name, v, lo, hi) = ("disputeBondBps", 5_001, 0, 5_000);
+        else if (f == 3) (name, v, lo, hi) = ("reviewWindow", 30 days + 1, 1 hours, 30 days);
+        else if (f == 4) (name, v, lo, hi) = ("minDeliveryWindow", 1 hours - 1, 1 hours, 365 days);
+        else if (f == 5) (name, v, lo, hi) = ("minCollateral", 1e15 - 1, 1e15, 1_000_000e18);
+        else if (f == 6) (name, v, lo, hi) = ("handBackWindow", 1 days + 1, 10 minutes, 1 days);
+        else if (f == 7) (name, v, lo, hi) = ("handBackPenaltyBps", 2_501, 0, 2_500);
+        else if (f == 8) (name, v, lo, hi) = ("expirySlashBps", 999, 1_000, 10_000);
+        else if (f == 9) (name, v, lo, hi) = ("compensationBps", 5_001, 0, 5_000);
+        else if (f == 10) (name, v, lo, hi) = ("disputeWindow", 1 days - 1, 1 days, 30 days);
+        else (name, v, lo, hi) = ("appealWindow", 30 days + 1, 1 days, 30 days);
+        if (f == 0) p.feeBps = uint16(v);
+        else if (f == 1) p.maxRoyaltyBps = uint16(v);
+        else if (f == 2) p.disputeBondBps = uint16(v);
+        else if (f == 3) p.reviewWindow = uint32(v);
+        else if (f == 4) p.minDeliveryWindow = uint32(v);
+        else if (f == 5) p.minCollateral = uint96(v);
+        else if (f == 6) p.handBackWindow = uint32(v);
+        else if (f == 7) p.handBackPenaltyBps = uint16(v);
+        else if (f == 8) p.expirySlashBps = uint16(v);
+        else if (f == 9) p.compensationBps = uint16(v);
+        else if (f == 10) p.disputeWindow = uint32(v);
+        else p.appealWindow = uint32(v);
+        return abi.encodeWithSelector(IJobMarketTypes.JobMarket__ParameterOutOfBounds.selector, name, v, lo, hi);
+    }
+
+    /// @notice Governance changes a payment token's terms: rates, or forbids it (posted jobs run on).
+    function setTokenTerms(uint256 seed) external {
+        _sync();
+        address token = paymentTokens[seed % 3];
+        uint112 minRate = uint112(1e27 + _r(seed, 1, 1e29));
+        IJobMarketTypes.TokenTerms memory t = IJobMarketTypes.TokenTerms({
+            allowed: _r(seed, 2, 10) != 0,
+            minCollateralRate: minRate,
+            maxCollateralRate: uint112(uint256(minRate) * (1 + _r(seed, 3, 1_000)))
+        });
+        uint256 fault = _r(seed, 4, 16);
+        if (fault == 0) t.minCollateralRate = 0;
+        else if (fault == 1) t.maxCollateralRate = minRate - 1;
+        else if (fault == 2) token = address(0);
+        bytes memory err;
+        if (token == address(0)) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__ZeroAddress.selector, bytes32("token"));
+        } else if (t.allowed && (t.minCollateralRate == 0 || t.maxCollateralRate < t.minCollateralRate)) {
+            err = abi.encodeWithSelector(
+                IJobMarketTypes.JobMarket__InvalidTokenTerms.selector, token, t.minCollateralRate, t.maxCollateralRate
+            );
+        }
+        (bool ok,) = _exec("setTokenTerms", owner, address(market), abi.encodeCall(module.setTokenTerms, (token, t)), err);
+        if (!ok) return;
+        _terms[token] = t;
+        if (keccak256(abi.encode(module.tokenTerms(token))) != keccak256(abi.encode(t))) _mismatch("setTokenTerms");
+    }
+
+    /// @notice Governance proposes a new arbiter or appeal court (now and then the zero address).
+    function proposeJudge(uint256 seed) external {
+        _sync();
+        bool isCourt = seed % 2 == 1;
+        address next = seed % 32 < 2 ? address(0) : judges[(isCourt ? 2 : 0) + (seed >> 5) % 2];
+        bytes memory err;
+        if (next == address(0)) {
+            err = abi.encodeWithSelector(
+                IJobMarketTypes.JobMarket__ZeroAddress.selector, isCourt ? bytes32("appealCourt") : bytes32("arbiter")
+            );
+        }
+        bytes memory data =
+            isCourt ? abi.encodeCall(module.proposeAppealCourt, (next)) : abi.encodeCall(module.proposeArbiter, (next));
+        (bool ok,) = _exec(isCourt ? bytes32("proposeAppealCourt") : bytes32("proposeArbiter"), owner, address(market), data, err);
+        if (!ok) return;
+        if (isCourt) (pendingCourt, pendingCourtAt) = (next, ghostNow + JUDGE_DELAY);
+        else (pendingArbiter, pendingArbiterAt) = (next, ghostNow + JUDGE_DELAY);
+    }
+
+    /// @notice Anyone installs the proposed judge once due (half the time, time first runs to the deadline's edge).
+    function activateJudge(uint256 seed) external {
+        _sync();
+        bool isCourt = (seed >> 1) % 2 == 1;
+        address next = isCourt ? pendingCourt : pendingArbiter;
+        uint256 due = isCourt ? pendingCourtAt : pendingArbiterAt;
+        _waitNear(seed, due, 2 days);
+        bytes32 name = isCourt ? bytes32("appealCourt") : bytes32("arbiter");
+        bytes memory err;
+        if (next == address(0)) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NoPendingChange.selector, name);
+        } else if (ghostNow < due) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__ChangeNotDue.selector, name, due, ghostNow);
+        }
+        bytes memory data = isCourt ? abi.encodeCall(module.activateAppealCourt, ()) : abi.encodeCall(module.activateArbiter, ());
+        (bool ok,) = _exec(isCourt ? bytes32("activateAppealCourt") : bytes32("activateArbiter"), STRANGER, address(market), data, err);
+        if (ok) {
+            if (isCourt) (court, pendingCourt, pendingCourtAt) = (next, address(0), 0);
+            else (arbiter, pendingArbiter, pendingArbiterAt) = (next, address(0), 0);
+        }
+        (address pa, uint256 paAt, address pc, uint256 pcAt) = module.pendingJudges();
+        if (
+            module.arbiter() != arbiter || module.appealCourt() != court || pa != pendingArbiter
+                || paAt != pendingArbiterAt || pc != pendingCourt || pcAt != pendingCourtAt
+        ) _mismatch("judges");
+    }
+
+    /// @notice A design changes hands: later posts pay its royalty to the new holder (none to a customer
+    /// fabricating its own design); posted jobs keep theirs.
+    function transferDesign(uint256 designSeed, uint256 toSeed) external {
+        _sync();
+        uint256 d = designIds[designSeed % designIds.length];
+        address from = designOwner[d];
+        address to = holders[toSeed % 8];
+        (bool ok,) = _exec(
+            "transferDesign",
+            from,
+            address(designs),
+            abi.encodeWithSignature("transferFrom(address,address,uint256)", from, to, d),
+            ""
+        );
+        if (ok) designOwner[d] = to;
+    }
+
+    /// @notice Time passes: mostly hours, sometimes days (deadlines pass, jobs expire).
+    function warp(uint256 secondsAhead) external {
+        _sync();
+        _setTime(ghostNow + (secondsAhead % 4 == 0 ? secondsAhead % 5 days : secondsAhead % 12 hours));
+    }
+
+    // ======================================================================================= tamper
+
+    /// @notice Replays a lifecycle call with one field of the job struct (or the id) changed, or on a job
+    /// in the wrong status, or on a job whose slot was recycled: each must fail with its exact error.
+    function tamper(uint256 jobSeed, uint256 opSeed, uint256 fieldSeed, uint256 valueSeed) external {
+        _sync();
+        uint256 n = _recs.length;
+        if (n == 0) return;
+        uint256 id = jobSeed % n + 1;
+        uint256 op = opSeed % 11;
+        Rec storage r = _recs[id - 1];
+        Job memory t = r.job;
+        uint256 callId = id;
+        uint256 field = fieldSeed % 16;
+        JobStatus need = _needs(op, r);
+        // An untouched struct in the status the call needs would simply succeed: tamper with it then.
+        if (field >= 14 && !r.evicted && r.status == need) field = valueSeed % 14;
+        if (field < 14) t = _tamperField(t, field, valueSeed);
+        else if (field == 14 && valueSeed % 2 == 0) callId = valueSeed % 4 == 0 ? 0 : n + 1 + (valueSeed >> 2) % 8;
+        if (op == 6) need = _storedStatus(t.key) == JobStatus.Open ? JobStatus.Open : JobStatus.Claimed;
+        bytes memory err = _expectError(callId, t, need);
+        if (err.length == 0) return; // a tamper that lands on another valid job (cannot happen by hash)
+        _exec("tamper", _tamperCaller(op, r), address(market), _tamperCall(op, callId, t), err);
+        _observe(id);
+    }
+
+    function _needs(uint256 op, Rec storage r) private view returns (JobStatus) {
+        if (op <= 1) return JobStatus.Open;
+        if (op <= 3) return JobStatus.Claimed;
+        if (op <= 5 || op == 7) return JobStatus.Delivered;
+        if (op == 6) return r.status == JobStatus.Open ? JobStatus.Open : JobStatus.Claimed;
+        return JobStatus.Disputed;
+    }
+
+    /// @dev MarketCore._expect's error for (`id`, `t`) when the call needs status `need` (empty: it passes).
+    function _expectError(uint256 id, Job memory t, JobStatus need) private view returns (bytes memory) {
+        uint256 holder = slotHolder[t.key];
+        bytes32 stored = holder == 0 ? bytes32(0) : ghostCommitment(holder);
+        if (stored == _commit(id, t, need)) return "";
+        if (stored == 0 || id == 0 || id > _recs.length) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__UnknownJob.selector, id);
+        }
+        JobStatus actual = JobStatus(uint8(uint256(stored)));
+        if (actual != need && _commit(id, t, actual) == stored) {
+            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__WrongStatus.selector, id, actual, need);
+        }
+        return abi.encodeWithSelector(IJobMarketTypes.JobMarket__JobDataMismatch.selector, id);
+    }
+
+    function _storedStatus(uint64 key) private view returns (JobStatus) {
+        uint256 holder = slotHolder[key];
+        return holder == 0 ? JobStatus.None : _recs[holder - 1].status;
+    }
+
+    /// @dev Flips low bits of one of the 14 fields (within its type's width).
+    function _tamperField(Job memory job, uint256 field, uint256 seed) private pure returns (Job memory) {
+        uint256[14] memory words = abi.decode(abi.encode(job), (uint256[14]));
+        uint8[14] memory widths = [160, 160, 160, 160, 96, 96, 96, 96, 16, 32, 32, 40, 64, 64];
+        uint256 w = widths[field];
+        uint256 flip = seed % 4 == 0 ? 1 : 1 + (seed >> 2) % ((uint256(1) << (w < 48 ? w : 48)) - 1);
+        words[field] ^= flip;
+        return abi.decode(abi.encode(words), (Job));
+    }
+
+    function _tamperCaller(uint256 op, Rec storage r) private view returns (address) {
+        if (op == 0 || op == 4 || op == 7 || op == 9) return r.job.customer;
+        if (op == 1) return shops[0];
+        if (op == 2 || op == 3) return r.job.node == address(0) ? shops[0] : r.job.node;
+        if (op == 8) return r.d.judge == address(0) ? arbiter : r.d.judge;
+        return STRANGER;
+    }
+
+    function _tamperCall(uint256 op, uint256 id, Job memory t) private view returns (bytes memory) {
+        if (op == 0) return abi.encodeCall(market.cancel, (id, t));
+        if (op == 1) return abi.encodeCall(market.claim, (id, t, nodeIds[1]));
+        if (op == 2) return abi.encodeCall(market.handBack, (id, t));
+        if (op == 3) return abi.encodeCall(market.deliver, (id, t, PROOF_CID));
+        if (op == 4) return abi.encodeCall(market.accept, (id, t));
+        if (op == 5) return abi.encodeCall(market.settle, (id, t));
+        if (op == 6) return abi.encodeCall(market.expire, (id, t));
+        if (op == 7) return abi.encodeCall(module.dispute, (id, t, PROOF_CID));
+        if (op == 8) return abi.encodeCall(module.rule, (id, t, uint16(5_000), uint16(5_000)));
+        if (op == 9) return abi.encodeCall(module.appeal, (id, t));
+        return abi.encodeCall(module.finalize, (id, t));
+    }
+
+    // ===================================================================================== payments
+
+    /// @dev Settlement: fee and royalty fixed at post, the node gets the rest, the collateral unlocks.
+    function _paySettlement(uint256 id) private {
+        Job memory job = _recs[id - 1].job;
+        MarketMath.Settlement memory s = MarketMath.settlement(job.amount, job.feeBps, job.royalty);
+        _credit(job.token, job.node, s.node);
+        _credit(job.token, job.royaltyReceiver, s.royalty);
+        fees[job.token] += s.fee;
+        escrow[job.token] -= job.amount;
+        _setStatus(id, JobStatus.Settled);
+        _checkParties(job);
+    }
+
+    /// @dev A dispute's end: refund, payout, royalty, fee and the dispute bond; then the slash.
+    function _payResolution(uint256 id, uint256 refundBps, uint256 slashBps) private {
+        Rec storage r = _recs[id - 1];
+        Job memory job = r.job;
+        MarketMath.Resolution memory res =
+            MarketMath.resolution(job.amount, job.royalty, job.feeBps, job.bond, refundBps);
+        _credit(job.token, job.customer, res.customer);
+        _credit(job.token, job.node, res.node);
+        _credit(job.token, job.royaltyReceiver, res.royalty);
+        fees[job.token] += res.fee;
+        escrow[job.token] -= uint256(job.amount) + job.bond;
+        delete r.d;
+        _setStatus(id, JobStatus.Resolved);
+        _slash(job, uint256(job.collateral) * slashBps / BPS);
+        _checkParties(job);
+        _checkDispute(id);
+    }
+
+    // ====================================================================================== choices
+
+    /// @dev A payment amount: mostly 1 to 5 000 dollars, sometimes a few base units (rounding edges).
+    function _amount(uint256 seed) private pure returns (uint96) {
+        return uint96(seed % 8 == 0 ? 1 + (seed >> 3) % 300 : 1e6 + (seed >> 3) % MAX_AMOUNT);
+    }
+
+    /// @dev For the exact-approval customer and the fee-on-transfer token, a payment its deposit covers
+    /// (three times in four, when it has one): other payments revert for want of allowance or arrive short.
+    function _fundable(address c, address token, uint96 amount, uint256 seed) private view returns (uint96) {
+        uint256 balance = credit[token][c];
+        if ((finiteAllowance[c] || token == address(fot)) && balance != 0 && amount > balance && _r(seed, 22, 4) != 0) {
+            return uint96(1 + _r(seed, 23, balance));
+        }
+        return amount;
+    }
+
+    /// @dev Collateral inside the token's bounds, at most about 1 000 FAB above the minimum (so shops can
+    /// usually afford it); one time in eight exactly the minimum or the maximum.
+    function _collateral(address token, uint256 amount, uint256 seed) private view returns (uint96) {
+        (uint256 lo, uint256 hi) = _bounds(token, amount);
+        uint256 k = _r(seed, 20, 16);
+        if (k == 0) return uint96(lo);
+        if (k == 1 && hi <= 5_000e18) return uint96(hi);
+        uint256 span = hi - lo;
+        if (span > 1_000e18) span = 1_000e18;
+        return uint96(lo + _r(seed, 21, span + 1));
+    }
+
+    function _hi(address token, uint256 amount) private view returns (uint96) {
+        (, uint256 hi) = _bounds(token, amount);
+        return uint96(hi);
+    }
+
+    function _bump(uint96 x, bool up) private pure returns (uint96) {
+        return up ? x + 1 : x - 1;
+    }
+
+    function _design(uint256 seed) private view returns (uint256) {
+        uint256 k = _r(seed, 30, 4);
+        return k == 0 ? 0 : designIds[k - 1];
+    }
+
+    /// @dev Mostly any node; one post in four names a node (one in twenty an unknown or idle one).
+    function _target(uint256 seed) private view returns (uint64) {
+        uint256 k = _r(seed, 31, 20);
+        if (k < 15) return 0;
+        if (k == 15) return uint64(UNKNOWN_NODE);
+        return uint64(nodeIds[_r(seed, 32, nodeIds.length)]);
+    }
+
+    /// @dev Half the time a recyclable slot, else 0, a live job's slot or an unused key.
+    function _reuseKey(uint256 seed) private view returns (uint64) {
+        uint256 k = _r(seed, 33, 8);
+        if (k < 4 && _reusable.length != 0) return _reusable[_r(seed, 34, _reusable.length)];
+        if (k == 5 && _recs.length != 0) return _recs[_r(seed, 35, _recs.length)].job.key;
+        if (k == 6) return uint64(_recs.length + 5 + _r(seed, 36, 100));
         return 0;
     }
 
-    /// @dev Like `_pick`, but seven times in eight prefers a job whose deadline has (`late`) or has
-    /// not passed, so most calls can succeed while some still hit the deadline checks.
-    function _pickTimed(uint256 seed, JobStatus want, bool late) internal view returns (uint256) {
-        uint256 n = _jobs.length;
-        if (n == 0) return 0;
-        if (seed % 8 != 0) {
-            uint256 start = (seed >> 3) % n;
-            for (uint256 i; i < n; ++i) {
-                uint256 idx = (start + i) % n;
-                if (_status[idx] == want && (ghostNow > _jobs[idx].deadline) == late) return idx + 1;
-            }
-        }
-        return _pick(seed >> 3, want);
+    /// @dev A nonce for `c`: the next unused one, or (seed != 0) a random one, possibly used already.
+    function _nonce(address c, uint256 seed) private view returns (uint64) {
+        if (seed % 4 == 1) return uint64(_r(seed, 40, 600));
+        if (seed % 4 == 2) return type(uint64).max - uint64(_r(seed, 41, 3));
+        uint64 n = _nonceCursor[c];
+        while (nonceUsed[c][n]) ++n;
+        return n;
     }
 
-    /// @dev Records the on-chain status of `id` when it changed and checks the commitment against the model.
-    function _observe(uint256 id) internal {
-        lastJob = id;
-        JobStatus onChain = market.statusOf(id);
-        uint8[] storage h = _history[id - 1];
-        if (h.length == 0) {
-            if (onChain != JobStatus.Open) _illegal("a job must start Open");
-            h.push(uint8(onChain));
-        } else if (h[h.length - 1] != uint8(onChain)) {
-            if (!legalTransition(JobStatus(h[h.length - 1]), onChain)) _illegal("illegal status transition");
-            h.push(uint8(onChain));
-        }
-        if (onChain != _status[id - 1]) _mismatch("status differs from the model");
-        if (market.commitmentOf(id) != ghostCommitment(id)) {
-            _mismatch("commitment differs from the model");
-        }
+    function _useNonce(address c, uint64 nonce) private {
+        nonceUsed[c][nonce] = true;
+        uint64 cursor = _nonceCursor[c];
+        while (nonceUsed[c][cursor]) ++cursor;
+        _nonceCursor[c] = cursor;
     }
 
-    /// @dev Scores a call against its expectation; an expected refusal must carry exactly `reason` when given.
-    function _outcome(bytes32 action, bool expectOk, bool ok, bytes memory ret, bytes memory reason)
-        internal
-        returns (bool)
-    {
-        if (ok) {
-            succeeded[action]++;
-            if (!expectOk) {
-                unexpectedSuccesses++;
-                lastSurprise = string.concat("unexpected success: ", _name(action));
-            }
-        } else {
-            refused[action]++;
-            if (expectOk) {
-                unexpectedReverts++;
-                lastSurprise = string.concat("unexpected revert: ", _name(action));
-            } else if (reason.length != 0 && keccak256(ret) != keccak256(reason)) {
-                wrongRevertReasons++;
-                lastSurprise = string.concat("wrong revert reason: ", _name(action));
-            }
-        }
-        return ok && expectOk;
+    /// @dev A ruling's share: the edges that decide bonds and appeals, or any value (one in 16 invalid).
+    function _split(uint256 seed) private pure returns (uint16) {
+        uint256 k = seed % 16;
+        if (k == 0) return 10_001;
+        if (k < 6) return [uint16(0), 4_999, 5_000, 5_001, 10_000][k - 1];
+        return uint16((seed >> 4) % 10_001);
     }
 
-    /// @notice The lifecycle's edges; each one increases the status ordinal.
-    function legalTransition(JobStatus from, JobStatus to) public pure returns (bool) {
-        if (from == JobStatus.Open) return to == JobStatus.Claimed || to == JobStatus.Cancelled;
-        if (from == JobStatus.Claimed) return to == JobStatus.Delivered || to == JobStatus.Expired;
-        if (from == JobStatus.Delivered) return to == JobStatus.Settled || to == JobStatus.Disputed;
-        if (from == JobStatus.Disputed) return to == JobStatus.Resolved;
-        return false;
+    /// @dev The node a claim names: mostly the target; for a handed-back job mostly another operator's.
+    function _claimNode(Job memory job, uint256 seed) private view returns (uint256) {
+        if (job.targetNode != 0 && _r(seed, 3, 8) != 0) return job.targetNode;
+        uint256 node = nodeIds[1 + _r(seed, 4, 6)];
+        if (nodeOperator[node] == job.node && _r(seed, 5, 4) != 0) node = nodeIds[1 + (node - nodeIds[1] + 2) % 6];
+        return node;
     }
 
-    function _illegal(string memory what) internal {
-        illegalTransitions++;
-        lastSurprise = what;
+    function _recipient(uint256 seed) private view returns (address) {
+        uint256 k = seed % 32;
+        if (k == 0) return address(0);
+        if (k == 1) return SINK;
+        if (k == 2) return treasury;
+        return holders[(seed >> 5) % holders.length];
     }
 
-    function _mismatch(string memory what) internal {
-        modelMismatches++;
-        lastSurprise = what;
-    }
-
-    function _collateral(string memory what) internal {
-        collateralAnomalies++;
-        lastSurprise = what;
-    }
-
-    function _name(bytes32 action) internal pure returns (string memory s) {
-        uint256 len;
-        while (len < 32 && action[len] != 0) ++len;
-        s = new string(len);
-        for (uint256 i; i < len; ++i) bytes(s)[i] = action[i];
-    }
-
-    function _sync() internal {
-        ++calls;
-        vm.warp(ghostNow);
-    }
-
-    /// @dev Lets time run to `t` when asked and `t` is at most a day ahead (longer jumps would expire
-    /// every other job at once).
-    function _waitFor(bool wait, uint256 t) internal {
-        if (wait && t > ghostNow && t - ghostNow <= 1 days) _setTime(t);
-    }
-
-    function _setTime(uint256 t) internal {
-        ghostNow = t;
-        vm.warp(t);
+    /// @dev The EIP-712 digest of an order, computed here from the type string (not by the market).
+    function _orderDigest(IJobMarketTypes.Order memory o) internal view returns (bytes32) {
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Fabrica JobMarket"),
+                keccak256("1"),
+                block.chainid,
+                address(market)
+            )
+        );
+        bytes memory head = abi.encode(ORDER_TYPEHASH, o.customer, o.token, o.amount, o.collateral, o.designId);
+        bytes memory tail =
+            abi.encode(o.deliveryWindow, o.targetNode, o.expiry, o.nonce, o.counter, keccak256(o.specCid));
+        return keccak256(abi.encodePacked("\x19\x01", domain, keccak256(bytes.concat(head, tail))));
     }
 }

@@ -8,6 +8,8 @@ import {JobMarket} from "../../src/JobMarket.sol";
 import {DesignNFT} from "../../src/DesignNFT.sol";
 import {TestStablecoin} from "../../src/devnet/TestStablecoin.sol";
 import {IJobMarket} from "../../src/interfaces/IJobMarket.sol";
+import {IJobMarketTypes} from "../../src/interfaces/IJobMarketTypes.sol";
+import {IJobMarketModule} from "../../src/interfaces/IJobMarketModule.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
 import {Job, JobStatus} from "../../src/types/Job.sol";
@@ -17,6 +19,7 @@ abstract contract Fixture is TestBase {
     address internal owner = address(0xA11CE);
     address internal treasury = address(0x7EA5);
     address internal arbiter = address(0xA4B1);
+    address internal court = address(0xC0DE7);
     address internal customer = address(0xC0FFEE);
     address internal shop = address(0x5409);
     address internal designer = address(0xD351);
@@ -27,6 +30,16 @@ abstract contract Fixture is TestBase {
     uint32 internal constant REVIEW_WINDOW = 3 days;
     uint16 internal constant FEE_BPS = 250;
     uint16 internal constant BOND_BPS = 1_000;
+    uint32 internal constant HAND_BACK_WINDOW = 1 hours;
+    uint16 internal constant HAND_BACK_PENALTY_BPS = 1_000;
+    uint16 internal constant EXPIRY_SLASH_BPS = 5_000;
+    uint16 internal constant COMPENSATION_BPS = 5_000;
+    uint32 internal constant DISPUTE_WINDOW = 7 days;
+    uint32 internal constant APPEAL_WINDOW = 3 days;
+    /// @dev Collateral rates for the 6-decimal stablecoin, FAB wei per base unit in 1e18 fixed point:
+    /// at least 0.01 FAB and at most 10 FAB per USD of payment (and never below MIN_COLLATERAL).
+    uint112 internal constant MIN_RATE = 1e28;
+    uint112 internal constant MAX_RATE = 1e31;
 
     bytes internal constant SPEC_CID = hex"1220aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899";
     bytes internal constant PROOF_CID =
@@ -39,6 +52,8 @@ abstract contract Fixture is TestBase {
     DesignNFT internal designs;
     NodeRegistry internal registry;
     JobMarket internal market;
+    /// @dev The market's disputes and governance, served at the market's address.
+    IJobMarketModule internal module;
     uint256 internal nodeId;
     uint256 internal designId;
 
@@ -49,10 +64,13 @@ abstract contract Fixture is TestBase {
         // The registry and the market name each other immutably: predict the market's address.
         address predictedMarket = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
         registry = new NodeRegistry(owner, fab, predictedMarket, MIN_STAKE, UNBOND_DELAY);
-        market = new JobMarket(owner, INodeRegistry(address(registry)), IERC2981(address(designs)), treasury, arbiter, defaultParams());
+        market = new JobMarket(
+            owner, INodeRegistry(address(registry)), IERC2981(address(designs)), treasury, arbiter, court, defaultParams()
+        );
         require(address(market) == predictedMarket, "fixture: market address");
+        module = IJobMarketModule(address(market));
         vm.prank(owner);
-        market.setTokenAllowed(address(usd), true);
+        module.setTokenTerms(address(usd), usdTerms());
 
         vm.startPrank(owner);
         usd.mint(customer, 1_000_000e6);
@@ -70,43 +88,76 @@ abstract contract Fixture is TestBase {
         designId = designs.mint(designer, META_CID, 500);
     }
 
-    function defaultParams() internal pure returns (IJobMarket.Params memory) {
-        return IJobMarket.Params({
+    function defaultParams() internal pure returns (IJobMarketTypes.Params memory) {
+        return IJobMarketTypes.Params({
             feeBps: FEE_BPS,
             maxRoyaltyBps: 2_000,
             disputeBondBps: BOND_BPS,
             reviewWindow: REVIEW_WINDOW,
             minDeliveryWindow: 1 hours,
-            minCollateral: MIN_COLLATERAL
+            minCollateral: MIN_COLLATERAL,
+            handBackWindow: HAND_BACK_WINDOW,
+            handBackPenaltyBps: HAND_BACK_PENALTY_BPS,
+            expirySlashBps: EXPIRY_SLASH_BPS,
+            compensationBps: COMPENSATION_BPS,
+            disputeWindow: DISPUTE_WINDOW,
+            appealWindow: APPEAL_WINDOW
         });
     }
 
-    /// @dev The struct `post` commits to, rebuilt the way the SDK rebuilds it from JobPosted.
+    function usdTerms() internal pure returns (IJobMarketTypes.TokenTerms memory) {
+        return IJobMarketTypes.TokenTerms({allowed: true, minCollateralRate: MIN_RATE, maxCollateralRate: MAX_RATE});
+    }
+
+    /// @dev The struct `post` commits to, rebuilt the way the SDK rebuilds it from JobPosted (snapshots of
+    /// the market's current parameters: fee, review window, dispute bond, royalty cap).
     function openJob(uint96 amount, uint256 design, uint40 claimBy, uint32 window, uint96 collateral)
         internal
         view
         returns (Job memory job)
     {
+        IJobMarketTypes.Params memory p = module.params();
         job.customer = customer;
         job.token = address(usd);
         job.amount = amount;
         job.collateral = collateral;
-        job.feeBps = FEE_BPS;
+        job.bond = uint96(uint256(amount) * p.disputeBondBps / 10_000);
+        job.feeBps = p.feeBps;
         job.deliveryWindow = window;
-        job.reviewWindow = REVIEW_WINDOW;
+        job.reviewWindow = p.reviewWindow;
         job.deadline = claimBy;
         if (design != 0) {
             (address receiver, uint256 royalty) = designs.royaltyInfo(design, amount);
-            job.royaltyReceiver = receiver;
-            job.royalty = uint96(royalty);
+            if (receiver != customer) {
+                uint256 cap = uint256(amount) * p.maxRoyaltyBps / 10_000;
+                job.royaltyReceiver = receiver;
+                job.royalty = uint96(royalty > cap ? cap : royalty);
+            }
         }
     }
 
+    /// @dev Posts a job (fresh slot) and returns its id and struct.
     function postJob(uint96 amount, uint256 design) internal returns (uint256 id, Job memory job) {
+        return postJobReusing(amount, design, 0);
+    }
+
+    /// @dev Posts a job recycling the slot `reuseKey` when it holds a finished job.
+    function postJobReusing(uint96 amount, uint256 design, uint64 reuseKey)
+        internal
+        returns (uint256 id, Job memory job)
+    {
         uint40 claimBy = uint40(block.timestamp + 1 days);
         vm.prank(customer);
-        id = market.post(address(usd), amount, SPEC_CID, design, claimBy, 7 days, MIN_COLLATERAL);
+        id = market.post(address(usd), amount, SPEC_CID, design, claimBy, 7 days, MIN_COLLATERAL, 0, reuseKey);
         job = openJob(amount, design, claimBy, 7 days, MIN_COLLATERAL);
+        // The market recycles `reuseKey` only when it held a finished job; otherwise the job gets slot `id`.
+        job.key = market.statusOf(id, withKey(job, uint64(id))) == JobStatus.Open ? uint64(id) : reuseKey;
+        require(market.statusOf(id, job) == JobStatus.Open, "fixture: posted job does not match its rebuilt struct");
+    }
+
+    function withKey(Job memory job, uint64 key) internal pure returns (Job memory) {
+        job.key = key;
+        return job;
     }
 
     function claimJob(uint256 id, Job memory job) internal returns (Job memory) {

@@ -5,7 +5,7 @@ import {Fixture} from "./Fixture.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../../src/types/Job.sol";
 
-/// @notice Fixture plus what the unit and fuzz suites share: a second shop, a stranger, job-state
+/// @notice Fixture plus what the unit, attack and fuzz suites share: a second shop, a stranger, job-state
 /// shortcuts and a digest of every balance a failing call must leave alone.
 abstract contract MarketFixture is Fixture {
     uint256 internal constant BPS = 10_000;
@@ -39,13 +39,15 @@ abstract contract MarketFixture is Fixture {
         watched.push(designer);
         watched.push(treasury);
         watched.push(arbiter);
+        watched.push(court);
         watched.push(stranger);
         watched.push(owner);
     }
 
     // ------------------------------------------------------------------------------- funds digest
 
-    /// @dev Every token balance, credited balance, fee pot and stake the suites can move.
+    /// @dev Every token balance, credited balance (USD and FAB), fee pot, stake and unbond request the
+    /// suites can move.
     function _funds() internal view returns (bytes32 digest) {
         for (uint256 i; i < watched.length; ++i) {
             address a = watched[i];
@@ -56,14 +58,24 @@ abstract contract MarketFixture is Fixture {
                     usd.balanceOf(a),
                     fab.balanceOf(a),
                     market.balanceOf(address(usd), a),
+                    market.balanceOf(address(fab), a),
                     s.staked,
                     s.locked,
                     s.unbonding,
-                    s.unbondAt
+                    s.unbondAt,
+                    keccak256(abi.encode(registry.unbondRequests(a)))
                 )
             );
         }
-        digest = keccak256(abi.encode(digest, market.feesOf(address(usd)), usd.totalSupply(), fab.totalSupply()));
+        digest = keccak256(
+            abi.encode(
+                digest,
+                market.feesOf(address(usd)),
+                market.feesOf(address(fab)),
+                usd.totalSupply(),
+                fab.totalSupply()
+            )
+        );
     }
 
     function _assertNoFundsMoved(bytes32 before) internal view {
@@ -90,20 +102,30 @@ abstract contract MarketFixture is Fixture {
         job = deliverJob(id, job);
     }
 
+    /// @dev A delivered job the customer disputed (its bond, fixed at post, is already in `job.bond`).
     function _disputed(uint256 design) internal returns (uint256 id, Job memory job) {
         (id, job) = _delivered(design);
         vm.prank(customer);
-        market.dispute(id, job, PROOF_CID);
-        job.bond = uint96(uint256(job.amount) * market.params().disputeBondBps / BPS);
+        module.dispute(id, job, PROOF_CID);
+    }
+
+    /// @dev The job a node's hand-back leaves: open again, no node, claimable for REOPEN_PERIOD from now.
+    /// @dev The struct after a hand-back: `node` keeps naming the operator that handed it back.
+    function _handedBack(Job memory job) internal view returns (Job memory) {
+        job.deadline = uint40(block.timestamp + market.REOPEN_PERIOD());
+        return job;
     }
 
     function _err(bytes4 selector) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(selector);
     }
 
-    /// @dev `job` with one of its 12 fields changed.
+    /// @dev Number of fields `_tamper` can change.
+    uint256 internal constant JOB_FIELDS = 14;
+
+    /// @dev `job` with one of its 14 fields changed.
     function _tamper(Job memory job, uint256 field) internal pure returns (Job memory t) {
-        t = job;
+        t = _copy(job);
         if (field == 0) t.customer = address(uint160(t.customer) ^ 1);
         else if (field == 1) t.token = address(uint160(t.token) ^ 1);
         else if (field == 2) t.node = address(uint160(t.node) ^ 1);
@@ -115,10 +137,18 @@ abstract contract MarketFixture is Fixture {
         else if (field == 8) t.feeBps ^= 1;
         else if (field == 9) t.deliveryWindow ^= 1;
         else if (field == 10) t.reviewWindow ^= 1;
-        else t.deadline ^= 1;
+        else if (field == 11) t.deadline ^= 1;
+        else if (field == 12) t.targetNode ^= 1;
+        else t.key ^= 1;
     }
 
-    function _status(uint256 id) internal view returns (uint256) {
-        return uint256(market.statusOf(id));
+    /// @dev A memory copy (Solidity assigns memory structs by reference).
+    function _copy(Job memory job) internal pure returns (Job memory c) {
+        c = abi.decode(abi.encode(job), (Job));
+    }
+
+    /// @dev Status of job `id` described by `job`: None when the struct is stale or the slot was recycled.
+    function _status(uint256 id, Job memory job) internal view returns (uint256) {
+        return uint256(market.statusOf(id, job));
     }
 }
