@@ -31,6 +31,7 @@ from .errors import (
     FabricaTimeoutError,
     FabricaValueError,
 )
+from .gas import gas_limit
 from .job_history import CREATING_EVENTS, JOB_EVENTS, fold_jobs
 from .orders import Order, Permit, parse_signature, permit_typed_data, recover_signer
 from .storage.cid import Cid
@@ -94,7 +95,6 @@ def cid_bytes(cid: str | Cid) -> bytes:
     return (cid if isinstance(cid, Cid) else Cid.parse(cid)).to_bytes()
 
 
-GAS_HEADROOM = 1.2  # gas limit = estimate × this (see Fabrica._send)
 
 class Fabrica:
     """A connection to one Fabrica deployment, optionally with an account that signs transactions."""
@@ -211,10 +211,7 @@ class Fabrica:
             raise self._explain(_contract_error(exc)) from None
         except Web3RPCError as exc:
             raise self._refused(sender, fn_name, exc) from None
-        # The estimate is made against the latest block; the transaction runs in the next, whose timestamp can
-        # make it dearer (a vote checkpoint pushed for a new second instead of updated in place): 20 % headroom,
-        # the unused part of which is never charged.
-        tx["gas"] = int(tx["gas"] * GAS_HEADROOM)
+        tx["gas"] = gas_limit(tx["gas"])  # estimated against the latest block: see fabrica.protocol.gas
         signed = self.account.sign_transaction(tx)  # type: ignore[union-attr]
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)

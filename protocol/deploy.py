@@ -12,6 +12,7 @@ from web3 import Web3
 from .artifacts import load
 from .deployment import Deployment, TokenTerms
 from .errors import FabricaError
+from .gas import gas_limit
 
 MINUTE = 60
 HOUR = 3_600
@@ -101,7 +102,7 @@ class Deployer:
 
     def _transact(self, tx: dict) -> dict:
         tx = {**tx, "from": self.account.address, "nonce": self.nonce, "chainId": self.chain_id}
-        tx.setdefault("gas", int(self.w3.eth.estimate_gas(tx) * 1.2))
+        tx.setdefault("gas", gas_limit(self.w3.eth.estimate_gas(tx)))
         base = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
         tx.setdefault("maxPriorityFeePerGas", 10**9)
         tx.setdefault("maxFeePerGas", 2 * base + 10**9)

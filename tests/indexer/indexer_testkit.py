@@ -24,6 +24,7 @@ from fabrica.indexer.verify import diff as _diff
 from fabrica.protocol.accounts import DEV_ROLES, dev_account
 from fabrica.protocol.artifacts import abi, canonical_type
 from fabrica.protocol.deployment import Deployment
+from fabrica.protocol.gas import gas_limit
 from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.storage.store import LocalContentStore
 from fabrica.protocol.types import Material, ProcessKind, unpack_job
@@ -180,8 +181,7 @@ class ChainDriver:
 
     def send(self, call: Any, sender: str) -> Any:
         """Send a contract call from an (unlocked) dev account; the receipt of the mined transaction."""
-        # 20 % over the estimate: the next block's timestamp can make a call dearer than estimated (vote checkpoints).
-        gas = int(call.estimate_gas({"from": sender}) * 1.2)
+        gas = gas_limit(call.estimate_gas({"from": sender}))  # the client's own margin
         receipt = self.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "gas": gas}))
         assert receipt["status"] == 1, receipt
         return receipt
