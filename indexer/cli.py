@@ -1,5 +1,5 @@
-"""`fabrica indexer run|sync|verify|status|jobs|job|disputes|stakes`: follow the chain into SQL, catch up once,
-check the index, or read it.
+"""`fabrica indexer run|sync|verify|status|jobs|job|disputes|stakes|proposals|proposal`: follow the chain into
+SQL, catch up once, check the index, or read it (the DAO's commands live in `cli_dao`).
 
 Registered through the `fabrica.cli` entry-point group (fabrica.protocol never imports the indexer).
 """
@@ -361,10 +361,14 @@ def _dispute_line(d: DisputeView) -> str:
         by = "the default ruling" if d.resolved_by == ZERO else d.resolved_by
         return (f"dispute of job {d.job_id}: resolved by {by}: {_pct(d.final_refund_bps)} refund, "
                 f"{_pct(d.final_slash_bps)} slash")
-    ruling = "no ruling yet" if d.stage == "awaiting_arbiter" else \
-        f"arbiter ruled {_pct(d.refund_bps)} refund, {_pct(d.slash_bps)} slash"
+    if d.stage == "awaiting_arbiter":
+        ruling = "no ruling yet"
+    elif d.arbiter == ZERO:  # the market forgets a silent arbiter when the default ruling applies
+        ruling = f"default ruling (the arbiter was silent) {_pct(d.refund_bps)} refund, {_pct(d.slash_bps)} slash"
+    else:
+        ruling = f"arbiter ruled {_pct(d.refund_bps)} refund, {_pct(d.slash_bps)} slash"
     if d.stage == "appealed":
-        ruling += "; escalated (the arbiter was silent)" if d.appellant == ZERO else f"; appealed by {d.appellant}"
+        ruling += f"; appealed by {d.appellant}"
     return f"dispute of job {d.job_id}: {d.stage}  judge {d.judge}  deadline {_when(d.deadline)}  {ruling}"
 
 
@@ -458,3 +462,6 @@ def stakes_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False
                    f"slashed {_fab(s.slashed)}  {'eligible' if s.eligible else 'not eligible'}")
         for r in s.requests:
             typer.echo(f"  unbond request {_fab(r.amount)}, released {_when(r.release_at)}")
+
+
+from . import cli_dao  # noqa: E402,F401 - registers the DAO's read commands on `app`

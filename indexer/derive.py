@@ -1,25 +1,28 @@
-"""The derived read model: decoded events folded into jobs and their history, disputes, orders, nodes, stakes
-with their unbond requests and slashes, balances, fees, designs, token terms and governance settings.
+"""The derived read model: decoded events folded into jobs and their history, disputes and their arbiter
+assignments, orders, nodes, stakes with their unbond requests and slashes, balances, fees, designs, token terms,
+settings, and the DAO: proposals (history, tallies, votes), delegations and voting power over time, the arbiter
+panel, manifest versions, timelock operations and roles.
 
 `Deriver` applies a batch of events in chain order on one connection, reading each touched row once,
 writing every changed row back in bulk, and recording each row's pre-image (per block) in `undo_log`
 for blocks in the unfinalized window, so a reorg can restore the state at the common ancestor without
 refetching or replaying history. `rebuild` re-derives every table from the stored raw events.
 
-The rules mirror the contracts (contracts/src/JobMarket.sol, market/JobMarketModule.sol, NodeRegistry.sol):
+The rules mirror the contracts (contracts/src/JobMarket.sol, market/JobMarketModule.sol, NodeRegistry.sol,
+governance/*.sol with OpenZeppelin's Governor, Votes and TimelockController):
 each job row holds the job's current struct, so `statusOf(jobId, job)` can be asked of it; payouts the
 events do not carry (JobSettled) are computed from that struct exactly as the market computes them.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.types import unpack_job
 
-from .schema import APPEND_ONLY, DERIVED, STATEFUL, events, job_history, slashes, undo_log
+from .schema import APPEND_ONLY, DERIVED, STATEFUL, events, undo_log
 
 BPS = 10_000
 ZERO = "0x" + "00" * 20
@@ -30,6 +33,19 @@ JOB_EVENTS = {
     "DisputeAppealed": "disputed", "JobSettled": "settled", "JobResolved": "resolved", "JobCancelled": "cancelled",
     "JobExpired": "expired",
 }
+# The lifecycle status a proposal is in after each of its events (votes and extensions keep it).
+PROPOSAL_EVENTS = {"ProposalCreated": "created", "ProposalQueued": "queued", "ProposalExecuted": "executed",
+                   "ProposalCanceled": "canceled"}
+# Where votes come from: FAB held (FabToken) and FAB staked (NodeRegistry), both OpenZeppelin Votes.
+VOTE_SOURCES = {"FabToken": "fab", "NodeRegistry": "stake"}
+# Governor settings events -> (setting name, argument holding the new value).
+GOVERNOR_SETTINGS = {"VotingDelaySet": ("voting_delay", "newVotingDelay"),
+                     "VotingPeriodSet": ("voting_period", "newVotingPeriod"),
+                     "ProposalThresholdSet": ("proposal_threshold", "newProposalThreshold"),
+                     "QuorumNumeratorUpdated": ("quorum_numerator", "newQuorumNumerator"),
+                     "LateQuorumVoteExtensionSet": ("vote_extension", "newVoteExtension"),
+                     "TimelockChange": ("timelock", "newTimelock")}
+BlockTimes = Callable[[dict[int, str]], dict[int, int]]  # {block number: hash} -> {block number: timestamp}
 
 
 def _cid(hexbytes: str) -> str:
@@ -56,9 +72,11 @@ class Deriver:
     """Applies events to the derived tables through a per-batch row cache.
 
     `fab` is the FAB token's address (lowercase): slashes are credited (compensation) and accrue as fees in it.
+    `block_times` gives the timestamps of blocks whose events record one (voting power over time: the votes'
+    clock is the block time); without it they are recorded as None.
     """
 
-    def __init__(self, conn: sa.Connection, undo_floor: int, fab: str) -> None:
+    def __init__(self, conn: sa.Connection, undo_floor: int, fab: str, block_times: BlockTimes | None = None) -> None:
         self.conn = conn
         self.undo_floor = undo_floor  # blocks >= this get undo records
         self.fab = fab.lower()
@@ -66,8 +84,9 @@ class Deriver:
         self.dirty: set[tuple[str, tuple]] = set()
         self.captured: set[tuple[int, str, tuple]] = set()
         self.undo: list[dict[str, Any]] = []
-        self.history: list[dict[str, Any]] = []
-        self.slashes: list[dict[str, Any]] = []
+        self.appended: dict[str, list[dict[str, Any]]] = {name: [] for name in APPEND_ONLY}
+        self.block_times = block_times
+        self.times: dict[int, int] = {}
         self.block = 0
 
     # ---------------------------------------------------------------- row access
@@ -156,6 +175,8 @@ class Deriver:
     def apply(self, evs: Iterable[dict[str, Any]]) -> None:
         """Apply decoded events (dicts with block_number, log_index, tx_hash, contract, name, args) in order."""
         handlers = _HANDLERS
+        evs = list(evs)
+        self._learn_times(evs)
         for e in evs:
             handler = handlers.get((e["contract"], e["name"]))
             if handler is not None:
@@ -173,8 +194,20 @@ class Deriver:
         self._history(e, jid, status)
         return job
 
+    def _learn_times(self, evs: list[dict[str, Any]]) -> None:
+        """Timestamps of the blocks holding events that record one (asked for once per block)."""
+        if self.block_times is None:
+            return
+        wanted = {e["block_number"]: e.get("block_hash") for e in evs
+                  if e["name"] in TIMED and e["block_number"] not in self.times}
+        if wanted:
+            self.times.update(self.block_times(wanted))
+
+    def _append(self, tbl: str, row: dict[str, Any]) -> None:
+        self.appended[tbl].append(row)
+
     def _history(self, e: dict[str, Any], jid: int, status: str) -> None:
-        self.history.append({"job_id": jid, "block_number": e["block_number"], "log_index": e["log_index"],
+        self._append("job_history", {"job_id": jid, "block_number": e["block_number"], "log_index": e["log_index"],
                              "event": e["name"], "status": status, "tx_hash": e["tx_hash"], "args": e["args"]})
 
     def _new_job(self, e: dict[str, Any], a: dict[str, Any], status: str, **extra: Any) -> dict[str, Any]:
@@ -270,42 +303,67 @@ class Deriver:
             "court": None, "deadline": a["ruleBy"], "bond": a["bond"], "refund_bps": 0, "slash_bps": 0,
             "appellant": ZERO, "appeal_bond": 0, "final_refund_bps": None, "final_slash_bps": None,
             "resolved_by": None, "opened_block": self.block, "updated_block": self.block})
+        self._assignment(e, a["jobId"], "assigned", None, a["arbiter"], a["ruleBy"])
         self._debit(job["token"], job["customer"], a["bond"])
 
+    def _assignment(self, e: dict[str, Any], jid: int, kind: str, previous: str | None, arbiter: str,
+                    rule_by: int) -> None:
+        self._append("dispute_assignments", {
+            "block_number": e["block_number"], "log_index": e["log_index"], "job_id": jid, "kind": kind,
+            "previous": previous, "arbiter": arbiter, "rule_by": rule_by, "tx_hash": e["tx_hash"]})
+
+    def _on_JobMarket_DisputeReassigned(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        # The assigned arbiter left the panel before ruling: a new one, with a fresh rule-by.
+        if self._get("disputes", (a["jobId"],)) is None:
+            return
+        self._update("disputes", (a["jobId"],), judge=a["arbiter"], arbiter=a["arbiter"], deadline=a["ruleBy"])
+        self._assignment(e, a["jobId"], "reassigned", a["previous"], a["arbiter"], a["ruleBy"])
+
     def _on_JobMarket_DisputeRuled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        if self._job_event(e, a) is not None:
-            self._update("disputes", (a["jobId"],), stage="ruled", refund_bps=a["refundBps"],
-                         slash_bps=a["slashBps"], deadline=a["appealBy"])
+        if self._job_event(e, a) is None:
+            return
+        changes = {}
+        if a["arbiter"] == ZERO:  # the default ruling after the arbiter's silence: the market forgets the arbiter
+            changes["arbiter"] = ZERO
+        self._update("disputes", (a["jobId"],), stage="ruled", refund_bps=a["refundBps"],
+                     slash_bps=a["slashBps"], deadline=a["appealBy"], **changes)
 
     def _on_JobMarket_DisputeAppealed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         job = self._job_event(e, a)
         if job is None:
             return
-        # A zero appellant is the escalation after the arbiter's silence (no bond).
         self._update("disputes", (a["jobId"],), stage="appealed", judge=a["court"], court=a["court"],
                      appellant=a["appellant"], appeal_bond=a["bond"], deadline=a["ruleBy"])
-        if a["appellant"] != ZERO:
-            self._debit(job["token"], a["appellant"], a["bond"])
+        self._debit(job["token"], a["appellant"], a["bond"])
 
-    def _appeal_bond_goes_to(self, job: dict[str, Any], d: dict[str, Any], a: dict[str, Any]) -> str | None:
-        """Who the market credited an appellant's bond to just before `JobResolved`, or None (no appeal bond).
+    def _settle_appeal_bond(self, job: dict[str, Any], d: dict[str, Any], a: dict[str, Any]) -> None:
+        """Pay out an appellant's bond as the market does just before `JobResolved`.
 
-        The court ruled in time (`by` is the court): the appellant gets it back when it won something, else the
-        other side does. The court stayed silent (`finalize`, `by` is the arbiter): back to the appellant.
-        When the court is the arbiter's own address the event cannot tell the two apart; a ruling that differs
-        from the arbiter's can only be the court's, and an identical one is taken as the court's too.
+        The court ruled (`by` is the court): back to an appellant that won something; a lost bond pays the fee of
+        the arbiter whose ruling stood (none after a default ruling), the rest goes to the fees. The court stayed
+        silent (`finalize`, `by` is the dispute's arbiter, zero after a default ruling): back to the appellant.
+        When the court is the arbiter's own address the event cannot tell the two apart; the ruling is then
+        taken as the court's.
         """
         appellant = d["appellant"]
-        if d["stage"] != "appealed" or appellant == ZERO or a["by"] == ZERO:
-            return None
-        if a["by"] != d["judge"]:  # finalize after the court's silence names the arbiter
-            return appellant
+        if d["stage"] != "appealed" or appellant == ZERO:
+            return
+        token, bond = job["token"], job["bond"]
+        if a["by"] != d["judge"]:
+            self._credit(token, appellant, bond)
+            return
         refund, slash = a["refundBps"], a["slashBps"]
         if appellant == job["customer"]:
             won = refund > d["refund_bps"] or (refund == d["refund_bps"] and slash > d["slash_bps"])
-            return appellant if won else job["node"]
-        won = refund < d["refund_bps"] or (refund == d["refund_bps"] and slash < d["slash_bps"])
-        return appellant if won else job["customer"]
+        else:
+            won = refund < d["refund_bps"] or (refund == d["refund_bps"] and slash < d["slash_bps"])
+        if won:
+            self._credit(token, appellant, bond)
+            return
+        params = (self._get("settings", ("params",)) or {"value": {}})["value"]
+        fee = bond * params.get("arbiterFeeBps", 0) // BPS if d["arbiter"] != ZERO else 0
+        self._credit(token, d["arbiter"], fee)
+        self._fee(token, bond - fee)
 
     def _on_JobMarket_JobResolved(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         job = self._get("jobs", (a["jobId"],))
@@ -313,9 +371,7 @@ class Deriver:
             return
         d = self._get("disputes", (a["jobId"],))
         if d is not None:
-            to = self._appeal_bond_goes_to(job, d, a)
-            if to is not None:
-                self._credit(job["token"], to, job["bond"])
+            self._settle_appeal_bond(job, d, a)
             self._update("disputes", (a["jobId"],), stage="resolved", final_refund_bps=a["refundBps"],
                          final_slash_bps=a["slashBps"], resolved_by=a["by"])
         self._job_event(e, a, refund=a["customerRefund"], node_payout=a["nodePayout"], fee=a["fee"],
@@ -389,6 +445,13 @@ class Deriver:
         self._setting("NodeRegistry.owner", a["newOwner"])
         self._setting("NodeRegistry.pending_owner", None)
 
+    def _on_JobMarket_PausedSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("paused", a["paused"])
+        self._setting("paused_by", a["by"])
+
+    def _on_JobMarket_GuardianSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("guardian", a["guardian"])
+
     def _on_NodeRegistry_MinStakeSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         self._setting("min_stake", a["minStake"])
 
@@ -439,7 +502,7 @@ class Deriver:
                 self._put("unbond_requests", (op, tail - 1), {**r, "amount": have - take, "updated_block": self.block})
         self._set_stake(op, staked=a["staked"], unbonding=a["unbonding"], req_tail=tail,
                         slashed=s["slashed"] + a["amount"])
-        self.slashes.append({"block_number": e["block_number"], "log_index": e["log_index"], "operator": op,
+        self._append("slashes", {"block_number": e["block_number"], "log_index": e["log_index"], "operator": op,
                              "tx_hash": e["tx_hash"], "amount": a["amount"], "from_staked": from_staked,
                              "from_unbonding": a["amount"] - from_staked})
 
@@ -473,6 +536,144 @@ class Deriver:
     def _on_DesignNFT_Transfer(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         self._update("designs", (a["tokenId"],), owner=a["to"])
 
+    # ---------------------------------------------------------------- DAO: proposals and votes
+    def _proposal_event(self, e: dict[str, Any], a: dict[str, Any], **changes: Any) -> None:
+        pid = a["proposalId"]
+        row = self._get("proposals", (pid,))
+        if row is None:
+            return  # created before the first indexed block
+        status = PROPOSAL_EVENTS.get(e["name"], row["status"])
+        self._put("proposals", (pid,), {**row, **changes, "status": status, "updated_block": self.block})
+        self._proposal_history(e, pid, status)
+
+    def _proposal_history(self, e: dict[str, Any], pid: int, status: str) -> None:
+        self._append("proposal_history", {"proposal_id": pid, "block_number": e["block_number"],
+                                          "log_index": e["log_index"], "event": e["name"], "status": status,
+                                          "tx_hash": e["tx_hash"]})
+
+    def _on_FabGovernor_ProposalCreated(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        pid = a["proposalId"]
+        self._put("proposals", (pid,), {
+            "proposal_id": pid, "proposer": a["proposer"], "targets": a["targets"], "call_values": a["values"],
+            "calldatas": a["calldatas"], "description": a["description"], "snapshot": a["voteStart"],
+            "deadline": a["voteEnd"], "extended": False, "eta": None, "status": "created", "for_votes": 0,
+            "against_votes": 0, "abstain_votes": 0, "created_block": self.block, "created_tx": e["tx_hash"],
+            "updated_block": self.block})
+        self._proposal_history(e, pid, "created")
+
+    def _on_FabGovernor_ProposalQueued(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._proposal_event(e, a, eta=a["etaSeconds"])
+
+    def _on_FabGovernor_ProposalExecuted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._proposal_event(e, a)
+
+    def _on_FabGovernor_ProposalCanceled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._proposal_event(e, a)
+
+    def _on_FabGovernor_ProposalExtended(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        # Late-quorum protection moved the end of the vote.
+        self._proposal_event(e, a, deadline=a["extendedDeadline"], extended=True)
+
+    def _vote(self, e: dict[str, Any], a: dict[str, Any], params: str | None) -> None:
+        row = self._get("proposals", (a["proposalId"],))
+        column = ("against_votes", "for_votes", "abstain_votes")[a["support"]]
+        if row is not None:  # simple counting: the whole weight goes to the chosen side
+            self._put("proposals", (a["proposalId"],), {**row, column: row[column] + a["weight"],
+                                                         "updated_block": self.block})
+        self._append("votes", {"block_number": e["block_number"], "log_index": e["log_index"],
+                               "proposal_id": a["proposalId"], "voter": a["voter"], "support": a["support"],
+                               "weight": a["weight"], "reason": a["reason"], "params": params,
+                               "tx_hash": e["tx_hash"]})
+
+    def _on_FabGovernor_VoteCast(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._vote(e, a, None)
+
+    def _on_FabGovernor_VoteCastWithParams(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._vote(e, a, a["params"])
+
+    def _governor_setting(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        name, arg = GOVERNOR_SETTINGS[e["name"]]
+        self._setting(f"governor.{name}", a[arg])
+
+    _on_FabGovernor_VotingDelaySet = _governor_setting
+    _on_FabGovernor_VotingPeriodSet = _governor_setting
+    _on_FabGovernor_ProposalThresholdSet = _governor_setting
+    _on_FabGovernor_QuorumNumeratorUpdated = _governor_setting
+    _on_FabGovernor_LateQuorumVoteExtensionSet = _governor_setting
+    _on_FabGovernor_TimelockChange = _governor_setting
+
+    # ---------------------------------------------------------------- DAO: votes, delegation
+    def _delegate_changed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        source = VOTE_SOURCES[e["contract"]]
+        self._put("delegations", (source, a["delegator"]), {
+            "source": source, "delegator": a["delegator"], "delegate": a["toDelegate"], "updated_block": self.block})
+
+    def _delegate_votes_changed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        source = VOTE_SOURCES[e["contract"]]
+        self._put("delegates", (source, a["delegate"]), {
+            "source": source, "delegate": a["delegate"], "votes": a["newVotes"], "updated_block": self.block})
+        self._append("voting_power", {
+            "block_number": e["block_number"], "log_index": e["log_index"], "source": source,
+            "delegate": a["delegate"], "timestamp": self.times.get(self.block), "previous_votes": a["previousVotes"],
+            "new_votes": a["newVotes"]})
+
+    _on_FabToken_DelegateChanged = _delegate_changed
+    _on_NodeRegistry_DelegateChanged = _delegate_changed
+    _on_FabToken_DelegateVotesChanged = _delegate_votes_changed
+    _on_NodeRegistry_DelegateVotesChanged = _delegate_votes_changed
+
+    # ---------------------------------------------------------------- DAO: panel, manifests, timelock
+    def _on_ArbiterPanel_ArbiterAppointed(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._put("arbiters", (a["arbiter"],), {"arbiter": a["arbiter"], "active": True,
+                                                "appointed_block": self.block, "removed_block": None,
+                                                "updated_block": self.block})
+
+    def _on_ArbiterPanel_ArbiterRemoved(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._update("arbiters", (a["arbiter"],), active=False, removed_block=self.block)
+
+    def _on_ManifestRegistry_ManifestPublished(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._put("manifests", (a["version"],), {"version": a["version"], "cid": _cid(a["cid"]),
+                                                 "published_block": self.block, "tx_hash": e["tx_hash"],
+                                                 "updated_block": self.block})
+
+    def _on_FabTimelock_CallScheduled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        # One event per call of a batch, in index order.
+        row = self._get("timelock_operations", (a["id"],))
+        calls = list(row["calls"]) if row and row["status"] == "scheduled" else []
+        calls.append({"target": a["target"], "value": a["value"], "data": a["data"]})
+        self._put("timelock_operations", (a["id"],), {
+            "operation_id": a["id"], "calls": calls, "predecessor": a["predecessor"], "delay": a["delay"],
+            "status": "scheduled", "scheduled_block": self.block, "updated_block": self.block})
+
+    def _on_FabTimelock_CallExecuted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._update("timelock_operations", (a["id"],), status="executed")
+
+    def _on_FabTimelock_Cancelled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._update("timelock_operations", (a["id"],), status="cancelled")
+
+    def _on_FabTimelock_MinDelayChange(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting("timelock.min_delay", a["newDuration"])
+
+    def _on_FabTimelock_RoleGranted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        key = ("FabTimelock", a["role"], a["account"])
+        self._put("roles", key, {"contract": "FabTimelock", "role": a["role"], "account": a["account"],
+                                 "granted_by": a["sender"], "updated_block": self.block})
+
+    def _on_FabTimelock_RoleRevoked(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._put("roles", ("FabTimelock", a["role"], a["account"]), None)
+
+    def _ownership_started(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting(f"{e['contract']}.pending_owner", a["newOwner"])
+
+    def _ownership_transferred(self, e: dict[str, Any], a: dict[str, Any]) -> None:
+        self._setting(f"{e['contract']}.owner", a["newOwner"])
+        self._setting(f"{e['contract']}.pending_owner", None)
+
+    _on_ArbiterPanel_OwnershipTransferStarted = _ownership_started
+    _on_ArbiterPanel_OwnershipTransferred = _ownership_transferred
+    _on_ManifestRegistry_OwnershipTransferStarted = _ownership_started
+    _on_ManifestRegistry_OwnershipTransferred = _ownership_transferred
+
     # ---------------------------------------------------------------- flush
     def flush(self) -> int:
         """Write changed rows, history and undo records; returns the number of rows written."""
@@ -489,20 +690,17 @@ class Deriver:
             if rows:
                 self.conn.execute(sa.insert(t), rows)
             written += len(keys)
-        if self.history:
-            self.conn.execute(sa.insert(job_history), self.history)
-            written += len(self.history)
-        if self.slashes:
-            self.conn.execute(sa.insert(slashes), self.slashes)
-            written += len(self.slashes)
+        for tbl, rows in self.appended.items():
+            if rows:
+                self.conn.execute(sa.insert(APPEND_ONLY[tbl]), rows)
+                written += len(rows)
+                rows.clear()
         if self.undo:
             seq = self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(undo_log.c.seq), 0))).scalar()
             for i, u in enumerate(self.undo, start=seq + 1):
                 u["seq"] = i
             self.conn.execute(sa.insert(undo_log), self.undo)
         self.dirty.clear()
-        self.history.clear()
-        self.slashes.clear()
         self.undo.clear()
         self.captured.clear()
         return written
@@ -511,6 +709,8 @@ class Deriver:
 # (contract, event) -> Deriver method, from the `_on_<Contract>_<Event>` names: the events that change a table.
 _HANDLERS = {tuple(name.split("_")[2:4]): fn for name, fn in vars(Deriver).items() if name.startswith("_on_")}
 HANDLED = frozenset(_HANDLERS)
+# Events whose rows record their block's timestamp.
+TIMED = frozenset({"DelegateVotesChanged"})
 
 
 def rollback_derived(conn: sa.Connection, ancestor: int) -> None:
@@ -529,17 +729,19 @@ def rollback_derived(conn: sa.Connection, ancestor: int) -> None:
         conn.execute(sa.delete(t).where(t.c.block_number > ancestor))
 
 
-def rebuild(conn: sa.Connection, undo_floor: int, fab: str, batch: int = 20_000) -> int:
-    """Re-derive every derived table from the stored raw events (no refetch); returns rows written.
+def rebuild(conn: sa.Connection, undo_floor: int, fab: str, batch: int = 20_000,
+            block_times: BlockTimes | None = None) -> int:
+    """Re-derive every derived table from the stored raw events (no log refetch); returns rows written.
 
-    `fab` is the deployment's FAB token address (slash compensation and fees are kept in it).
+    `fab` is the deployment's FAB token address (slash compensation and fees are kept in it); `block_times` as
+    for `Deriver`.
     """
     for t in DERIVED.values():
         conn.execute(sa.delete(t))
     conn.execute(sa.delete(undo_log))
-    deriver = Deriver(conn, undo_floor, fab)
+    deriver = Deriver(conn, undo_floor, fab, block_times)
     written = 0
-    q = sa.select(events.c.block_number, events.c.log_index, events.c.tx_hash, events.c.contract,
+    q = sa.select(events.c.block_number, events.c.log_index, events.c.block_hash, events.c.tx_hash, events.c.contract,
                   events.c.name, events.c.args).order_by(events.c.block_number, events.c.log_index)
     buf: list[dict[str, Any]] = []
     for row in conn.execute(q).mappings():

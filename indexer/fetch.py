@@ -197,7 +197,8 @@ class RowEncoder:
                                           topics_json, lg.data, _dumps(args)))
                     rows.append(line)
                 if handled:
-                    decoded.append({"block_number": bn, "log_index": li, "tx_hash": lg.transactionHash,
+                    decoded.append({"block_number": bn, "log_index": li, "block_hash": lg.blockHash,
+                                    "tx_hash": lg.transactionHash,
                                     "contract": contract, "name": name, "args": args})
         return rows, decoded
 

@@ -53,14 +53,18 @@ class ChainView:
         self.rpc = rpc
         self.deployment = deployment
         self.block = hex(block) if isinstance(block, int) else block
-        self._functions: dict[tuple[str, str], _Function] = {}
+        self._functions: dict[tuple[str, str, int], _Function] = {}
 
-    def _function(self, contract: str, name: str) -> _Function:
-        key = (contract, name)
+    def _function(self, contract: str, name: str, arity: int) -> _Function:
+        """The view `name` of `contract`; overloads are told apart by their number of arguments."""
+        key = (contract, name, arity)
         if key not in self._functions:
             found = [e for e in abi(contract) if e.get("type") == "function" and e["name"] == name]
+            if len(found) > 1:
+                found = [e for e in found if len(e["inputs"]) == arity]
             if len(found) != 1:
-                raise IndexerError(f"{contract} has {len(found)} functions named {name}; the verifier needs one")
+                raise IndexerError(f"{contract} has {len(found)} functions named {name} taking {arity} arguments; "
+                                   "the verifier needs one")
             self._functions[key] = _Function(found[0])
         return self._functions[key]
 
@@ -69,7 +73,7 @@ class ChainView:
         out: list[Any] = []
         for i in range(0, len(calls), BATCH):
             chunk = calls[i:i + BATCH]
-            fns = [self._function(c.contract, c.function) for c in chunk]
+            fns = [self._function(c.contract, c.function, len(c.args)) for c in chunk]
             requests = [("eth_call", [{"to": c.to or self.deployment.address(c.contract), "data": fn.encode(c.args)},
                                       self.block]) for fn, c in zip(fns, chunk)]
             out += [fn.decode(r) for fn, r in zip(fns, self.rpc.batch(requests))]

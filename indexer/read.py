@@ -14,6 +14,7 @@ from fabrica.protocol.errors import FabricaLookupError, FabricaValueError
 from sqlalchemy.engine import Engine
 
 from .db import make_engine
+from .read_dao import DaoReads
 from .schema import (balances, cancelled_orders, checkpoint, designs, disputes, fees, job_history, jobs, nodes,
                      order_counters, settings, slashes, stakes, taken_orders, token_terms, tokens,
                      unbond_requests)
@@ -42,9 +43,9 @@ class JobEvent:
 @dataclass(frozen=True)
 class DisputeView:
     job_id: int
-    stage: str  # awaiting_arbiter, ruled, appealed (or escalated: appellant is zero), resolved
+    stage: str  # awaiting_arbiter, ruled (by the arbiter, or the default ruling: arbiter zero), appealed, resolved
     judge: str
-    arbiter: str
+    arbiter: str  # the assigned arbiter (reassigned if it left the panel); zero once the default ruling applied
     court: str | None
     deadline: int  # the current judge's rule-by, or the appeal-by once ruled
     bond: int
@@ -209,8 +210,8 @@ class IndexStatus:
     updated_at: float
 
 
-class ReadModel:
-    """Queries over one index database (SQLite file or PostgreSQL)."""
+class ReadModel(DaoReads):
+    """Queries over one index database (SQLite file or PostgreSQL); the DAO's queries come from `DaoReads`."""
 
     def __init__(self, engine: Engine | str) -> None:
         self.engine = make_engine(engine) if isinstance(engine, str) else engine

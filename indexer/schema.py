@@ -1,7 +1,9 @@
 """The indexer's tables: raw events, the unfinalized block window, the checkpoint and the derived read model.
 
-Raw `events` are the source of truth; every derived table (jobs and their history, disputes, orders, nodes,
-stakes with their unbond requests and slashes, balances, fees, designs, token terms, settings) can be rebuilt
+Raw `events` are the source of truth; every derived table (jobs and their history, disputes and their arbiter
+assignments, orders, nodes, stakes with their unbond requests and slashes, balances, fees, designs, token terms,
+settings, and governance: proposals with their history and votes, delegations, voting power, the arbiter panel,
+manifests, timelock operations and roles) can be rebuilt
 from them (`fabrica.indexer.derive.rebuild`). Token amounts are
 uint256 on chain, wider than any SQL integer both engines share, so they are stored as decimal strings by
 `U256` and come back as Python ints.
@@ -276,6 +278,128 @@ settings = sa.Table(  # governance state by name: params, arbiter, appeal court,
     sa.Column("updated_block", sa.BigInteger, nullable=False),
 )
 
+# ---------------------------------------------------------------------------------------------- governance
+proposals = sa.Table(  # FabGovernor proposals: what they do, their vote window, tallies and lifecycle
+    "proposals", metadata,
+    sa.Column("proposal_id", U256, primary_key=True),  # uint256 hash of the actions and description
+    sa.Column("proposer", sa.String(42), nullable=False, index=True),
+    sa.Column("targets", sa.JSON, nullable=False),
+    sa.Column("call_values", sa.JSON, nullable=False),  # wei sent with each call
+    sa.Column("calldatas", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("snapshot", sa.BigInteger, nullable=False),  # voteStart: votes are read at this time (clock)
+    sa.Column("deadline", sa.BigInteger, nullable=False),  # voteEnd, moved by late-quorum extensions
+    sa.Column("extended", sa.Boolean, nullable=False),
+    sa.Column("eta", sa.BigInteger, nullable=True),  # when the timelock lets it run (set when queued)
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # created, queued, executed, canceled
+    sa.Column("for_votes", U256, nullable=False),
+    sa.Column("against_votes", U256, nullable=False),
+    sa.Column("abstain_votes", U256, nullable=False),
+    sa.Column("created_block", sa.BigInteger, nullable=False),
+    sa.Column("created_tx", sa.String(66), nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+proposal_history = sa.Table(  # each lifecycle event of a proposal (append-only)
+    "proposal_history", metadata,
+    sa.Column("proposal_id", U256, primary_key=True),
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+)
+
+votes = sa.Table(  # VoteCast / VoteCastWithParams (append-only; OZ lets an account vote once per proposal)
+    "votes", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("proposal_id", U256, nullable=False, index=True),
+    sa.Column("voter", sa.String(42), nullable=False, index=True),
+    sa.Column("support", sa.Integer, nullable=False),  # 0 against, 1 for, 2 abstain
+    sa.Column("weight", U256, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("params", sa.Text, nullable=True),  # 0x-hex, VoteCastWithParams only
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+)
+
+delegations = sa.Table(  # who each account delegates its votes to, per source of votes
+    "delegations", metadata,
+    sa.Column("source", sa.String(8), primary_key=True),  # fab (FabToken) or stake (NodeRegistry's staked FAB)
+    sa.Column("delegator", sa.String(42), primary_key=True),
+    sa.Column("delegate", sa.String(42), nullable=False, index=True),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+delegates = sa.Table(  # each delegate's current votes per source (the last DelegateVotesChanged)
+    "delegates", metadata,
+    sa.Column("source", sa.String(8), primary_key=True),
+    sa.Column("delegate", sa.String(42), primary_key=True),
+    sa.Column("votes", U256, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+voting_power = sa.Table(  # every DelegateVotesChanged: a delegate's votes over time (append-only)
+    "voting_power", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("delegate", sa.String(42), nullable=False, index=True),
+    sa.Column("timestamp", sa.BigInteger, nullable=True),  # the block's time: the token clock's timepoint
+    sa.Column("previous_votes", U256, nullable=False),
+    sa.Column("new_votes", U256, nullable=False),
+)
+
+arbiters = sa.Table(  # ArbiterPanel membership (removed members are kept, inactive)
+    "arbiters", metadata,
+    sa.Column("arbiter", sa.String(42), primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("appointed_block", sa.BigInteger, nullable=False),
+    sa.Column("removed_block", sa.BigInteger, nullable=True),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+dispute_assignments = sa.Table(  # arbiters given to disputes: at opening, and reassignments (append-only)
+    "dispute_assignments", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # assigned, reassigned
+    sa.Column("previous", sa.String(42), nullable=True),  # the arbiter that left the panel (reassigned)
+    sa.Column("arbiter", sa.String(42), nullable=False),
+    sa.Column("rule_by", sa.BigInteger, nullable=False),
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+)
+
+manifests = sa.Table(  # ManifestRegistry versions
+    "manifests", metadata,
+    sa.Column("version", sa.BigInteger, primary_key=True),
+    sa.Column("cid", sa.Text, nullable=False),
+    sa.Column("published_block", sa.BigInteger, nullable=False),
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+timelock_operations = sa.Table(  # FabTimelock operations (one row per operation id, its calls in order)
+    "timelock_operations", metadata,
+    sa.Column("operation_id", sa.String(66), primary_key=True),
+    sa.Column("calls", sa.JSON, nullable=False),  # [{target, value, data}] by index
+    sa.Column("predecessor", sa.String(66), nullable=False),
+    sa.Column("delay", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # scheduled, executed, cancelled
+    sa.Column("scheduled_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+roles = sa.Table(  # AccessControl roles held now (FabTimelock)
+    "roles", metadata,
+    sa.Column("contract", sa.String(32), primary_key=True),
+    sa.Column("role", sa.String(66), primary_key=True),
+    sa.Column("account", sa.String(42), primary_key=True),
+    sa.Column("granted_by", sa.String(42), nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
 # Not derived from events: ERC-20 metadata the indexer reads once per token (FAB and every token with terms),
 # so that people read amounts in token units. Kept across reorgs (a token's symbol and decimals do not change).
 tokens = sa.Table(
@@ -286,8 +410,10 @@ tokens = sa.Table(
 )
 
 DERIVED = {t.name: t for t in (jobs, job_history, disputes, taken_orders, cancelled_orders, order_counters, nodes,
-                               stakes, unbond_requests, slashes, balances, fees, designs, token_terms, settings)}
+                               stakes, unbond_requests, slashes, balances, fees, designs, token_terms, settings,
+                               proposals, proposal_history, votes, delegations, delegates, voting_power, arbiters,
+                               dispute_assignments, manifests, timelock_operations, roles)}
 # Append-only tables keyed by (…, block_number, log_index): a reorg deletes their rows above the ancestor.
-APPEND_ONLY = {"job_history": job_history, "slashes": slashes}
+APPEND_ONLY = {t.name: t for t in (job_history, slashes, proposal_history, votes, voting_power, dispute_assignments)}
 # Tables holding one row per entity (rolled back through the undo log).
 STATEFUL = {name: t for name, t in DERIVED.items() if name not in APPEND_ONLY}

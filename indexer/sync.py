@@ -261,7 +261,9 @@ class Indexer:
                 raise ChainMoved()  # never write over a checkpoint we did not start from
             count, decoded = self._insert_events(conn, chunks)
             decoded.sort(key=_chain_order)  # nodes return logs in order; the deriver must never see them otherwise
-            deriver = Deriver(conn, undo_floor=keep_from + 1, fab=self.fab)
+            known = {int(h["number"], 16): h for h in headers}
+            deriver = Deriver(conn, undo_floor=keep_from + 1, fab=self.fab,
+                              block_times=lambda wanted: self._block_times(wanted, known))
             deriver.apply(decoded)
             written = deriver.flush() + count
             header_rows = [{"number": int(h["number"], 16), "hash": h["hash"], "parent_hash": h["parentHash"],
@@ -300,6 +302,21 @@ class Indexer:
                 count += len(rows)
                 decoded += events_
         return count, decoded
+
+    def _block_times(self, wanted: dict[int, str], known: dict[int, dict[str, Any]]) -> dict[int, int]:
+        """Timestamps of blocks `wanted` ({number: hash of the block the events came from}), from the headers in
+        hand or asked for; a header of another hash means the chain moved under the batch."""
+        missing = sorted(n for n in wanted if n not in known)
+        found = dict(known)
+        if missing:
+            found.update({n: h for n, h in zip(missing, self.rpc.headers(missing)) if h is not None})
+        out = {}
+        for number, block_hash in wanted.items():
+            h = found.get(number)
+            if h is None or (block_hash is not None and h["hash"] != block_hash):
+                raise ChainMoved()
+            out[number] = int(h["timestamp"], 16)
+        return out
 
     # ------------------------------------------------------------------ reorgs
     def _handle_reorg(self, tip: Tip) -> Tip:
@@ -362,4 +379,4 @@ class Indexer:
         floor = (tip.number if tip else 0) - self.config.max_reorg_depth + 1
         with self.engine.begin() as conn:
             self.lock.check(conn)
-            return rebuild(conn, floor, self.fab)
+            return rebuild(conn, floor, self.fab, block_times=lambda wanted: self._block_times(wanted, {}))

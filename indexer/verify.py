@@ -5,6 +5,11 @@ Jobs are checked through their commitments: each job row is the job's current st
 must answer the row's status. Slots are recycled: the newest job stored under a key holds the slot
 (`commitmentAt(key)` equals its commitment), and every older job under that key must have ended (its status
 comes from the read model's terminal state; the chain answers None for it).
+
+The DAO's tables are checked the same way where the manifest has its contracts: each proposal's state, tallies,
+snapshot, deadline (late-quorum extensions included), eta and proposer on the governor; every vote by `hasVoted`;
+each delegation and each delegate's current votes on both sources (FabToken, NodeRegistry); the arbiter panel's
+members; the market's pause flag and guardian; the manifest version; timelock operations, delay and roles.
 """
 from __future__ import annotations
 
@@ -20,14 +25,20 @@ from sqlalchemy.engine import Engine
 
 from .onchain import Call, ChainView
 from .rpc import Rpc
-from .schema import (DERIVED, balances, cancelled_orders, checkpoint, disputes, events, fees, jobs, nodes,
-                     order_counters, stakes, token_terms, unbond_requests)
+from .schema import (DERIVED, arbiters, balances, blocks, cancelled_orders, checkpoint, delegates, delegations,
+                     disputes, events, fees, jobs, manifests, nodes, order_counters, proposals, roles, settings,
+                     stakes, timelock_operations, token_terms, unbond_requests, votes)
 
 COMPARED: dict[str, sa.Table] = {"events": events, **DERIVED}
 STATUSES = ("none", "open", "claimed", "delivered", "disputed", "settled", "resolved", "cancelled", "expired")
 TERMINAL = frozenset(STATUSES[5:])
 DISPUTE_STAGES = ("none", "awaiting_arbiter", "ruled", "appealed")
 ZERO = "0x" + "00" * 20
+# Governor.state's ProposalState, by value.
+PROPOSAL_STATES = ("pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed")
+# TimelockController.getOperationState by value, as the index names the operation's status (Unset: cancelled).
+OPERATION_STATES = ("cancelled", "scheduled", "scheduled", "executed")
+SOURCES = {"fab": "FabToken", "stake": "NodeRegistry"}
 JOB_FIELDS = ("customer", "token", "node", "royalty_receiver", "amount", "royalty", "collateral", "bond", "fee_bps",
               "delivery_window", "review_window", "deadline", "target_node", "key")
 
@@ -151,14 +162,31 @@ def check_chain(engine: Engine, rpc_url: str, deployment: Deployment, block: int
         def rows(t: sa.Table) -> list[dict[str, Any]]:
             return [dict(r) for r in conn.execute(sa.select(t)).mappings()]
         tables = {t.name: rows(t) for t in (jobs, disputes, balances, fees, stakes, unbond_requests,
-                                            cancelled_orders, order_counters, nodes, token_terms)}
+                                            cancelled_orders, order_counters, nodes, token_terms, proposals, votes,
+                                            delegations, delegates, arbiters, manifests, timelock_operations, roles)}
+        named = {r["name"]: r["value"] for r in rows(settings)}
+        now = conn.execute(sa.select(blocks.c.timestamp).where(blocks.c.number == block)).scalar()
     checks = _Checks()
     out = _check_jobs(checks, tables["jobs"])
     _check_disputes(checks, tables["disputes"])
     _check_accounts(checks, tables)
+    _check_market_switches(checks, named)
     rpc = Rpc(rpc_url)
     try:
-        out += checks.run(ChainView(rpc, deployment, block))
+        view = ChainView(rpc, deployment, block)
+        if "FabGovernor" in deployment.contracts:
+            if now is None:
+                now = int(rpc.headers([block])[0]["timestamp"], 16)
+            _check_proposals(checks, view, tables["proposals"], tables["votes"], now)
+            _check_governor_settings(checks, named)
+        _check_votes(checks, tables["delegations"], tables["delegates"])
+        if "ArbiterPanel" in deployment.contracts:
+            _check_panel(checks, tables["arbiters"])
+        if "ManifestRegistry" in deployment.contracts:
+            _check_manifest(checks, tables["manifests"])
+        if "FabTimelock" in deployment.contracts:
+            _check_timelock(checks, tables["timelock_operations"], tables["roles"], named)
+        out += checks.run(view)
     finally:
         rpc.close()
     return out
@@ -232,3 +260,98 @@ def _check_accounts(checks: _Checks, t: dict[str, list[dict[str, Any]]]) -> None
     for k in t["token_terms"]:
         checks.add("token_terms", (k["token"],), "tokenTerms", Call("JobMarket", "tokenTerms", (k["token"],)),
                    (k["allowed"], k["min_collateral_rate"], k["max_collateral_rate"]), tuple)
+
+
+def _check_market_switches(checks: _Checks, named: dict[str, Any]) -> None:
+    """The pause flag and the guardian (never set: not paused, no guardian)."""
+    checks.add("settings", ("paused",), "paused", Call("JobMarket", "paused"), bool(named.get("paused", False)))
+    checks.add("settings", ("guardian",), "guardian", Call("JobMarket", "guardian"), named.get("guardian") or ZERO,
+               _lower)
+
+
+def expected_state(p: dict[str, Any], now: int, quorum: int | None) -> str:
+    """Governor.state of proposal row `p` at time `now` (the governor's clock), given `quorum` at its snapshot."""
+    if p["status"] != "created":
+        return p["status"]
+    if p["snapshot"] >= now:
+        return "pending"
+    if p["deadline"] >= now:
+        return "active"
+    # Simple counting: quorum counts for and abstain votes, and more for than against passes.
+    reached = quorum is not None and p["for_votes"] + p["abstain_votes"] >= quorum
+    return "succeeded" if reached and p["for_votes"] > p["against_votes"] else "defeated"
+
+
+def _check_proposals(checks: _Checks, view: ChainView, rows: list[dict[str, Any]], vote_rows: list[dict[str, Any]],
+                     now: int) -> None:
+    """State, tallies, snapshot, deadline, eta and proposer of every proposal; every vote recorded."""
+    closed = [p for p in rows if p["status"] == "created" and p["deadline"] < now]
+    quorums = dict(zip((p["proposal_id"] for p in closed),
+                       view.call([Call("FabGovernor", "quorum", (p["snapshot"],)) for p in closed])))
+    for p in rows:
+        pid = p["proposal_id"]
+        checks.add("proposals", (pid,), "state", Call("FabGovernor", "state", (pid,)),
+                   expected_state(p, now, quorums.get(pid)), lambda v: PROPOSAL_STATES[v])
+        checks.add("proposals", (pid,), "proposalVotes (against, for, abstain)",
+                   Call("FabGovernor", "proposalVotes", (pid,)),
+                   (p["against_votes"], p["for_votes"], p["abstain_votes"]), tuple)
+        checks.add("proposals", (pid,), "proposalSnapshot", Call("FabGovernor", "proposalSnapshot", (pid,)),
+                   p["snapshot"])
+        checks.add("proposals", (pid,), "proposalDeadline", Call("FabGovernor", "proposalDeadline", (pid,)),
+                   p["deadline"])
+        checks.add("proposals", (pid,), "proposalEta", Call("FabGovernor", "proposalEta", (pid,)), p["eta"] or 0)
+        checks.add("proposals", (pid,), "proposalProposer", Call("FabGovernor", "proposalProposer", (pid,)),
+                   p["proposer"], _lower)
+    for v in vote_rows:
+        checks.add("votes", (v["proposal_id"], v["voter"]), "hasVoted",
+                   Call("FabGovernor", "hasVoted", (v["proposal_id"], v["voter"])), True)
+
+
+def _check_governor_settings(checks: _Checks, named: dict[str, Any]) -> None:
+    for name, fn in (("voting_delay", "votingDelay"), ("voting_period", "votingPeriod"),
+                     ("proposal_threshold", "proposalThreshold"), ("quorum_numerator", "quorumNumerator"),
+                     ("vote_extension", "lateQuorumVoteExtension"), ("timelock", "timelock")):
+        key = f"governor.{name}"
+        if key in named:
+            checks.add("settings", (key,), fn, Call("FabGovernor", fn), named[key], _lower)
+
+
+def _check_votes(checks: _Checks, delegation_rows: list[dict[str, Any]], delegate_rows: list[dict[str, Any]]) -> None:
+    """Each delegation (`delegates`) and each delegate's current votes (`getVotes`), on both sources."""
+    for d in delegation_rows:
+        checks.add("delegations", (d["source"], d["delegator"]), "delegates",
+                   Call(SOURCES[d["source"]], "delegates", (d["delegator"],)), d["delegate"], _lower)
+    for d in delegate_rows:
+        checks.add("delegates", (d["source"], d["delegate"]), "getVotes",
+                   Call(SOURCES[d["source"]], "getVotes", (d["delegate"],)), d["votes"])
+
+
+def _check_panel(checks: _Checks, rows: list[dict[str, Any]]) -> None:
+    """The panel's members are exactly the index's active arbiters."""
+    members = tuple(sorted(r["arbiter"] for r in rows if r["active"]))
+    checks.add("arbiters", (), "arbiters", Call("ArbiterPanel", "arbiters"), members,
+               lambda v: tuple(sorted(_lower(v))))
+
+
+def _check_manifest(checks: _Checks, rows: list[dict[str, Any]]) -> None:
+    from .derive import _cid
+
+    latest = max(rows, key=lambda r: r["version"], default=None)
+    checks.add("manifests", (), "version", Call("ManifestRegistry", "version"), latest["version"] if latest else 0)
+    if latest is not None:
+        checks.add("manifests", (latest["version"],), "manifestCid", Call("ManifestRegistry", "manifestCid"),
+                   latest["cid"], lambda v: _cid("0x" + v.hex()))
+
+
+def _check_timelock(checks: _Checks, ops: list[dict[str, Any]], role_rows: list[dict[str, Any]],
+                    named: dict[str, Any]) -> None:
+    for o in ops:
+        checks.add("timelock_operations", (o["operation_id"],), "getOperationState",
+                   Call("FabTimelock", "getOperationState", (bytes.fromhex(o["operation_id"][2:]),)), o["status"],
+                   lambda v: OPERATION_STATES[v])
+    for r in role_rows:
+        checks.add("roles", (r["role"], r["account"]), "hasRole",
+                   Call("FabTimelock", "hasRole", (bytes.fromhex(r["role"][2:]), r["account"])), True)
+    if "timelock.min_delay" in named:
+        checks.add("settings", ("timelock.min_delay",), "getMinDelay", Call("FabTimelock", "getMinDelay"),
+                   named["timelock.min_delay"])

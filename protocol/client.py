@@ -23,7 +23,7 @@ from web3.exceptions import (
 from .artifacts import abi, canonical_type
 from .chain_errors import ContractError, decode_revert, make_error
 from .deployment import Deployment, TokenTerms
-from .display import format_amount, format_fab
+from .display import format_amount, format_fab, format_time
 from .errors import (
     FabricaConnectionError,
     FabricaError,
@@ -39,6 +39,7 @@ from .types import (
     ZERO_ADDRESS,
     DisputeInfo,
     DisputeStage,
+    Evidence,
     Job,
     JobRecord,
     JobStatus,
@@ -393,6 +394,41 @@ class Fabrica:
         """The bonded FAB an operator needs for its nodes to claim."""
         return self.registry.functions.minStake().call()
 
+    def paused(self) -> bool:
+        """Whether the market refuses new jobs (posts and taken orders); nothing else ever stops."""
+        return self.market.functions.paused().call()
+
+    def guardian(self) -> str:
+        """The account that may pause new jobs in an emergency (the zero address: none)."""
+        return self.market.functions.guardian().call()
+
+    def pause(self) -> TxResult:
+        """Refuse new jobs (the guardian, or the owner): withdrawals and every running job keep working."""
+        return self._set_paused(True)
+
+    def unpause(self) -> TxResult:
+        """Accept new jobs again (the owner only: under the DAO, a governance proposal calls `setPaused(false)`)."""
+        return self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> TxResult:
+        owner, guardian = self.market.functions.owner().call(), self.guardian()
+        me = self.address
+        if me != owner and (me != guardian or not paused):
+            how = ("only the owner unpauses" if me == guardian else
+                   f"the guardian ({guardian}) may pause and the owner ({owner}) pause or unpause")
+            dao = " — the owner is the DAO's timelock: propose it (`fabrica dao propose`)" if self.w3.eth.get_code(
+                owner) else ""
+            raise make_error("JobMarket__NotGuardian", (me,), f"{how}{dao}")
+        return self._send(self.market, "setPaused", paused)
+
+    def _check_not_paused(self) -> None:
+        """Raise JobMarket__Paused (with who to ask) before any transaction when new jobs are refused."""
+        if self.paused():
+            raise make_error(
+                "JobMarket__Paused", (),
+                "the market is paused: new jobs (posts, taken orders) are refused until governance unpauses it; "
+                "withdrawals, deliveries, disputes and every running job keep working")
+
     # -------------------------------------------------------------------------------- market
 
     def deposit(self, token: str, amount: int) -> TxResult:
@@ -443,6 +479,7 @@ class Fabrica:
         """Raise the error the market would revert a post with, before any transaction; returns the collateral
         (the minimum of the bounds when `collateral` is None)."""
         token = _address(token, "payment token")
+        self._check_not_paused()
         now = self.now()
         if not now < claim_by <= now + MAX_CLAIM_PERIOD:
             raise make_error("JobMarket__InvalidClaimDeadline", (claim_by, now))
@@ -564,15 +601,25 @@ class Fabrica:
     def rule_dispute(self, job_id: int, refund_bps: int, slash_bps: int) -> TxResult:
         """The dispute's judge rules: refund `refund_bps` of the payment, slash `slash_bps` of the collateral.
 
-        The arbiter's ruling can be appealed within the appeal window; the appeal court's is final.
+        The judge is whoever `dispute_of(job_id).judge` names: the panel member the dispute was assigned to (its
+        ruling can be appealed), then, once appealed, the appeal court, the DAO's timelock, whose final ruling
+        only a governance proposal can make (`fabrica dao propose`).
         """
         for name, v in (("refund_bps", refund_bps), ("slash_bps", slash_bps)):
             if not 0 <= v <= 10_000:
                 raise FabricaValueError(f"{name} must be between 0 and 10000 (basis points), got {v}")
-        return self._send(self.market, "rule", job_id, self._job_struct(job_id), refund_bps, slash_bps)
+        struct = self._job_struct(job_id)
+        judge = self.dispute_of(job_id).judge
+        if int(judge, 16) and judge != self.address and self.w3.eth.get_code(judge):
+            # A contract judges (the DAO): no account can sign its ruling; say how it is made instead of reverting.
+            raise make_error("JobMarket__NotJudge", (job_id, self.address, judge),
+                             f"the appeal court {judge} is the DAO's timelock: its ruling is a governance proposal "
+                             "(a party of the dispute may propose it: `fabrica dao propose`), voted and executed")
+        return self._send(self.market, "rule", job_id, struct, refund_bps, slash_bps)
 
     def appeal_job(self, job_id: int) -> TxResult:
-        """Customer or node appeals the arbiter's ruling to the appeal court, posting the job's bond."""
+        """Customer or node appeals the ruling (the arbiter's or the default) to the appeal court, the DAO, posting
+        the job's bond (`appeal_bond`)."""
         record = self.job(job_id)
         if record.status != JobStatus.DISPUTED:
             raise make_error("JobMarket__WrongStatus", (job_id, int(record.status), int(JobStatus.DISPUTED)))
@@ -581,23 +628,100 @@ class Fabrica:
         dispute = self.dispute_of(job_id)
         if dispute.stage != DisputeStage.RULED:
             raise make_error("JobMarket__WrongDisputeStage", (job_id, int(dispute.stage)),
-                             "only a ruling of the arbiter can be appealed, once it was made")
+                             "only a ruling (the arbiter's, or the default one) can be appealed, once it was made")
         now = self.now()
         if now >= dispute.deadline:
             raise make_error("JobMarket__DeadlinePassed", (job_id, dispute.deadline, now),
-                             "the appeal window is over: anyone may now finalize the ruling (`fabrica job finalize`)")
+                             "the appeal window is over: anyone may now finalize the ruling (`fabrica dispute finalize`)")
         return self._pay_bond(record, "appeal", lambda: self._send(self.market, "appeal", job_id, record.job.to_abi()))
 
+    def appeal_bond(self, job_id: int) -> int:
+        """The bond an appeal of job `job_id` posts, in the job's token base units (fixed when the job was posted)."""
+        return self.job(job_id).job.bond
+
     def finalize_dispute(self, job_id: int) -> TxResult:
-        """Move a dispute whose deadline passed (anyone): to the appeal court when the arbiter was silent, else to
-        its final ruling (the unappealed ruling; when the court was silent, the arbiter's or the default)."""
+        """Move a dispute whose deadline passed (anyone): a silent arbiter's to the default ruling (half the payment
+        back, no slash; either side may still appeal it), an unappealed ruling or one the court left unanswered to
+        its payout."""
         return self._send(self.market, "finalize", job_id, self._job_struct(job_id))
+
+    def reassign_dispute(self, job_id: int) -> TxResult:
+        """Give a dispute whose assigned arbiter left the panel a new arbiter and a fresh deadline (anyone)."""
+        record = self.job(job_id)
+        if record.status != JobStatus.DISPUTED:
+            raise make_error("JobMarket__WrongStatus", (job_id, int(record.status), int(JobStatus.DISPUTED)))
+        dispute = self.dispute_of(job_id)
+        panel = self.arbiter_panel()
+        if dispute.stage != DisputeStage.AWAITING_ARBITER:
+            raise make_error("JobMarket__NotReassignable", (job_id, dispute.judge),
+                             f"the dispute is {dispute.stage.name}: only one awaiting its arbiter can be reassigned")
+        if panel is None:
+            raise make_error("JobMarket__NotReassignable", (job_id, dispute.judge),
+                             "the market's arbiter is one account, not a panel: there is nobody to reassign to")
+        if int(dispute.judge, 16) and panel.functions.isArbiter(dispute.judge).call():
+            raise make_error("JobMarket__NotReassignable", (job_id, dispute.judge),
+                             f"{dispute.judge} still sits on the arbiter panel and judges the case until "
+                             f"{format_time(dispute.deadline)}; after that anyone applies the default ruling")
+        return self._send(self.market, "reassign", job_id, record.job.to_abi())
 
     def dispute_of(self, job_id: int) -> DisputeInfo:
         """A dispute's live state on chain (stage NONE when the job is not disputed)."""
         d = self.market.functions.disputeOf(job_id).call()
         return DisputeInfo(judge=d[0], deadline=d[1], stage=DisputeStage(d[2]), refund_bps=d[3], slash_bps=d[4],
                            appellant=d[5], arbiter=d[6])
+
+    def arbiter_panel(self) -> Contract | None:
+        """The ArbiterPanel the market assigns disputes from, or None when its arbiter is a single account."""
+        arbiter = self.market.functions.arbiter().call()
+        panel = self.deployment.contracts.get("ArbiterPanel")
+        if panel is not None and arbiter == panel:
+            return self.contracts["ArbiterPanel"]
+        return None
+
+    def arbiters(self) -> list[str]:
+        """The panel's members (the market's arbiter alone when it is an account)."""
+        panel = self.arbiter_panel()
+        if panel is None:
+            return [self.market.functions.arbiter().call()]
+        return list(panel.functions.arbiters().call())
+
+    def submit_evidence(self, job_id: int, evidence: str | bytes | Path, *, store: Any = None) -> TxResult:
+        """Put evidence on record for job `job_id`'s dispute (ArbiterPanel.submitEvidence); value = its CID.
+
+        `evidence` is the CID of content already stored, or a document (bytes or a file) that is added to
+        `store` (a content store) first, so that the arbiter and token holders can read what the CID names.
+        """
+        panel = self.arbiter_panel()
+        if panel is None:
+            raise FabricaLookupError("this deployment's arbiter is one account, not an ArbiterPanel: there is no "
+                                     "evidence record (send the arbiter the document's CID directly)")
+        record = self.job(job_id)  # an unknown job fails before anything is stored or sent
+        if record.dispute is None:
+            raise make_error("JobMarket__WrongStatus", (job_id, int(record.status), int(JobStatus.DISPUTED)),
+                             "job was never disputed: evidence belongs to a dispute (`fabrica dispute open`)")
+        cid = _as_cid(evidence) if isinstance(evidence, str) else None
+        if cid is None:
+            if store is None:
+                raise FabricaValueError("a document needs a content store to be added to (pass store=…), or pass "
+                                        "the CID of one already stored")
+            cid = str(store.add(Path(evidence) if isinstance(evidence, str) else evidence))
+        result = self._send(panel, "submitEvidence", job_id, cid_bytes(cid))
+        return TxResult(**{**result.__dict__, "value": cid})
+
+    def evidence_of(self, job_id: int) -> list[Evidence]:
+        """Every piece of evidence submitted for job `job_id`'s dispute, oldest first (from the panel's logs)."""
+        panel = self.arbiter_panel()
+        if panel is None:
+            return []
+        events = self._logs(panel, [self._topic("ArbiterPanel", "EvidenceSubmitted"), _word(job_id)])
+        times: dict[int, int] = {}
+        out = []
+        for e in sorted(events, key=lambda e: (e.block_number, e.log_index)):
+            if e.block_number not in times:
+                times[e.block_number] = int(self.w3.eth.get_block(e.block_number)["timestamp"])
+            out.append(Evidence(job_id=job_id, party=e.args["party"], cid=str(Cid.parse(e.args["cid"])),
+                                block_number=e.block_number, tx_hash=e.tx_hash, timestamp=times[e.block_number]))
+        return out
 
     def _pay_bond(self, record: JobRecord, what: str, send: Callable[[], TxResult]) -> TxResult:
         token, bond = record.job.token, record.job.bond
@@ -723,6 +847,7 @@ class Fabrica:
         of one of the account's finished jobs. Everything the market checks is checked first with reads.
         """
         sig = self.check_order(order, signature, node_id, permit=permit)
+        self._check_not_paused()
         key = self.reusable_key(as_node=True) if reuse else 0
         args: tuple = (order.to_abi(), sig, node_id, key)
         try:
@@ -783,7 +908,7 @@ class Fabrica:
         return self._send(self.market, "withdraw", to_checksum_address(token), recipient)
 
     def withdraw_fees(self, token: str) -> TxResult:
-        """Pay accrued protocol fees to the treasury (anyone may call)."""
+        """Pay accrued protocol fees to the treasury (anyone may call; under the DAO the treasury is its timelock)."""
         return self._send(self.market, "withdrawFees", to_checksum_address(token))
 
     def market_balance(self, token: str, account: str) -> int:
@@ -1057,6 +1182,16 @@ def _contract_error(exc: Exception) -> ContractError:
     if not err.values and str(exc) and "without" in str(err):
         return type(err)((), str(exc))
     return err
+
+
+def _as_cid(text: str) -> str | None:
+    """`text` as a CID string, or None when it is not one (then it names a file)."""
+    from .storage.errors import InvalidCidError
+
+    try:
+        return str(Cid.parse(text.strip()))
+    except InvalidCidError:
+        return None
 
 
 def _address(value: str, what: str) -> str:

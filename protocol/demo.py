@@ -9,7 +9,9 @@ from pathlib import Path
 
 from .accounts import DEV_ROLES, dev_account
 from .client import Fabrica, TxResult
-from .devnet import Devnet
+from .devnet import Devnet, advance_clock
+from .display import format_time
+from .governance import Dao
 from .storage.sealing import generate_keypair
 from .storage.store import LocalContentStore
 from .types import Job, JobSpec, JobStatus, Material, ProcessKind, SpecFile, Tolerance, format_units
@@ -42,20 +44,28 @@ class DemoReport:
     lifecycle_gas: int = 0
     order_job_id: int = 0
     order_gas: int = 0
+    proposal_id: int = 0
+    fee_bps_before: int = 0
+    fee_bps_after: int = 0
+    next_job_id: int = 0
+    next_job_fee: str = ""
 
 
 def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -> DemoReport:
     """Devnet up, then post → claim → deliver → accept, a signed order taken → deliver → accept, withdrawals,
-    and final balances; every step's gas."""
+    and final balances; then token holders vote a lower fee through the DAO and the next job pays it."""
     devnet = Devnet(home, port=port)
     deployment = devnet.up(lambda m: say(f"    {m}"))
     base = Fabrica.connect(devnet.rpc_url, deployment=deployment)
     as_role = {role: base.with_account(dev_account(i)) for role, i in DEV_ROLES.items()}
-    customer, shop, designer, treasury = (as_role[r] for r in ("customer", "shop", "designer", "treasury"))
+    customer, shop, designer = (as_role[r] for r in ("customer", "shop", "designer"))
     usd = deployment.payment_tokens["fUSD"]
     store = LocalContentStore(home / "content")
     report = DemoReport(rpc_url=devnet.rpc_url)
-    before = {r: customer.token_balance(usd, as_role[r].address) for r in ("customer", "shop", "treasury", "designer")}
+    # The treasury is the DAO's timelock: fees are paid to it, and only a vote spends them.
+    payees = {"customer": customer.address, "shop": shop.address, "treasury": deployment.treasury,
+              "designer": designer.address}
+    before = {r: customer.token_balance(usd, a) for r, a in payees.items()}
 
     def step(name: str, result: TxResult, lifecycle: bool = False, order: bool = False) -> TxResult:
         report.steps.append({"step": name, "tx_hash": result.tx_hash, "gas_used": result.gas_used,
@@ -127,12 +137,29 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
     say("7. Everyone withdraws what they earned")
     step("shop withdraws payout", shop.withdraw(usd))
     step("designer withdraws royalty", designer.withdraw(usd))
-    step("treasury collects fees", treasury.withdraw_fees(usd))
+    step("fees paid to the treasury", customer.withdraw_fees(usd))
 
-    for role in ("customer", "shop", "treasury", "designer"):
-        now = customer.token_balance(usd, as_role[role].address)
+    say("8. Token holders lower the protocol fee through the DAO; the next job pays the new fee")
+    _vote_fee_change(as_role["deployer"], customer, report, step, say)
+    next_job = step("customer posts next job", customer.post_job(
+        usd, 12_000_000, spec_cid, claim_by=customer.now() + 86_400, delivery_window=86_400)).value
+    fee_bps = customer.job(next_job).job.fee_bps
+    step("shop claims next job", shop.claim_job(next_job, node_id))
+    step("shop delivers next job", shop.deliver_job(next_job, proof_cid))
+    step("customer accepts next job", customer.accept_job(next_job))
+    report.next_job_id = next_job
+    report.next_job_fee = format_units(12_000_000 * fee_bps // 10_000, 6)
+    say(f"    job {next_job} was posted at a {fee_bps / 100:g} % fee: {report.next_job_fee} fUSD of its 12 fUSD "
+        "go to the treasury")
+    if fee_bps != report.fee_bps_after:
+        raise AssertionError(f"job {next_job} charges {fee_bps} bps, the DAO set {report.fee_bps_after}")
+    step("shop withdraws next payout", shop.withdraw(usd))
+    step("fees paid to the treasury", customer.withdraw_fees(usd))
+
+    for role, address in payees.items():
+        now = customer.token_balance(usd, address)
         report.balances[role] = {
-            "address": as_role[role].address,
+            "address": address,
             "fUSD": format_units(now, 6),
             "change": format_units(now - before[role], 6) if now >= before[role] else "-" + format_units(before[role] - now, 6),
         }
@@ -143,3 +170,43 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
         " (a first job creates the payees' balances; `python bench/gas.py` measures the steady state)")
     say(f"Order job {order_job} gas (take+deliver+accept): {report.order_gas:,}")
     return report
+
+
+def _vote_fee_change(holder: Fabrica, relayer: Fabrica, report: DemoReport, step: Callable[..., TxResult],
+                     say: Callable[[str], None]) -> None:
+    """A FAB holder proposes a lower fee (2.5 % -> 2 %, or back on a second run), votes it through, and the
+    timelock executes it after its delay; the devnet's clock is moved past each wait."""
+    dao, w3 = Dao(holder), holder.w3
+    settings = holder.deployment.governance
+    assert settings is not None  # the devnet always deploys the DAO
+    delegated = dao.delegate()  # voting power counts from the proposal's snapshot: delegate first
+    for result in delegated:  # FAB and staked FAB are two vote sources, each delegated
+        step("holder delegates its votes to itself", result)
+    if delegated:  # proposing reads the proposer's votes at the previous second
+        advance_clock(w3, 1)
+    before = holder.market_params()["feeBps"]
+    after = 200 if before != 200 else 250
+    report.fee_bps_before, report.fee_bps_after = before, after
+    proposal = dao.propose([dao.fee_action(after)],
+                           f"Set the protocol fee to {after / 100:g} %\n\nProposed by the demo at "
+                           f"{format_time(holder.now())}.")
+    report.proposal_id = proposal.id
+    gas = int(w3.eth.get_transaction_receipt(proposal.tx_hash)["gasUsed"])
+    report.steps.append({"step": "holder proposes the fee", "tx_hash": proposal.tx_hash, "gas_used": gas,
+                         "value": None})
+    say(f"  {'holder proposes the fee':<46} gas {gas:>9,}  tx {proposal.tx_hash}")
+    say(f"    proposal {proposal.id}")
+    say(f"    fee {before / 100:g} % -> {after / 100:g} %; voting {format_time(proposal.vote_start)} to "
+        f"{format_time(proposal.vote_end)}")
+    advance_clock(w3, settings.voting_delay + 1)
+    step("holder votes for", dao.vote(proposal.id, "for", "cheaper jobs bring more of them"))
+    status = dao.status(proposal.id)
+    say(f"    for {format_units(status.votes_for, 18)} FAB, quorum {format_units(status.quorum, 18)} FAB")
+    advance_clock(w3, max(status.deadline - holder.now(), 0) + 1)
+    step("anyone queues it in the timelock", Dao(relayer).queue(proposal.id))
+    advance_clock(w3, settings.timelock_delay + 1)
+    step("anyone executes it", Dao(relayer).execute(proposal.id))
+    now = holder.market_params()["feeBps"]
+    if now != after:
+        raise AssertionError(f"the executed proposal left the fee at {now} bps, not {after}")
+    say(f"    the timelock set the fee to {now / 100:g} %")

@@ -10,8 +10,8 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from .artifacts import load
-from .deployment import Deployment, TokenTerms
-from .errors import FabricaError
+from .deployment import Deployment, GovernanceSettings, TokenTerms
+from .errors import FabricaError, FabricaValueError
 from .gas import gas_limit
 
 MINUTE = 60
@@ -36,7 +36,11 @@ class MarketParams:
     - compensation_bps 50 % (the contract's cap): the customer gets half of every slash for the delay, the
       treasury the rest, so a customer never profits from a shop's failure more than it is delayed by it.
     - dispute_window 7 days: the arbiter gets a working week to look at a disputed part.
-    - appeal_window 3 days: either side gets a few days to appeal a ruling (and the court as long to rule).
+    - appeal_window 3 days: either side gets a few days to appeal a ruling.
+    - court_window 14 days: the appeal court is the DAO, so it must fit a whole proposal (1 day's voting
+      delay, 5 days of voting, up to 1 day of late-quorum extension, the 2-day timelock) with days to spare.
+    - arbiter_fee_bps 20 %: a lost appeal bond pays a fifth to the arbiter whose ruling stood, the rest to the
+      treasury (never to the other side, so an appeal is never a payment between the parties).
     - min_stake 1000 FAB and unbond_delay 7 days (NodeRegistry): unbonding stake stays slashable for a week.
     """
 
@@ -52,6 +56,8 @@ class MarketParams:
     compensation_bps: int = 5_000
     dispute_window: int = 7 * DAY
     appeal_window: int = 3 * DAY
+    court_window: int = 14 * DAY
+    arbiter_fee_bps: int = 2_000
     min_stake: int = 1_000 * FAB
     unbond_delay: int = 7 * DAY
 
@@ -66,13 +72,14 @@ class MarketParams:
         possible: review, delivery and hand-back windows of 1 h, 1 h and 10 min, disputes and appeals of 1 day,
         unbonding of 1 day. Amounts (fee, collateral, stake) stay as in production."""
         return cls(review_window=HOUR, min_delivery_window=HOUR, hand_back_window=10 * MINUTE,
-                   dispute_window=DAY, appeal_window=DAY, unbond_delay=DAY)
+                   dispute_window=DAY, appeal_window=DAY, court_window=DAY, unbond_delay=DAY)
 
     def market_tuple(self) -> tuple:
         """The JobMarket `Params` struct (IJobMarketTypes.Params) as the tuple web3 encodes."""
         return (self.fee_bps, self.max_royalty_bps, self.dispute_bond_bps, self.review_window,
                 self.min_delivery_window, self.min_collateral, self.hand_back_window, self.hand_back_penalty_bps,
-                self.expiry_slash_bps, self.compensation_bps, self.dispute_window, self.appeal_window)
+                self.expiry_slash_bps, self.compensation_bps, self.dispute_window, self.appeal_window,
+                self.court_window, self.arbiter_fee_bps)
 
 
 def usd_terms(decimals: int) -> TokenTerms:
@@ -136,11 +143,15 @@ def deploy_protocol(
     w3: Web3,
     deployer: LocalAccount,
     *,
-    treasury: str,
-    arbiter: str,
-    appeal_court: str,
+    treasury: str | None = None,
+    arbiter: str | None = None,
+    appeal_court: str | None = None,
     owner: str | None = None,
     params: MarketParams = MarketParams(),
+    governance: GovernanceSettings | None = None,
+    arbiters: tuple[str, ...] = (),
+    guardian: str | None = None,
+    treasury_fab: int = 0,
     fab_supply: int = 1_000_000_000 * 10**18,
     test_stablecoin: bool = False,
     payment_tokens: dict[str, tuple[str, TokenTerms]] | None = None,
@@ -148,32 +159,64 @@ def deploy_protocol(
 ) -> Deployment:
     """Deploy FabToken, DesignNFT, NodeRegistry and JobMarket (and fUSD on devnets); returns the manifest.
 
+    With `governance`, the DAO is deployed too and takes everything over: FabTimelock (treasury, appeal court
+    and owner of every contract), FabGovernor (its only proposer), an ArbiterPanel of `arbiters` (the
+    market's arbiter) and a ManifestRegistry; `treasury_fab` FAB go to the treasury, and the deployer ends
+    holding no role at all. Without it, `owner` (default: the deployer) governs, and `treasury`, `arbiter`
+    and `appeal_court` are accounts (the shape tests of the market alone use).
+
     `payment_tokens` maps symbols of existing ERC-20s to (address, terms); with `test_stablecoin` a fresh
-    fUSD (6 decimals, `usd_terms`) is added. The market's constructor deploys its dispute and governance
-    module itself, so the whole protocol is five or six transactions plus one per payment token.
+    fUSD (6 decimals, `usd_terms`) is added.
     """
+    if governance is not None:
+        cycle = governance.voting_delay + governance.voting_period + governance.vote_extension \
+            + governance.timelock_delay
+        if params.court_window <= cycle:
+            # The DAO is the appeal court: a ruling it cannot pass inside the court window would never be made.
+            raise FabricaValueError(
+                f"court_window {params.court_window} s is not longer than a whole proposal ({cycle} s: voting "
+                "delay, voting period, late-quorum extension and timelock delay); the DAO could never rule in time")
     d = Deployer(w3, deployer, progress)
-    owner = to_checksum_address(owner or deployer.address)
+    me = deployer.address
     start_block = w3.eth.block_number
-    fab = d.deploy("FabToken", deployer.address, fab_supply)
+    fab = d.deploy("FabToken", me, fab_supply)
     tokens: dict[str, tuple[str, TokenTerms]] = {
         symbol: (to_checksum_address(address), terms) for symbol, (address, terms) in (payment_tokens or {}).items()
     }
     if test_stablecoin:
-        tokens["fUSD"] = (d.deploy("TestStablecoin", deployer.address), usd_terms(6))
+        tokens["fUSD"] = (d.deploy("TestStablecoin", me), usd_terms(6))
     designs = d.deploy("DesignNFT")
-    # Registry and market reference each other immutably: the market is the next contract deployed.
-    predicted_market = create_address(deployer.address, d.nonce + 1)
-    registry = d.deploy("NodeRegistry", deployer.address, fab, predicted_market, params.min_stake, params.unbond_delay)
+    contracts = {"FabToken": fab, "DesignNFT": designs}
+    if governance is not None:
+        # A temporary zero delay and the deployer as proposer let one batch accept every ownership; the batch
+        # itself then sets the real delay, and the deployer renounces its roles below.
+        timelock = d.deploy("FabTimelock", 0, [me], [me], me)
+        # The panel is deployed before the market it serves (the market is the fourth contract from here).
+        panel = d.deploy("ArbiterPanel", timelock, create_address(me, d.nonce + 3),
+                         [to_checksum_address(a) for a in arbiters])
+        treasury, arbiter, appeal_court, owner = timelock, panel, timelock, timelock
+        contracts |= {"FabTimelock": timelock, "ArbiterPanel": panel}
+    if treasury is None or arbiter is None or appeal_court is None:
+        raise FabricaError("deploy_protocol needs governance settings, or a treasury, arbiter and appeal court")
+    owner = to_checksum_address(owner or me)
+    # Registry, module and market reference each other immutably: the market comes two deployments later.
+    predicted_market = create_address(me, d.nonce + 2)
+    registry = d.deploy("NodeRegistry", me, fab, predicted_market, params.min_stake, params.unbond_delay)
+    module = d.deploy("JobMarketModule", predicted_market, registry, designs)
     market = d.deploy(
-        "JobMarket", deployer.address, registry, designs, to_checksum_address(treasury),
+        "JobMarket", me, registry, designs, module, to_checksum_address(treasury),
         to_checksum_address(arbiter), to_checksum_address(appeal_court), params.market_tuple(),
     )
     if market != predicted_market:
         raise FabricaError(f"market deployed at {market}, registry expects {predicted_market}")
+    contracts |= {"NodeRegistry": registry, "JobMarketModule": module, "JobMarket": market}
     for address, terms in tokens.values():
         d.call("JobMarket", market, "setTokenTerms", address, terms.to_abi())
-    if owner != deployer.address:
+    if governance is not None:
+        contracts |= _install_dao(d, governance, contracts, guardian)
+        if treasury_fab:
+            d.call("FabToken", fab, "transfer", contracts["FabTimelock"], treasury_fab)
+    elif owner != me:
         # Ownable2Step: the new owner (e.g. a Timelock) must call acceptOwnership.
         d.call("JobMarket", market, "transferOwnership", owner)
         d.call("NodeRegistry", registry, "transferOwnership", owner)
@@ -184,10 +227,50 @@ def deploy_protocol(
         treasury=treasury,
         arbiter=arbiter,
         appeal_court=appeal_court,
-        contracts={"FabToken": fab, "DesignNFT": designs, "NodeRegistry": registry, "JobMarket": market},
+        contracts=contracts,
         payment_tokens={symbol: address for symbol, (address, _terms) in tokens.items()},
         token_terms={symbol: terms for symbol, (_address, terms) in tokens.items()},
+        governance=governance,
     )
+
+
+TIMELOCK_ROLES = ("DEFAULT_ADMIN_ROLE", "PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE")
+
+
+def _install_dao(d: Deployer, settings: GovernanceSettings, contracts: dict[str, str],
+                 guardian: str | None) -> dict[str, str]:
+    """Deploy the governor and manifest registry, hand every contract to the timelock, renounce the deployer."""
+    me, timelock, market, registry = d.account.address, contracts["FabTimelock"], contracts["JobMarket"], \
+        contracts["NodeRegistry"]
+    manifests = d.deploy("ManifestRegistry", timelock)
+    governor = d.deploy("FabGovernor", contracts["FabToken"], registry, timelock, market, settings.to_abi())
+    tl = d.w3.eth.contract(address=timelock, abi=load("FabTimelock")["abi"])
+    role = {name: getattr(tl.functions, name)().call() for name in TIMELOCK_ROLES}
+    for name in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
+        d.call("FabTimelock", timelock, "grantRole", role[name], governor)
+    # Anyone may execute what the DAO passed and the delay let through (the zero address is OZ's "open role").
+    d.call("FabTimelock", timelock, "grantRole", role["EXECUTOR_ROLE"], "0x" + "00" * 20)
+    d.call("JobMarket", market, "transferOwnership", timelock)
+    d.call("NodeRegistry", registry, "transferOwnership", timelock)
+    batch = [(market, _calldata("JobMarket", "acceptOwnership")),
+             (registry, _calldata("NodeRegistry", "acceptOwnership"))]
+    if guardian:
+        batch.append((market, _calldata("JobMarket", "setGuardian", to_checksum_address(guardian))))
+    batch.append((timelock, _calldata("FabTimelock", "updateDelay", settings.timelock_delay)))
+    targets, datas = [t for t, _ in batch], [c for _, c in batch]
+    values, zero = [0] * len(batch), b"\x00" * 32
+    d.call("FabTimelock", timelock, "scheduleBatch", targets, values, datas, zero, zero, 0)
+    d.call("FabTimelock", timelock, "executeBatch", targets, values, datas, zero, zero)
+    for name in ("PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE", "DEFAULT_ADMIN_ROLE"):
+        d.call("FabTimelock", timelock, "renounceRole", role[name], me)
+    d.progress(f"governance handed to the timelock {timelock}; the deployer holds no role")
+    return {"FabGovernor": governor, "ManifestRegistry": manifests}
+
+
+def _calldata(name: str, fn: str, *args) -> bytes:
+    """ABI-encoded call of `fn` on contract `name`."""
+    contract = Web3().eth.contract(abi=load(name)["abi"])
+    return bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
 
 
 def fund_dev_accounts(w3: Web3, deployer: LocalAccount, deployment: Deployment, accounts: list[str],

@@ -46,6 +46,45 @@ class TokenTerms(BaseModel):
         return low, max(amount * self.max_collateral_rate // RATE_ONE, low)
 
 
+class GovernanceSettings(BaseModel):
+    """How the DAO (FabGovernor + FabTimelock) decides: recorded in the manifest of every deployment.
+
+    The production values follow what large token DAOs run (Compound, Uniswap, ENS, Arbitrum):
+    - voting_delay 1 day: holders see a proposal and can delegate before its vote snapshot is taken;
+    - voting_period 5 days: a working week to vote, long enough for delegates across time zones;
+    - quorum_percent 4: of FAB's total supply at the snapshot (Compound's and Uniswap's 4 %);
+    - proposal_threshold 1 000 000 FAB (0.1 % of supply): spam costs a real stake, while a party of an appealed
+      dispute may propose its ruling without it (FabGovernor);
+    - vote_extension 1 day: a vote that reaches quorum late stays open a day, so a last-minute swing can be answered;
+    - timelock_delay 2 days: anyone who disagrees with a passed proposal can exit before it takes effect.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    voting_delay: int = Field(default=86_400, ge=1, le=(1 << 48) - 1)
+    voting_period: int = Field(default=5 * 86_400, ge=1, le=(1 << 32) - 1)
+    proposal_threshold: int = Field(default=1_000_000 * 10**18, ge=0)
+    quorum_percent: int = Field(default=4, ge=1, le=100)
+    vote_extension: int = Field(default=86_400, ge=0, le=(1 << 48) - 1)
+    timelock_delay: int = Field(default=2 * 86_400, ge=0)
+
+    @classmethod
+    def production(cls) -> GovernanceSettings:
+        """The production settings (see the class docstring for the reason behind each)."""
+        return cls()
+
+    @classmethod
+    def devnet(cls) -> GovernanceSettings:
+        """Minutes instead of days, so the demo's proposal passes in seconds with `fabrica devnet advance`."""
+        return cls(voting_delay=60, voting_period=600, proposal_threshold=1_000 * 10**18, vote_extension=60,
+                   timelock_delay=120)
+
+    def to_abi(self) -> tuple:
+        """FabGovernor's `Settings` struct as the tuple web3 encodes."""
+        return (self.voting_delay, self.voting_period, self.proposal_threshold, self.quorum_percent,
+                self.vote_extension)
+
+
 class Deployment(BaseModel):
     """Addresses of one Fabrica deployment plus what a client needs to read its history."""
 
@@ -60,6 +99,7 @@ class Deployment(BaseModel):
     contracts: dict[str, str]
     payment_tokens: dict[str, str] = {}
     token_terms: dict[str, TokenTerms] = {}  # by payment token symbol, as set at deployment
+    governance: GovernanceSettings | None = None  # the DAO's settings; None: an owner account governs
 
     @field_validator("owner", "treasury", "arbiter", "appeal_court")
     @classmethod
@@ -72,7 +112,7 @@ class Deployment(BaseModel):
         return {k: to_checksum_address(a) for k, a in v.items()}
 
     def address(self, name: str) -> str:
-        """Address of contract `name` (FabToken, NodeRegistry, JobMarket, DesignNFT)."""
+        """Address of contract `name` (FabToken, NodeRegistry, JobMarket, DesignNFT, FabGovernor, FabTimelock…)."""
         try:
             return self.contracts[name]
         except KeyError:

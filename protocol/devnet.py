@@ -18,19 +18,25 @@ from web3.exceptions import Web3Exception
 
 from .accounts import DEV_ACCOUNTS, DEV_ROLES, dev_account
 from .deploy import MarketParams, deploy_protocol, fund_dev_accounts
-from .deployment import Deployment
+from .deployment import Deployment, GovernanceSettings
 from .errors import FabricaConnectionError, FabricaError, FabricaLookupError, FabricaValueError
 
 DEVNET_CHAIN_ID = 31337
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-# The appeal court's dev account: the role "court" when accounts.py names one, else dev account 8 (0..5 have
-# roles, tests use 6 and 7 as a newcomer and a stranger).
-COURT_INDEX = DEV_ROLES.get("court", 8)
 
+
+def advance_clock(w3: Web3, seconds: int) -> int:
+    """Move a devnet's clock forward by `seconds` and mine a block; the new block's timestamp."""
+    if w3.eth.chain_id != DEVNET_CHAIN_ID:
+        raise FabricaValueError(f"chain {w3.eth.chain_id} is not the devnet (chain {DEVNET_CHAIN_ID}): only a "
+                                "devnet's clock can be moved")
+    w3.provider.make_request("evm_increaseTime", [seconds])
+    w3.provider.make_request("evm_mine", [])
+    return int(w3.eth.get_block("latest")["timestamp"])
 
 def devnet_roles() -> dict[str, int]:
-    """Dev roles with the appeal court's account: what `devnet up` prints and deploys with."""
-    return {**DEV_ROLES, "court": COURT_INDEX}
+    """The dev accounts' roles: what `devnet up` prints and deploys with (the DAO is the treasury and court)."""
+    return dict(DEV_ROLES)
 
 
 @dataclass(frozen=True)
@@ -252,12 +258,14 @@ class Devnet:
         try:
             w3 = Web3(Web3.HTTPProvider(self.rpc_url))
             deployer = dev_account(DEV_ROLES["deployer"])
+            # The DAO governs the devnet as it would production, on minutes instead of days: the dev
+            # arbiter sits on the panel and the guardian may pause new jobs; a tenth of FAB is the treasury's.
             deployment = deploy_protocol(
                 w3, deployer,
-                treasury=dev_account(DEV_ROLES["treasury"]).address,
-                arbiter=dev_account(DEV_ROLES["arbiter"]).address,
-                appeal_court=dev_account(COURT_INDEX).address,
-                params=MarketParams.devnet(), test_stablecoin=True, progress=say,
+                params=MarketParams.devnet(), governance=GovernanceSettings.devnet(),
+                arbiters=(dev_account(DEV_ROLES["arbiter"]).address,),
+                guardian=dev_account(DEV_ROLES["guardian"]).address, treasury_fab=100_000_000 * 10**18,
+                test_stablecoin=True, progress=say,
             )
             say(f"funding {DEV_ACCOUNTS} dev accounts with FAB and fUSD")
             fund_dev_accounts(w3, deployer, deployment, [dev_account(i).address for i in range(DEV_ACCOUNTS)])

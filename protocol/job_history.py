@@ -10,7 +10,7 @@ from .types import DisputeInfo, DisputeStage, Job, JobRecord, JobStatus, Resolut
 # Events whose first indexed topic is a job id (the order the market emits them in a job's life).
 JOB_EVENTS = (
     "JobPosted", "OrderTaken", "JobClaimed", "JobHandedBack", "JobDelivered", "JobSettled", "JobCancelled",
-    "JobExpired", "JobDisputed", "DisputeRuled", "DisputeAppealed", "JobResolved",
+    "JobExpired", "JobDisputed", "DisputeReassigned", "DisputeRuled", "DisputeAppealed", "JobResolved",
 )
 # Events that create a job (and carry its whole struct).
 CREATING_EVENTS = ("JobPosted", "OrderTaken")
@@ -75,10 +75,17 @@ def _apply(s: dict[str, Any], e: LogEvent) -> None:
         s.update(status=JobStatus.DISPUTED, reason_cid=str(Cid.parse(a["reasonCid"])),
                  dispute=DisputeInfo(stage=DisputeStage.AWAITING_ARBITER, judge=a["arbiter"], deadline=a["ruleBy"],
                                      arbiter=a["arbiter"]))
+    elif e.name == "DisputeReassigned":
+        # The assigned arbiter left the panel: a new one judges, on a fresh deadline.
+        s["dispute"] = s["dispute"].model_copy(update={"judge": a["arbiter"], "arbiter": a["arbiter"],
+                                                       "deadline": a["ruleBy"]})
+        s["reassignments"] = s.get("reassignments", 0) + 1
     elif e.name == "DisputeRuled":
+        # A zero `arbiter` is the default ruling (the arbiter stayed silent): the market forgets the silent arbiter
+        # (owed no fee) but keeps it as the judge of record until an appeal.
         s["dispute"] = s["dispute"].model_copy(update={
             "stage": DisputeStage.RULED, "refund_bps": a["refundBps"], "slash_bps": a["slashBps"],
-            "deadline": a["appealBy"]})
+            "deadline": a["appealBy"], "arbiter": a["arbiter"]})
     elif e.name == "DisputeAppealed":
         s["dispute"] = s["dispute"].model_copy(update={
             "stage": DisputeStage.APPEALED, "judge": a["court"], "appellant": a["appellant"], "deadline": a["ruleBy"]})

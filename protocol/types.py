@@ -267,9 +267,9 @@ class DisputeStage(enum.IntEnum):
     """Mirror of Solidity `IJobMarketTypes.DisputeStage`: where a disputed job's dispute stands."""
 
     NONE = 0
-    AWAITING_ARBITER = 1  # the arbiter fixed at opening rules by the deadline, else anyone escalates to the court
-    RULED = 2  # the arbiter ruled; either side may appeal until the deadline, then anyone finalizes
-    APPEALED = 3  # the appeal court rules by the deadline, else the arbiter's ruling (or the default) stands
+    AWAITING_ARBITER = 1  # the assigned arbiter rules by the deadline, else anyone applies the default ruling
+    RULED = 2  # the arbiter ruled (or the default applied); either side may appeal until the deadline
+    APPEALED = 3  # the appeal court (the DAO) rules by the deadline, else the ruling stands
 
 
 class DisputeInfo(BaseModel):
@@ -278,12 +278,30 @@ class DisputeInfo(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     stage: DisputeStage = DisputeStage.NONE
-    judge: str = ZERO_ADDRESS  # the arbiter, then (once appealed or escalated) the appeal court
+    judge: str = ZERO_ADDRESS  # the assigned arbiter (a panel member), then, once appealed, the appeal court
     deadline: int = 0  # rule-by while awaiting a judge, appeal-by once ruled
-    refund_bps: int = 0  # the arbiter's ruling, once RULED
+    refund_bps: int = 0  # the ruling (the arbiter's, or the default), once RULED
     slash_bps: int = 0
-    appellant: str = ZERO_ADDRESS  # who appealed and posted the bond; zero for an escalation
-    arbiter: str = ZERO_ADDRESS  # the arbiter fixed when the dispute opened
+    appellant: str = ZERO_ADDRESS  # who appealed and posted the bond
+    arbiter: str = ZERO_ADDRESS  # the arbiter assigned at opening (or on reassignment); zero once the default applied
+
+    @property
+    def default_ruling(self) -> bool:
+        """Whether the ruling is the default one (the arbiter stayed silent past its deadline)."""
+        return self.stage in (DisputeStage.RULED, DisputeStage.APPEALED) and int(self.arbiter, 16) == 0
+
+
+class Evidence(BaseModel):
+    """A document put on record for a dispute (ArbiterPanel `EvidenceSubmitted`), by CID."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: int
+    party: str  # who submitted it (readers weigh the customer's and the node's)
+    cid: str
+    block_number: int
+    tx_hash: str
+    timestamp: int = 0  # the block's time
 
 
 class Resolution(BaseModel):
@@ -321,6 +339,7 @@ class JobRecord(BaseModel):
     hand_backs: int = 0  # how often a node gave the job back
     order_hash: bytes | None = None  # the signed order's EIP-712 digest, for jobs created by `take`
     dispute: DisputeInfo | None = None  # the dispute as its events left it; None when never disputed
+    reassignments: int = 0  # how often the dispute got a new arbiter because its own left the panel
     resolution: Resolution | None = None  # how the dispute ended, once RESOLVED
 
 

@@ -22,8 +22,9 @@ import {CidLib} from "./libraries/CidLib.sol";
 /// Market rules (see README "Market rules"): collateral scales with the payment within governed bounds; a
 /// node may hand a claim back (free within the hand-back window); a missed delivery refunds the customer
 /// and compensates the delay from a bounded share of the slash, the rest goes to the treasury; disputes
-/// have an arbiter fixed at opening with a deadline, an appeal court, and a default ruling.
-/// Disputes, governance and the rarely read views live in `JobMarketModule`, deployed by this constructor
+/// have an arbiter (a governance-appointed panel's member) fixed at opening with a deadline and a default
+/// ruling, and an appeal to the DAO. Governance may pause new jobs; nothing that belongs to anyone stops.
+/// Disputes, governance and the rarely read views live in `JobMarketModule`, deployed just before the market
 /// and reached by delegatecall (same storage, see MarketCore): the functions below that only forward are its.
 contract JobMarket is IJobMarket, MarketCore, EIP712 {
     using SafeERC20 for IERC20;
@@ -36,12 +37,19 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
         address owner_,
         INodeRegistry registry_,
         IERC2981 designs_,
+        JobMarketModule module_,
         address treasury_,
         address arbiter_,
         address appealCourt_,
         Params memory params_
     ) MarketCore(owner_, registry_, designs_) EIP712("Fabrica JobMarket", "1") {
-        _module = address(new JobMarketModule(registry_, designs_));
+        // The module runs on this market's storage with its own immutables: it must have been built for this
+        // market, registry and designs (deployed just before, at the address the deployer predicted).
+        (address m, address r, address d) = module_.binding();
+        if (m != address(this) || r != address(registry_) || d != address(designs_)) {
+            revert JobMarket__ModuleMismatch(address(module_));
+        }
+        _module = address(module_);
         _setTreasury(treasury_);
         if (arbiter_ == address(0)) revert JobMarket__ZeroAddress("arbiter");
         if (appealCourt_ == address(0)) revert JobMarket__ZeroAddress("appealCourt");
@@ -74,7 +82,8 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
         Job memory job = _newJob(msg.sender, token, amount, designId, deliveryWindow, collateral);
         job.deadline = claimBy;
         job.targetNode = targetNode;
-        // unchecked: a uint48 counter of jobs cannot overflow.
+        if (_paused) revert JobMarket__Paused();
+        // unchecked: a uint40 counter of jobs (a trillion) cannot overflow.
         unchecked {
             jobId = ++_jobCount;
         }
@@ -417,6 +426,7 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
     {
         bytes32 digest = _checkOrder(order, signature, nodeId);
         _useNonce(order.customer, order.nonce);
+        if (_paused) revert JobMarket__Paused();
         unchecked {
             jobId = ++_jobCount;
         }

@@ -6,8 +6,10 @@ import {IJobMarketTypes} from "../src/interfaces/IJobMarketTypes.sol";
 import {INodeRegistry} from "../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../src/types/Job.sol";
 import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
-/// @notice The attacks of issue 12 ("Job market v2"), one test each: the attacker ends no richer and the
+/// @notice The attacks of issue 12 ("Job market v2") and issue 13 (DAO: silent arbiters, appeals, pause), one
+/// test each: the attacker ends no richer and the
 /// victim loses at most what the rules state. Wealth is compared before and after, in the payment token
 /// (wallet + market balance) and in FAB (wallet + market balance + stake, bonded and unbonding).
 contract JobMarketAttacksTest is MarketFixture {
@@ -145,13 +147,13 @@ contract JobMarketAttacksTest is MarketFixture {
         (id, job) = _disputed(0);
         vm.warp(block.timestamp + DISPUTE_WINDOW + 1);
         vm.prank(stranger);
-        module.finalize(id, job); // silent arbiter: the court takes it
+        module.finalize(id, job); // silent arbiter: the default ruling, appealable
         vm.warp(block.timestamp + APPEAL_WINDOW + 1);
         vm.prank(stranger);
-        module.finalize(id, job); // silent court: the default ruling
+        module.finalize(id, job); // nobody appealed: it applies
     }
 
-    function test_noExit_silentArbiterAndCourtStillEndTheDispute() public {
+    function test_noExit_silentArbiterStillEndsTheDispute() public {
         Wealth memory c0 = _wealth(customer);
         Wealth memory s0 = _wealth(shop);
         (uint256 id, Job memory job) = _silentJudgesEndDispute();
@@ -392,6 +394,125 @@ contract JobMarketAttacksTest is MarketFixture {
         vm.assertEq(_wealth(shop).fab, s0.fab, "no slash");
         vm.assertEq(c0.usd - _wealth(customer).usd, AMOUNT + 10e6, "customer pays for the job and the bond");
         vm.assertEq(_wealth(customer).fab, c0.fab, "no FAB for the customer");
+    }
+
+    // ====================================================================== issue 13: arbiters, appeals
+
+    function test_silentArbiter_earnsNothingEvenWhenTheDefaultIsAppealedAndStands() public {
+        Wealth memory a0 = _wealth(arbiter);
+        (uint256 id, Job memory job) = _disputed(0);
+        vm.warp(block.timestamp + DISPUTE_WINDOW + 1);
+        module.finalize(id, job); // the arbiter never ruled: the default ruling
+        vm.prank(customer);
+        module.appeal(id, job);
+        vm.prank(court);
+        module.rule(id, job, 5_000, 0); // the default stands: a lost appeal whose bond pays "the arbiter's fee"
+        vm.assertEq(_wealth(arbiter).usd, a0.usd, "no fee for silence");
+        vm.assertEq(market.feesOf(address(usd)), 1_250_000 + 10e6, "the whole lost bond to the treasury");
+        _assertUsdBacked(0);
+    }
+
+    /// @dev A dispute the arbiter rules `refundBps` (no slash) that `appellant` appeals or not; the court
+    /// confirms the ruling. Returns the customer's and the shop's USD wealth change (signed, as int).
+    function _appealLost(bool appeal, address appellant, uint16 refundBps) internal returns (int256 dc, int256 ds) {
+        vm.prank(owner);
+        usd.mint(shop, 100e6);
+        vm.prank(shop);
+        usd.approve(address(market), type(uint256).max);
+        Wealth memory c0 = _wealth(customer);
+        Wealth memory s0 = _wealth(shop);
+        (uint256 id, Job memory job) = _disputed(0);
+        vm.prank(arbiter);
+        module.rule(id, job, refundBps, 0);
+        if (appeal) {
+            vm.prank(appellant);
+            module.appeal(id, job);
+            vm.prank(court);
+            module.rule(id, job, refundBps, 0);
+        } else {
+            vm.warp(block.timestamp + APPEAL_WINDOW + 1);
+            module.finalize(id, job);
+        }
+        dc = int256(_wealth(customer).usd) - int256(c0.usd);
+        ds = int256(_wealth(shop).usd) - int256(s0.usd);
+    }
+
+    function test_appeal_lostBondNeverReachesTheOpponent() public {
+        uint256 snap = vm.snapshotState();
+        (int256 dcPlain, int256 dsPlain) = _appealLost(false, shop, 10_000);
+        vm.revertToState(snap);
+        (int256 dcAppeal, int256 dsAppeal) = _appealLost(true, shop, 10_000);
+        // The shop's frivolous appeal costs it exactly the bond; the customer gets not a unit more for it, so
+        // a customer and a shop that collude (or are one person) lose the bond by appealing.
+        vm.assertEq(uint256(dsPlain - dsAppeal), 10e6, "the appellant loses its bond");
+        vm.assertEq(uint256(dcAppeal), uint256(dcPlain), "the opponent gains nothing"); // same change, to the unit
+        vm.assertEq(uint256(-(dcAppeal + dsAppeal)) - uint256(-(dcPlain + dsPlain)), 10e6, "colluders lose the bond");
+        vm.assertEq(market.balanceOf(address(usd), arbiter), 2e6, "20 % to the arbiter whose ruling stood");
+        snap = vm.snapshotState();
+        (dcPlain, dsPlain) = _appealLost(false, customer, 0);
+        vm.revertToState(snap);
+        (dcAppeal, dsAppeal) = _appealLost(true, customer, 0);
+        vm.assertEq(uint256(dcPlain - dcAppeal), 10e6, "the customer appellant loses its bond");
+        vm.assertEq(uint256(dsAppeal), uint256(dsPlain), "the shop gains nothing");
+    }
+
+    function test_appeal_silentCourtGivesTheAppellantNothingExtra() public {
+        vm.prank(owner);
+        usd.mint(shop, 100e6);
+        vm.prank(shop);
+        usd.approve(address(market), type(uint256).max);
+        Wealth memory s0 = _wealth(shop);
+        Wealth memory c0 = _wealth(customer);
+        (uint256 id, Job memory job) = _disputed(0);
+        vm.prank(arbiter);
+        module.rule(id, job, 10_000, 0);
+        vm.prank(shop);
+        module.appeal(id, job);
+        vm.warp(block.timestamp + COURT_WINDOW + 1);
+        module.finalize(id, job); // the court never ruled: the ruling stands, the bond goes back
+        vm.assertEq(_wealth(shop).usd, s0.usd, "the appellant is exactly where it started");
+        vm.assertEq(_wealth(customer).usd, c0.usd, "the customer got its escrow and bond back");
+        vm.assertEq(market.balanceOf(address(usd), arbiter), 0, "no fee: nobody lost");
+    }
+
+    function test_guardian_cannotFreezeFundsOrGovern() public {
+        address guardian = address(0x6A4D);
+        vm.prank(owner);
+        module.setGuardian(guardian);
+        (uint256 idOpen, Job memory jOpen) = _open();
+        (uint256 idDelivered, Job memory jDelivered) = _delivered(0);
+        vm.prank(customer);
+        market.deposit(address(usd), 7e6);
+        vm.prank(guardian);
+        module.setPaused(true);
+        // The guardian's only power is the pause: not resuming, not governing.
+        bytes memory notOwner = abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, guardian);
+        vm.startPrank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotGuardian.selector, guardian));
+        module.setPaused(false);
+        vm.expectRevert(notOwner);
+        module.setTreasury(guardian);
+        vm.expectRevert(notOwner);
+        module.setParams(defaultParams());
+        vm.expectRevert(notOwner);
+        module.proposeArbiter(guardian);
+        vm.expectRevert(notOwner);
+        module.setTokenTerms(address(usd), IJobMarketTypes.TokenTerms(false, 0, 0));
+        vm.expectRevert(notOwner);
+        module.setGuardian(address(0));
+        vm.stopPrank();
+        // Everything that belongs to someone still comes out: the open escrow, the deposit, the delivery.
+        vm.prank(customer);
+        market.cancel(idOpen, jOpen);
+        vm.warp(jDelivered.deadline + 1);
+        market.settle(idDelivered, jDelivered);
+        vm.prank(customer);
+        vm.assertEq(market.withdraw(address(usd), customer), AMOUNT + 7e6, "escrow and deposit back");
+        vm.prank(shop);
+        vm.assertEq(market.withdraw(address(usd), shop), AMOUNT - AMOUNT * FEE_BPS / BPS, "shop paid");
+        market.withdrawFees(address(usd));
+        vm.assertEq(usd.balanceOf(address(market)), 0, "nothing frozen");
+        vm.assertEq(market.lockedOf(shop), 0, "collateral free");
     }
 
     // ========================================================================================= smaller

@@ -48,7 +48,7 @@ contract JobMarketFuzzTest is MarketFixture {
 
     /// @dev Pays every credit and fee out; the market must end empty in USD and FAB.
     function _drain() internal {
-        address[4] memory payees = [customer, shop, designer, stranger];
+        address[5] memory payees = [customer, shop, designer, stranger, arbiter];
         address[2] memory tokens = [address(usd), address(fab)];
         for (uint256 t; t < 2; ++t) {
             for (uint256 i; i < payees.length; ++i) {
@@ -198,15 +198,20 @@ contract JobMarketFuzzTest is MarketFixture {
     }
 
     /// @notice Appeal: every bond and the payment are paid out exactly once; the appellant's bond goes back
-    /// when the court moved the ruling its way (or stayed silent), else to the other side.
+    /// when the court moved the ruling its way (or stayed silent), else it pays the arbiter's fee and the rest
+    /// goes to the treasury: never to the other side.
     function testFuzz_appeal_bondsConserved(
         uint256 amount,
         uint256 ruling,
         uint256 finalRuling,
         bool customerAppeals,
-        bool courtSilent
+        bool courtSilent,
+        uint16 arbiterFeeBps
     ) public {
         amount = bound(amount, 1, 500_000e6);
+        IJobMarketTypes.Params memory p = defaultParams();
+        p.arbiterFeeBps = uint16(bound(arbiterFeeBps, 0, 5_000));
+        _setParams(p);
         Appeal memory a;
         Job memory job;
         (a.id, job) = _post(amount, designId);
@@ -229,8 +234,9 @@ contract JobMarketFuzzTest is MarketFixture {
         vm.prank(a.appellant);
         module.appeal(a.id, job);
         vm.assertEq(module.disputeOf(a.id).appellant, a.appellant, "appellant recorded");
+        vm.assertEq(module.disputeOf(a.id).deadline, block.timestamp + COURT_WINDOW, "the court's window");
         if (courtSilent) {
-            vm.warp(block.timestamp + APPEAL_WINDOW + 1);
+            vm.warp(block.timestamp + COURT_WINDOW + 1);
             module.finalize(a.id, job);
             (a.refund2, a.slash2, a.won) = (a.refund1, a.slash1, true);
         } else {
@@ -239,25 +245,33 @@ contract JobMarketFuzzTest is MarketFixture {
             module.rule(a.id, job, a.refund2, a.slash2);
             a.won = MarketMath.appealWon(customerAppeals, a.refund1, a.slash1, a.refund2, a.slash2);
         }
-        _checkAppealPayout(a, job, customerAppeals);
+        _checkAppealPayout(a, job, customerAppeals, p.arbiterFeeBps);
         _drain();
     }
 
-    function _checkAppealPayout(Appeal memory a, Job memory job, bool customerAppeals) internal view {
+    function _checkAppealPayout(Appeal memory a, Job memory job, bool customerAppeals, uint256 arbiterFeeBps)
+        internal
+        view
+    {
         MarketMath.Resolution memory r = MarketMath.resolution(job.amount, job.royalty, job.feeBps, job.bond, a.refund2);
-        // The appeal bond: back to a winning appellant, else to the other side.
-        uint256 toCustomer = r.customer + (a.won == customerAppeals ? job.bond : 0);
-        uint256 toNode = r.node + (a.won != customerAppeals ? job.bond : 0);
+        // The appeal bond: back to a winning appellant; a lost one to the arbiter's fee and the treasury.
+        (uint256 arbiterFee, uint256 toTreasury) = MarketMath.lostAppealBond(job.bond, arbiterFeeBps, true);
+        if (a.won) (arbiterFee, toTreasury) = (0, 0);
+        uint256 toCustomer = r.customer + (a.won && customerAppeals ? job.bond : 0);
+        uint256 toNode = r.node + (a.won && !customerAppeals ? job.bond : 0);
         vm.assertEq(_credit(address(usd), customer), toCustomer, "customer's credit");
         vm.assertEq(_credit(address(usd), shop), toNode, "node's credit");
+        vm.assertEq(_credit(address(usd), arbiter), arbiterFee, "arbiter's fee");
+        vm.assertEq(market.feesOf(address(usd)), r.fee + toTreasury, "treasury: fee + the rest of a lost bond");
         uint256 held = uint256(job.amount) + 2 * uint256(job.bond);
-        vm.assertEq(toCustomer + toNode + r.royalty + r.fee, held, "payment + both bonds, to the unit");
+        vm.assertEq(toCustomer + toNode + arbiterFee + toTreasury + r.royalty + r.fee, held, "payment + both bonds, to the unit");
         vm.assertEq(usd.balanceOf(address(market)), held, "all held until withdrawn");
         vm.assertEq(registry.stakeOf(shop).staked, 10_000e18 - uint256(job.collateral) * a.slash2 / BPS, "slash");
     }
 
-    /// @notice Neither judge rules: escalation, then the default ruling (half back, no slash, bond to the customer).
-    function testFuzz_silentJudges_defaultRuling(uint256 amount, uint16 bondBps) public {
+    /// @notice A silent arbiter: the default ruling (half back, no slash, bond to the customer) applies as an
+    /// appealable ruling with no arbiter, then becomes final once nobody appealed.
+    function testFuzz_silentArbiter_defaultRuling(uint256 amount, uint16 bondBps) public {
         amount = bound(amount, 1, 500_000e6);
         IJobMarketTypes.Params memory p = defaultParams();
         p.disputeBondBps = uint16(bound(bondBps, 0, 5_000));
@@ -269,14 +283,19 @@ contract JobMarketFuzzTest is MarketFixture {
         vm.prank(customer);
         module.dispute(id, job, PROOF_CID);
         vm.warp(block.timestamp + DISPUTE_WINDOW + 1);
-        module.finalize(id, job); // escalates to the court
-        vm.assertEq(uint256(module.disputeOf(id).stage), uint256(IJobMarketTypes.DisputeStage.Appealed), "escalated");
-        vm.assertEq(module.disputeOf(id).judge, court, "the court took it");
+        module.finalize(id, job); // the default ruling
+        IJobMarketTypes.Dispute memory d = module.disputeOf(id);
+        vm.assertEq(uint256(d.stage), uint256(IJobMarketTypes.DisputeStage.Ruled), "ruled by default");
+        vm.assertEq(d.arbiter, address(0), "no arbiter ruled");
+        vm.assertEq(d.refundBps, 5_000, "half back");
+        vm.assertEq(d.slashBps, 0, "no slash");
+        vm.assertEq(d.deadline, block.timestamp + APPEAL_WINDOW, "appealable");
         vm.warp(block.timestamp + APPEAL_WINDOW + 1);
         module.finalize(id, job);
         MarketMath.Resolution memory r = MarketMath.resolution(amount, 0, job.feeBps, job.bond, 5_000);
         vm.assertEq(_credit(address(usd), customer), r.customer, "half back plus the bond");
         vm.assertEq(_credit(address(usd), shop), r.node, "the other half after the fee");
+        vm.assertEq(_credit(address(usd), arbiter), 0, "the silent arbiter earns nothing");
         vm.assertEq(registry.stakeOf(shop).staked, 10_000e18, "no slash");
         _drain();
     }

@@ -7,6 +7,7 @@ import {JobMarketHandler} from "./handlers/JobMarketHandler.sol";
 import {MarketEnv, Expectations} from "./handlers/MarketModel.sol";
 import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
 import {TestStablecoin} from "../src/devnet/TestStablecoin.sol";
+import {ArbiterPanel} from "../src/governance/ArbiterPanel.sol";
 import {IJobMarketTypes} from "../src/interfaces/IJobMarketTypes.sol";
 import {INodeRegistry} from "../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../src/types/Job.sol";
@@ -21,7 +22,9 @@ contract JobMarketInvariantTest is Fixture {
     JobMarketHandler internal handler;
     TestStablecoin internal eur;
     FeeOnTransferToken internal fot;
+    ArbiterPanel internal panel;
     address internal constant STRANGER = address(0x5757);
+    address internal constant GUARDIAN = address(0x6A4D);
 
     // Copies of the handler's lists, so the per-call checks do not fetch them.
     address[] internal tokens;
@@ -37,7 +40,17 @@ contract JobMarketInvariantTest is Fixture {
         module.setTokenTerms(address(eur), IJobMarketTypes.TokenTerms(true, 1e27, 1e30));
         module.setTokenTerms(address(fot), usdTerms());
         registry.setUnbondDelay(1 days); // the shortest delay: unbonded stake matures within a run
+        module.setGuardian(GUARDIAN);
         vm.stopPrank();
+        // The market's arbiter is a panel of three (the handler appoints a customer too, and may switch the
+        // market back to the fixture's arbiter account and forth).
+        address[] memory members = new address[](3);
+        (members[0], members[1], members[2]) = (address(0xA4B5), address(0xA4B6), address(0xA4B7));
+        panel = new ArbiterPanel(owner, address(market), members);
+        vm.prank(owner);
+        module.proposeArbiter(address(panel));
+        vm.warp(block.timestamp + market.JUDGE_CHANGE_DELAY());
+        module.activateArbiter();
         handler = new JobMarketHandler(
             MarketEnv({
                 market: market,
@@ -50,6 +63,8 @@ contract JobMarketInvariantTest is Fixture {
                 owner: owner,
                 treasury: treasury,
                 arbiter: arbiter,
+                panel: panel,
+                guardian: GUARDIAN,
                 court: court,
                 idleShop: shop,
                 idleNode: nodeId
@@ -59,7 +74,7 @@ contract JobMarketInvariantTest is Fixture {
         for (uint256 i; i < handler.holderCount(); ++i) holders.push(handler.holders(i));
         for (uint256 i; i < handler.operatorCount(); ++i) operators.push(handler.operators(i));
 
-        bytes4[] memory s = new bytes4[](36);
+        bytes4[] memory s = new bytes4[](41);
         s[0] = JobMarketHandler.post.selector;
         s[1] = JobMarketHandler.post.selector; // posts and takes feed everything else: twice as likely
         s[2] = JobMarketHandler.take.selector;
@@ -96,7 +111,13 @@ contract JobMarketInvariantTest is Fixture {
         s[33] = JobMarketHandler.activateJudge.selector;
         s[34] = JobMarketHandler.transferDesign.selector;
         s[35] = JobMarketHandler.tamper.selector;
-        for (uint256 i; i < 36; ++i) _selectors.push(s[i]);
+        s[36] = JobMarketHandler.reassign.selector;
+        s[37] = JobMarketHandler.panelMembers.selector;
+        s[38] = JobMarketHandler.setPaused.selector;
+        // Only disputes whose member left the panel move: removals and reassignments twice as likely.
+        s[39] = JobMarketHandler.reassign.selector;
+        s[40] = JobMarketHandler.panelMembers.selector;
+        for (uint256 i; i < 41; ++i) _selectors.push(s[i]);
         _selectors.push(JobMarketHandler.warp.selector);
         targetContract(address(handler));
         targetSelector(FuzzSelector(address(handler), _selectors));
@@ -114,21 +135,27 @@ contract JobMarketInvariantTest is Fixture {
             _checkSurprises();
         }
         afterInvariant();
-        string[33] memory names = [
+        string[38] memory names = [
             "post", "take", "takeWithPermit", "deposit", "cancel", "accept", "cancelOrder", "incrementCounter",
             "claim", "handBack", "deliver", "settle", "expire", "dispute", "rule", "appeal", "finalize", "withdraw",
             "withdrawFees", "stake", "requestUnbond", "withdrawStake", "refreshEligibility", "setNodeActive",
             "setMinStake", "setParams", "setTokenTerms", "proposeArbiter", "proposeAppealCourt", "activateArbiter",
-            "activateAppealCourt", "transferDesign", "tamper"
+            "activateAppealCourt", "transferDesign", "tamper", "reassign", "appointArbiter", "removeArbiter",
+            "setPaused", "setGuardian"
         ];
-        for (uint256 i; i < 33; ++i) {
+        for (uint256 i; i < 38; ++i) {
             bytes32 key = bytes32(bytes(names[i]));
             emit log_named_uint(string.concat(names[i], " ok"), handler.succeeded(key));
             emit log_named_uint(string.concat(names[i], " refused"), handler.refused(key));
+        }
+        for (uint256 i; i < 38; ++i) {
+            bytes32 key = bytes32(bytes(names[i]));
             // A tampered call must always fail; every other action must also succeed.
             if (key == "tamper") vm.assertGt(handler.refused(key), 0, "tamper never ran");
             else vm.assertGt(handler.succeeded(key), 0, string.concat("never succeeded: ", names[i]));
         }
+        emit log_named_uint("post refused while paused", handler.refusedWith("post", IJobMarketTypes.JobMarket__Paused.selector));
+        emit log_named_uint("take refused while paused", handler.refusedWith("take", IJobMarketTypes.JobMarket__Paused.selector));
         for (uint256 s = uint256(JobStatus.Settled); s <= uint256(JobStatus.Expired); ++s) {
             emit log_named_uint(string.concat("ended in status ", vm.toString(s)), _endedIn(JobStatus(s)));
             vm.assertGt(_endedIn(JobStatus(s)), 0, "no job reached one of the terminal states");
@@ -309,6 +336,9 @@ contract JobMarketInvariantTest is Fixture {
         }
         vm.assertEq(module.arbiter(), handler.arbiter(), "arbiter");
         vm.assertEq(module.appealCourt(), handler.court(), "appeal court");
+        vm.assertEq(module.paused(), handler.paused(), "paused");
+        vm.assertEq(module.guardian(), handler.guardian(), "guardian");
+        vm.assertEq(keccak256(abi.encode(panel.arbiters())), keccak256(abi.encode(handler.ghostMembers())), "panel");
         vm.assertEq(registry.minStake(), handler.minStake(), "minimum stake");
     }
 

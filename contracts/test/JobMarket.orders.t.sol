@@ -512,4 +512,42 @@ contract JobMarketOrdersTest is MarketFixture {
         _assertNoFundsMoved(before);
         vm.assertFalse(market.nonceUsed(signer, 0), "nonce untouched");
     }
+
+    // ------------------------------------------------------------------------------------ pause
+
+    function test_take_revertsWhilePausedAndWorksOnceResumed() public {
+        IJobMarketTypes.Order memory o = _order();
+        bytes memory sig = _sign(PK, o);
+        vm.prank(owner);
+        module.setPaused(true);
+        _expectTakeRevert(o, sig, nodeId, abi.encodeWithSelector(IJobMarketTypes.JobMarket__Paused.selector));
+        // The order stays valid: the customer may still cancel it, or a shop take it once resumed.
+        vm.prank(owner);
+        module.setPaused(false);
+        uint256 id = _take(shop, o, sig, nodeId);
+        vm.assertEq(_status(id, _jobOf(o, shop, uint64(id))), uint256(JobStatus.Claimed), "taken once resumed");
+    }
+
+    function test_takeWithPermit_revertsWhilePausedLeavingPermitUnused() public {
+        vm.prank(signer);
+        usd.approve(address(market), 0);
+        IJobMarketTypes.Order memory o = _order();
+        bytes memory sig = _sign(PK, o);
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _permit(AMOUNT, deadline);
+        vm.prank(owner);
+        module.setPaused(true);
+        bytes32 before = _funds();
+        vm.prank(shop);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketTypes.JobMarket__Paused.selector));
+        market.takeWithPermit(o, sig, nodeId, 0, AMOUNT, deadline, v, r, s);
+        _assertNoFundsMoved(before);
+        vm.assertEq(usd.nonces(signer), 0, "permit not consumed");
+        vm.assertEq(usd.allowance(signer, address(market)), 0, "no allowance granted");
+        vm.assertFalse(market.nonceUsed(signer, 0), "order nonce untouched");
+        // Cancelling an order is no new job: it works while paused.
+        vm.prank(signer);
+        market.cancelOrder(0);
+        vm.assertTrue(market.nonceUsed(signer, 0), "cancelled while paused");
+    }
 }

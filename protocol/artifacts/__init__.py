@@ -8,7 +8,8 @@ from typing import Any
 
 from ..errors import FabricaLookupError
 
-CONTRACT_NAMES = ("FabToken", "NodeRegistry", "JobMarket", "DesignNFT", "TestStablecoin")
+CONTRACT_NAMES = ("FabToken", "NodeRegistry", "JobMarket", "JobMarketModule", "DesignNFT", "TestStablecoin", "FabGovernor", "FabTimelock",
+                  "ArbiterPanel", "ManifestRegistry")
 
 
 @cache

@@ -137,3 +137,49 @@ def status(home: HomeOpt = None, port: PortOpt = None, rpc_url: RpcOpt = None, j
             console.print(f"devnet down at {url}: nothing answers")
 
     run(body)
+
+
+@app.command()
+def advance(
+    seconds: Annotated[int, typer.Option("--seconds", help="how far to move the devnet's clock")],
+    rpc_url: RpcOpt = None, home: HomeOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Move the devnet's clock forward and mine a block (refused on any chain that is not a devnet)."""
+
+    def body() -> None:
+        from web3 import Web3
+
+        from ..devnet import DEVNET_CHAIN_ID
+        from ..display import format_duration, format_time
+        from ..errors import FabricaConnectionError, FabricaError
+
+        if seconds <= 0:
+            raise FabricaValueError(f"--seconds {seconds}: time only moves forward; give a positive number of seconds")
+        url = settings(rpc_url=rpc_url, home=home).rpc_url
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
+        try:
+            chain_id = w3.eth.chain_id
+        except Exception as exc:
+            raise FabricaConnectionError(f"cannot reach an Ethereum node at {url} ({exc.__class__.__name__}); "
+                                         "start the devnet with `fabrica devnet up`") from None
+        # Only a local devnet's clock may be moved: on any other chain this would be a request the node refuses at
+        # best, and a surprise at worst.
+        if chain_id != DEVNET_CHAIN_ID:
+            raise FabricaValueError(f"{url} is chain {chain_id}, not the devnet (chain {DEVNET_CHAIN_ID}): only a "
+                                    "devnet's clock can be moved")
+        before = int(w3.eth.get_block("latest")["timestamp"])
+        moved = w3.provider.make_request("evm_increaseTime", [seconds])
+        mined = w3.provider.make_request("evm_mine", [])
+        if "error" in moved or "error" in mined:
+            error = (moved.get("error") or mined.get("error") or {}).get("message", "refused")
+            raise FabricaError(f"the node at {url} refused to move its clock ({error}): is it anvil?")
+        block = w3.eth.get_block("latest")
+        after = int(block["timestamp"])
+        if json_out:
+            print(json.dumps({"advanced": seconds, "from": before, "from_utc": format_time(before), "now": after,
+                              "now_utc": format_time(after), "block": block["number"]}))
+        else:
+            console.print(f"devnet clock moved {format_duration(seconds)}: {format_time(before)} → "
+                          f"{format_time(after)} (block {block['number']})")
+
+    run(body)

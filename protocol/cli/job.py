@@ -342,10 +342,10 @@ app.command("expire")(_simple("job expired", "expire_job", "End a job past its d
                               "delivery also slashes collateral and compensates the customer in FAB."))
 app.command("hand-back")(_simple("job handed back", "hand_back_job", "Give a claimed job back (its node): free "
                                  "within the hand-back window, else a share of the collateral is slashed."))
-app.command("appeal")(_simple("ruling appealed", "appeal_job", "Appeal the arbiter's ruling to the appeal court "
-                              "(customer or node), posting the job's bond."))
+app.command("appeal")(_simple("ruling appealed", "appeal_job", "Appeal the ruling to the appeal court, the DAO "
+                              "(customer or node), posting the job's bond (= `fabrica dispute appeal`)."))
 app.command("finalize")(_simple("dispute finalized", "finalize_dispute", "Move a dispute past its deadline (anyone): "
-                                "to the appeal court, or to its final ruling."))
+                                "a silent arbiter's to the default ruling (appealable), a ruling to its payout."))
 
 
 @app.command()
@@ -396,7 +396,7 @@ def rule(job_id: JobIdArg,
          refund_bps: Annotated[int, typer.Option(help="share of the payment refunded to the customer (0-10000)")],
          slash_bps: Annotated[int, typer.Option(help="share of the node's collateral slashed (0-10000)")] = 0,
          rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
-    """Rule on a dispute (its judge): the arbiter's ruling can be appealed, the appeal court's is final."""
+    """Rule on a dispute (its assigned arbiter); either side may appeal to the DAO (= `fabrica dispute rule`)."""
     run(lambda: print_tx("dispute ruled", client(rpc_url, home, account).rule_dispute(job_id, refund_bps, slash_bps),
                          json_out))
 

@@ -24,6 +24,8 @@ from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, print_tx, run
 BUILTIN = {
     "devnet": "fabrica.protocol.cli.devnet:app",
     "job": "fabrica.protocol.cli.job:app",
+    "dao": "fabrica.protocol.cli.dao:app",
+    "dispute": "fabrica.protocol.cli.dispute:app",
     "node": "fabrica.protocol.cli.node:app",
     "account": "fabrica.protocol.cli.account:app",
     "subnet": "fabrica.protocol.cli.subnet:app",

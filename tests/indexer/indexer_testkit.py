@@ -147,8 +147,13 @@ class ChainDriver:
         self.customer_key = dev_account(DEV_ROLES["customer"]).key
         self.shop = dev_account(DEV_ROLES["shop"]).address
         self.designer = dev_account(DEV_ROLES["designer"]).address
-        self.arbiter = deployment.arbiter
+        # With the DAO the market's arbiter is the panel (its dev member rules) and the court is the timelock.
+        self.panel = self._contract("ArbiterPanel") if "ArbiterPanel" in deployment.contracts else None
+        self.arbiter = dev_account(DEV_ROLES["arbiter"]).address if self.panel else deployment.arbiter
         self.court = deployment.appeal_court
+        self.timelock = deployment.contracts.get("FabTimelock")
+        self.governor = self._contract("FabGovernor") if "FabGovernor" in deployment.contracts else None
+        self.deployer = dev_account(DEV_ROLES["deployer"]).address
         self.shop2 = dev_account(6).address
         self.stranger = dev_account(7).address
         self.store = LocalContentStore(content)
@@ -180,7 +185,11 @@ class ChainDriver:
         return Cid.parse(self.cid(data)).to_bytes()
 
     def send(self, call: Any, sender: str) -> Any:
-        """Send a contract call from an (unlocked) dev account; the receipt of the mined transaction."""
+        """Send a contract call from an (unlocked) dev account, or from the timelock (impersonated: what the DAO
+        would do after a vote, in one transaction); the receipt of the mined transaction."""
+        if self.timelock and sender.lower() == self.timelock.lower():
+            self.rpc("anvil_impersonateAccount", [self.timelock])
+            self.rpc("anvil_setBalance", [self.timelock, hex(10**20)])
         gas = gas_limit(call.estimate_gas({"from": sender}))  # the client's own margin
         receipt = self.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "gas": gas}))
         assert receipt["status"] == 1, receipt
@@ -426,3 +435,48 @@ class ChainDriver:
 
     def rollback(self, depth: int) -> None:
         self.rpc("anvil_rollback", [depth])
+
+    # ------------------------------------------------------------------ the DAO
+    def delegate(self, who: str, to: str, source: str = "fab") -> None:
+        """`who` delegates its FAB votes (source fab) or its staked FAB's votes (source stake) to `to`."""
+        self.send((self.fab if source == "fab" else self.registry).functions.delegate(to), who)
+
+    def propose(self, actions: list[tuple[str, bytes]], description: str, who: str | None = None) -> int:
+        """A proposal of calls (target, calldata) without value; its id."""
+        targets = [t for t, _ in actions]
+        r = self.send(self.governor.functions.propose(targets, [0] * len(actions), [d for _, d in actions],
+                                                      description), who or self.deployer)
+        return self.emitted(r, "ProposalCreated", self.governor)[0]["proposalId"]
+
+    def _proposal_args(self, actions: list[tuple[str, bytes]], description: str) -> tuple:
+        return ([t for t, _ in actions], [0] * len(actions), [d for _, d in actions], keccak(text=description))
+
+    def vote(self, pid: int, who: str, support: int, reason: str = "", params: bytes = b"") -> None:
+        fn = self.governor.functions
+        call = fn.castVoteWithReasonAndParams(pid, support, reason, params) if params else \
+            fn.castVoteWithReason(pid, support, reason) if reason else fn.castVote(pid, support)
+        self.send(call, who)
+
+    def queue(self, actions: list[tuple[str, bytes]], description: str) -> None:
+        self.send(self.governor.functions.queue(*self._proposal_args(actions, description)), self.stranger)
+
+    def execute(self, actions: list[tuple[str, bytes]], description: str) -> None:
+        self.send(self.governor.functions.execute(*self._proposal_args(actions, description)), self.stranger)
+
+    def cancel_proposal(self, actions: list[tuple[str, bytes]], description: str, who: str | None = None) -> None:
+        self.send(self.governor.functions.cancel(*self._proposal_args(actions, description)), who or self.deployer)
+
+    def pass_proposal(self, actions: list[tuple[str, bytes]], description: str, who: str | None = None) -> int:
+        """Propose, vote it through with the deployer's votes, queue, wait out the timelock and execute."""
+        settings = self.deployment.governance
+        pid = self.propose(actions, description, who)
+        self.advance(settings.voting_delay + 1)
+        self.vote(pid, self.deployer, 1)
+        self.advance(settings.voting_period + 1)
+        self.queue(actions, description)
+        self.advance(settings.timelock_delay + 1)
+        self.execute(actions, description)
+        return pid
+
+    def calldata(self, contract: Any, fn: str, *args: Any) -> bytes:
+        return bytes.fromhex(contract.encode_abi(fn, list(args))[2:])

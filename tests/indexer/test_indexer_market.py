@@ -1,6 +1,7 @@
 """The job market v2 in the index, against a real anvil, on SQLite and PostgreSQL: recycled slots, hand-backs,
-expiry, disputes with appeals and finalization, signed orders, unbond requests and slashes, governance, and a
-reorg across all of them. After each, the index equals a fresh one from genesis and the contracts' own views
+expiry, disputes with appeals, the default ruling and finalization, signed orders, unbond requests and slashes,
+governance, and a reorg across all of them. The devnet is governed by the DAO: the court and owner is the
+timelock, which the driver impersonates here (the DAO's own votes are test_indexer_dao.py's). After each, the index equals a fresh one from genesis and the contracts' own views
 (statusOf, commitmentAt, balances, stakes, disputes) agree with it; corrupting the index makes them disagree.
 """
 from __future__ import annotations
@@ -73,7 +74,7 @@ def market(chain: ChainDriver) -> dict[str, int]:
         c.dispute(ids[name])
     c.rule(ids["d1"], 3_000, 2_000)
     c.appeal(ids["d1"], c.shop)
-    c.rule(ids["d1"], 6_000, 0)  # the court's final ruling: the node's appeal lost
+    c.rule(ids["d1"], 6_000, 0)  # the court's final ruling: the node's appeal lost (arbiter's fee, rest to fees)
     c.rule(ids["d7"], 2_000, 0)
     c.appeal(ids["d7"], c.customer)
     c.rule(ids["d7"], 8_000, 500)  # the customer's appeal won: its appeal bond comes back
@@ -81,11 +82,11 @@ def market(chain: ChainDriver) -> dict[str, int]:
     c.appeal(ids["d3"], c.customer)
     c.rule(ids["d4"], 10_000, 10_000)
     c.advance(DAY + 1)
-    c.finalize(ids["d2"])  # the arbiter was silent: escalated to the court
+    c.finalize(ids["d2"])  # the arbiter was silent: the default ruling (DisputeRuled by no one), appealable
     c.finalize(ids["d3"])  # the court was silent: the arbiter's ruling stands, the appeal bond goes back
     c.finalize(ids["d4"])  # unappealed ruling applied
     c.advance(DAY + 1)
-    c.finalize(ids["d2"])  # the court was silent too: the default ruling
+    c.finalize(ids["d2"])  # nobody appealed the default ruling: applied
     # A new arbiter takes only disputes opened after it is active.
     new_arbiter = dev_account(9).address
     c.send(c.market.functions.proposeArbiter(new_arbiter), c.deployment.owner)
@@ -167,7 +168,9 @@ def test_v2_paths_are_indexed_as_the_chain_has_them(db_url: str, chain: ChainDri
             "resolved", 3_000, 2_000, chain.shop.lower(), chain.court.lower(), chain.court.lower())
         assert (d1.final_refund_bps, d1.final_slash_bps, d1.resolved_by) == (6_000, 0, chain.court.lower())
         d2 = read.dispute(market["d2"])
-        assert (d2.appellant, d2.resolved_by, d2.final_refund_bps, d2.final_slash_bps) == (ZERO, ZERO, 5_000, 0)
+        assert (d2.appellant, d2.resolved_by, d2.final_refund_bps, d2.final_slash_bps, d2.arbiter) == (
+            ZERO, ZERO, 5_000, 0, ZERO)  # the market forgets the silent arbiter
+        assert [(x.kind, x.arbiter) for x in read.assignments(market["d2"])] == [("assigned", chain.arbiter.lower())]
         d3 = read.dispute(market["d3"])
         assert (d3.appellant, d3.resolved_by, d3.final_refund_bps) == (
             chain.customer.lower(), chain.arbiter.lower(), 2_000)
@@ -177,7 +180,12 @@ def test_v2_paths_are_indexed_as_the_chain_has_them(db_url: str, chain: ChainDri
             chain.customer.lower(), chain.court.lower(), 8_000, job(market["d7"]).bond)
         j3 = job(market["d3"])
         assert (j3.status, j3.refund, j3.slashed) == ("resolved", j3.amount * 2_000 // 10_000, j3.collateral // 2)
-        assert [e.event for e in job(market["d2"]).history][-3:] == ["JobDisputed", "DisputeAppealed", "JobResolved"]
+        assert [e.event for e in job(market["d2"]).history][-3:] == ["JobDisputed", "DisputeRuled", "JobResolved"]
+        d2_ruled = [e for e in job(market["d2"]).history if e.event == "DisputeRuled"][0]
+        assert (d2_ruled.args["arbiter"], d2_ruled.args["refundBps"]) == (ZERO, 5_000)
+        # d1's node lost its appeal: a fifth of its bond paid the arbiter whose ruling stood.
+        fee_bps = read.settings()["params"]["arbiterFeeBps"]
+        assert read.balance(chain.usd, chain.arbiter) == job(market["d1"]).bond * fee_bps // 10_000 > 0
         assert [e.event for e in job(market["d1"]).history] == [
             "JobPosted", "JobClaimed", "JobDelivered", "JobDisputed", "DisputeRuled", "DisputeAppealed",
             "JobResolved"]  # the court's ruling is final: it resolves the job at once

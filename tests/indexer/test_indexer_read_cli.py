@@ -82,7 +82,9 @@ def test_read_api(db_url: str, chain: ChainDriver, scenario: dict[str, int]) -> 
         assert read.fees().get(chain.usd.lower(), 0) == chain.market.functions.feesOf(chain.usd).call() > 0
         # Governance state from the deployment's events.
         settings = read.settings()
-        assert settings["arbiter"] == chain.arbiter.lower() and settings["appeal_court"] == chain.court.lower()
+        # The market's arbiter is the DAO's panel, whose member rules; the court is the timelock.
+        assert settings["arbiter"] == chain.deployment.arbiter.lower() and settings["appeal_court"] == chain.court.lower()
+        assert [a.arbiter for a in read.arbiters(active=True)] == [chain.arbiter.lower()]
         assert settings["params"]["feeBps"] == settled.fee_bps
         terms = {t.token: t for t in read.token_terms()}
         assert terms[chain.usd.lower()].allowed

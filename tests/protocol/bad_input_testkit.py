@@ -17,7 +17,7 @@ from eth_utils import function_signature_to_4byte_selector
 from protocol_testkit import Chain
 
 # The accounts a job, content or design command can sign with, and the spenders they approve.
-SIGNERS = ("customer", "shop", "designer", "arbiter", "court", "newcomer", "stranger")
+SIGNERS = ("customer", "shop", "designer", "arbiter", "guardian", "newcomer", "stranger")
 
 
 def numbered_file(folder: Path, name: str, data: bytes) -> str:

@@ -21,13 +21,14 @@ from fabrica.protocol.deployment import Deployment
 from fabrica.protocol.devnet import Devnet, devnet_roles
 from fabrica.protocol.storage.store import LocalContentStore
 from typer.testing import CliRunner
+from web3 import Web3
 
 FAB = 10**18
 USD = 10**6
 SHOP_STAKE = 2_000 * FAB
 COLLATERAL = 10 * FAB  # the devnet's minimum collateral (and the lower bound for payments up to 1000 fUSD)
 PARAMS = MarketParams.devnet()  # what `fabrica devnet up` deploys with
-ROLES = devnet_roles()  # the dev roles, the appeal court ("court") included
+ROLES = devnet_roles()  # the dev roles (the DAO's timelock is the treasury and the appeal court)
 # Dev accounts outside the named roles; fund_dev_accounts gives accounts 0..9 FAB and fUSD.
 NEWCOMER = 6  # an operator with no stake and no node
 STRANGER = 7  # an account that is party to nothing
@@ -52,7 +53,7 @@ class DevnetInfo:
 
 
 def role_clients(base: Fabrica) -> dict[str, Fabrica]:
-    """A signing client for every dev role (the court too), plus the newcomer and the stranger."""
+    """A signing client for every dev role, plus the newcomer and the stranger."""
     out = {role: base.with_account(dev_account(i)) for role, i in ROLES.items()}
     out["newcomer"] = base.with_account(dev_account(NEWCOMER))
     out["stranger"] = base.with_account(dev_account(STRANGER))
@@ -74,6 +75,8 @@ class Chain:
         self.newcomer = clients["newcomer"]
         self.stranger = clients["stranger"]
         self.node_id = 1  # the shop's baseline node
+        # The DAO: its timelock owns the market, is the treasury and the appeal court.
+        self.timelock = info.deployment.contracts["FabTimelock"]
 
     def __getattr__(self, role: str) -> Fabrica:
         roles = self.__dict__.get("roles", {})
@@ -100,6 +103,7 @@ class Chain:
         out["newcomer"] = self.newcomer.address
         out["stranger"] = self.stranger.address
         out["market"] = self.base.market.address
+        out["timelock"] = self.timelock
         out["registry"] = self.base.registry.address
         return out
 
@@ -151,6 +155,42 @@ class Chain:
         job_id = self.claimed(**kw)
         self.shop.deliver_job(job_id, self.cid(b"proof of job %d" % job_id))
         return job_id
+
+
+    # ---- the DAO
+
+    def dao_execute(self, calls: list[tuple[str, bytes]], *, proposer: Fabrica | None = None,
+                    description: str = "test proposal"):
+        """Pass `calls` (target, calldata) through governance as one proposal: propose (by `proposer`, default the
+        deployer), the deployer delegates its FAB to itself and votes for it, queue, wait the timelock's delay, execute; returns
+        the execute TxResult (the timelock performs the calls)."""
+        gov_settings = self.deployment.governance
+        proposer = proposer or self.deployer
+        # The deployer holds most FAB; its votes count from the snapshot on, taken after the voting delay.
+        self.deployer._send(self.deployer.fab, "delegate", self.deployer.address)
+        self.advance(1)  # the proposal threshold reads the votes of the second before the proposal
+        args = ([t for t, _ in calls], [0] * len(calls), [c for _, c in calls])
+        pid = proposer._send(proposer.contracts["FabGovernor"], "propose", *args, description,
+                             value_from="ProposalCreated.proposalId").value
+        self.advance(gov_settings.voting_delay + 1)
+        self.deployer._send(self.deployer.contracts["FabGovernor"], "castVote", pid, 1)
+        self.advance(gov_settings.voting_period + 1)
+        desc_hash = Web3.keccak(text=description)
+        self.deployer._send(self.deployer.contracts["FabGovernor"], "queue", *args, desc_hash)
+        self.advance(gov_settings.timelock_delay + 1)
+        return self.stranger._send(self.stranger.contracts["FabGovernor"], "execute", *args, desc_hash)
+
+    def calldata(self, contract: str, fn: str, *args) -> tuple[str, bytes]:
+        """(address, calldata) of a call of `fn` on deployment contract `contract`, for `dao_execute`."""
+        c = self.base.contracts[contract]
+        return c.address, bytes.fromhex(c.encode_abi(fn, args=list(args))[2:])
+
+    def dao_rule(self, job_id: int, refund_bps: int, slash_bps: int, *, proposer: Fabrica | None = None):
+        """The appeal court (the DAO) rules on an appealed dispute: a party proposes the ruling (no threshold)."""
+        job = self.base.job(job_id).job.to_abi()
+        return self.dao_execute([self.calldata("JobMarket", "rule", job_id, job, refund_bps, slash_bps)],
+                                proposer=proposer or self.customer,
+                                description=f"rule on job {job_id}: refund {refund_bps}, slash {slash_bps}")
 
 
 def fails_cleanly(chain: Chain, error: type[Exception], action: Callable[[], object], *,

@@ -78,8 +78,9 @@ def test_full_job_lifecycle(cli: Cli, chain: Chain, tmp_path: Path) -> None:
     assert [j["job_id"] for j in cli.json("job", "list", "--status", "settled")] == [job_id]
     assert cli.json("job", "list", "--status", "open") == []
 
-    fees = cli.json("account", "withdraw-fees", account="treasury")
+    fees = cli.json("account", "withdraw-fees", account="guardian")  # anyone may; the fees go to the treasury
     assert event(fees, "FeesWithdrawn")["amount"] == 12_500_000 - payout
+    assert event(fees, "FeesWithdrawn")["treasury"] == chain.timelock
 
 
 def test_cli_other_actions(cli: Cli, chain: Chain, tmp_path: Path) -> None:
@@ -154,9 +155,13 @@ def test_devnet_up_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         a, b = json.loads(first.stdout), json.loads(second.stdout)
         assert a == b
         assert a["rpc_url"] == f"http://127.0.0.1:{port}" and a["chain_id"] == 31337
-        assert set(a["contracts"]) == {"FabToken", "DesignNFT", "NodeRegistry", "JobMarket"}
+        assert set(a["contracts"]) == {"FabToken", "DesignNFT", "NodeRegistry", "JobMarket", "JobMarketModule",
+                                       "FabTimelock", "FabGovernor", "ArbiterPanel", "ManifestRegistry"}
         assert "fUSD" in a["payment_tokens"] and a["accounts"]["customer"].startswith("0x")
-        assert a["appeal_court"] == a["accounts"]["court"] != a["arbiter"]
+        # The DAO governs: its timelock is the owner, treasury and appeal court; the arbiter is the panel.
+        timelock = a["contracts"]["FabTimelock"]
+        assert a["appeal_court"] == a["treasury"] == a["owner"] == timelock
+        assert a["arbiter"] == a["contracts"]["ArbiterPanel"] and "court" not in a["accounts"]
         assert a["token_terms"]["fUSD"] == {"allowed": True, "min_collateral_rate": 10**28,
                                             "max_collateral_rate": 10**31}
         status = json.loads(runner.invoke(app, ["devnet", "status", "--home", str(home), "--port", str(port),

@@ -11,14 +11,12 @@ from bad_input_testkit import State
 from cli_refusal import refused_cleanly
 from eth_account import Account
 from fabrica.protocol.accounts import dev_account
-from fabrica.protocol.devnet import COURT_INDEX
 from fabrica.protocol.orders import OrderFile
 from fabrica.protocol.types import JobStatus
 from protocol_testkit import FAB, PARAMS, STRANGER, USD, Chain, Cli
 
 REPO = Path(__file__).resolve().parents[2]
 BRACKET = REPO / "examples/bracket.stl"
-COURT = str(COURT_INDEX)
 
 
 def event(tx: dict, name: str) -> dict:
@@ -132,19 +130,23 @@ def test_hand_back_expire_and_the_dispute_path(cli: Cli, chain: Chain) -> None:
     assert event(ruled, "DisputeRuled")["refundBps"] == 1000
     assert cli.json("job", "show", str(job_id))["dispute"]["stage"] == "RULED"
     appealed = cli.json("job", "appeal", str(job_id), account="customer")
-    assert event(appealed, "DisputeAppealed")["court"] == chain.court.address
+    assert event(appealed, "DisputeAppealed")["court"] == chain.timelock  # the appeal court is the DAO
     shown = cli.json("job", "show", str(job_id))
-    assert shown["dispute"]["stage"] == "APPEALED" and shown["dispute"]["judge"] == chain.court.address
-    final = cli.json("job", "rule", str(job_id), "--refund-bps", "7000", "--slash-bps", "5000", account=COURT)
-    assert event(final, "JobResolved")["by"] == chain.court.address
+    assert shown["dispute"]["stage"] == "APPEALED" and shown["dispute"]["judge"] == chain.timelock
+    # No account signs for the DAO: the CLI says so (a governance proposal rules) and sends nothing.
+    refusal = cli("job", "rule", str(job_id), "--refund-bps", "7000", account="arbiter", ok=False)
+    assert refusal.exit_code == 1 and "JobMarket__NotJudge" in refusal.stderr and "proposal" in refusal.stderr
+    final = chain.dao_rule(job_id, 7_000, 5_000)
+    assert final.event("JobResolved").args["by"] == chain.timelock
     assert cli.json("job", "show", str(job_id))["status"] == "RESOLVED"
 
     silent = chain.delivered()
     chain.customer.dispute_job(silent, chain.cid(b"reason"))
     chain.advance(PARAMS.dispute_window + 1)
-    escalated = cli.json("job", "finalize", str(silent), account=str(STRANGER))
-    assert event(escalated, "DisputeAppealed")["appellant"] == "0x" + "00" * 20
-    assert chain.base.job(silent).status == JobStatus.DISPUTED
+    defaulted = cli.json("job", "finalize", str(silent), account=str(STRANGER))
+    ruled = event(defaulted, "DisputeRuled")  # the silent arbiter's dispute gets the default ruling
+    assert (ruled["arbiter"], ruled["refundBps"], ruled["slashBps"]) == ("0x" + "00" * 20, 5_000, 0)
+    assert chain.base.job(silent).status == JobStatus.DISPUTED  # appealable until the window closes
 
 
 def test_stake_unbond_and_show_list_requests_votes_and_eligibility(cli: Cli, chain: Chain) -> None:

@@ -54,10 +54,10 @@ def world(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica],
         # Jobs past their deadlines first, then fresh ones in every other state.
         overdue = chain.claimed(window=3_600)
         review_over = chain.delivered(window=3_600)
-        escalatable = chain.delivered()
-        chain.customer.dispute_job(escalatable, chain.cid(b"nobody rules"))
+        defaultable = chain.delivered()  # its arbiter stays silent: finalize applies the default ruling
+        chain.customer.dispute_job(defaultable, chain.cid(b"nobody rules"))
         chain.advance(4 * 86_400)
-        jobs = {"overdue": overdue, "review_over": review_over, "escalatable": escalatable, "open": chain.post(),
+        jobs = {"overdue": overdue, "review_over": review_over, "defaultable": defaultable, "open": chain.post(),
                 "claimed": chain.claimed(), "delivered": chain.delivered(), "disputed": chain.delivered(),
                 "ruled": chain.delivered()}
         chain.customer.dispute_job(jobs["disputed"], chain.cid(b"it broke"))
@@ -126,7 +126,7 @@ names = words.filter(lambda s: s.strip().upper().replace("-", "_") not in {
     "COPPER", "TITANIUM", "STEEL_MILD", "STAINLESS_304", "ALUMINIUM_6061", "ALUMINIUM_7075", "RESIN_STANDARD",
     "RESIN_TOUGH", "RESIN_CASTABLE"})
 not_accounts = st.one_of(st.sampled_from(["nobody", "99", "-1", "/no/such/keystore.json", "customer "]),
-                         words.filter(lambda s: s not in {"deployer", "treasury", "arbiter", "customer", "shop",
+                         words.filter(lambda s: s not in {"deployer", "guardian", "arbiter", "customer", "shop",
                                                           "designer"}))
 rpc_urls = st.one_of(st.sampled_from(["", "not a url", "ftp://127.0.0.1:1", "http://", "127.0.0.1:8545",
                                       "http://[::1"]),
@@ -229,7 +229,7 @@ COMMANDS = {
     "dispute": (job("dispute", "--reason", str(BRACKET), state="delivered"), "customer"),
     "rule": (job("rule", "--refund-bps", "5000", state="disputed"), "arbiter"),
     "appeal": (job("appeal", state="ruled"), "customer"),
-    "finalize": (job("finalize", state="escalatable"), "7"),
+    "finalize": (job("finalize", state="defaultable"), "7"),
     "list": (job("list"), None),
     "show": (job("show", state="open"), None),
 }

@@ -11,6 +11,11 @@ from fabrica.protocol.types import JobStatus
 from protocol_testkit import free_port
 
 
+def client_fee(report, home: Path) -> int:
+    """The fee the job posted after the DAO's vote was charged, in basis points (from its on-chain record)."""
+    return Fabrica.connect(report.rpc_url, deployments_dir=home / "deployments").job(report.next_job_id).job.fee_bps
+
+
 def test_demo_runs_the_job_and_a_signed_order_and_reuses_slots(tmp_path: Path) -> None:
     port, lines = free_port(), []
     try:
@@ -23,7 +28,12 @@ def test_demo_runs_the_job_and_a_signed_order_and_reuses_slots(tmp_path: Path) -
             "customer posts job", "shop claims job", "shop delivers proof", "customer accepts"))
         assert steps["shop takes signed order"]["value"] == first.order_job_id == 2
         assert any("(a fresh slot)" in line for line in lines)
-        assert first.balances["customer"]["change"] == "-37"  # 25 fUSD for the job, 12 for the order
+        assert first.balances["customer"]["change"] == "-49"  # 25 fUSD for the job, 12 for the order, 12 the next
+        # The DAO step: the proposal passed and was executed, and the job posted after it pays the new fee.
+        assert (first.fee_bps_before, first.fee_bps_after) == (250, 200) and first.proposal_id > 0
+        assert client_fee(first, tmp_path) == 200 and first.next_job_fee == "0.24"
+        treasury_change = first.balances["treasury"]["change"]
+        assert treasury_change == "1.165"  # 2.5 % of 25 and of 12, then 2 % of 12: all paid to the timelock
 
         second = run_demo(tmp_path, port=port, say=lines.append)  # the devnet is up: it is reused
         assert any("recycled from a finished job" in line for line in lines)
@@ -32,5 +42,7 @@ def test_demo_runs_the_job_and_a_signed_order_and_reuses_slots(tmp_path: Path) -
         assert again.job.key == earlier.job.key == first.job_id and again.status == JobStatus.SETTLED
         assert earlier.status == JobStatus.SETTLED  # still rebuilt from its events
         assert client.job(second.order_job_id).order_hash is not None
+        # The second run voted the fee back up; its next job paid 2.5 %.
+        assert (second.fee_bps_before, second.fee_bps_after) == (200, 250) and second.next_job_fee == "0.3"
     finally:
         Devnet(tmp_path, port=port).down()

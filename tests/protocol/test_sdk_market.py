@@ -24,6 +24,7 @@ def test_market_params_match_deployment(chain: Chain) -> None:
         "handBackWindow": DEFAULTS.hand_back_window, "handBackPenaltyBps": DEFAULTS.hand_back_penalty_bps,
         "expirySlashBps": DEFAULTS.expiry_slash_bps, "compensationBps": DEFAULTS.compensation_bps,
         "disputeWindow": DEFAULTS.dispute_window, "appealWindow": DEFAULTS.appeal_window,
+        "courtWindow": DEFAULTS.court_window, "arbiterFeeBps": DEFAULTS.arbiter_fee_bps,
     }
     assert chain.base.min_stake() == DEFAULTS.min_stake
     assert chain.base.registry.functions.unbondDelay().call() == DEFAULTS.unbond_delay
@@ -159,7 +160,7 @@ def test_claim_deliver_accept_pays_node_treasury_and_designer(chain: Chain) -> N
     assert c.fees(chain.usd) == fee
     assert shop.stake_of(shop.address).locked == locked_before
 
-    # Pull payments: node and designer withdraw, anyone sends fees to the treasury.
+    # Pull payments: node and designer withdraw, anyone sends fees to the treasury (the DAO's timelock).
     shop_wallet = shop.token_balance(chain.usd, shop.address)
     w = shop.withdraw(chain.usd).event("Withdrawn").args
     assert w["amount"] == 25 * USD - fee - royalty and w["to"] == shop.address
@@ -170,10 +171,11 @@ def test_claim_deliver_accept_pays_node_treasury_and_designer(chain: Chain) -> N
     designer.withdraw(chain.usd, to=chain.stranger.address)
     assert c.token_balance(chain.usd, chain.stranger.address) == stranger_wallet + royalty
 
-    treasury_wallet = c.token_balance(chain.usd, chain.treasury.address)
+    assert chain.base.market.functions.treasury().call() == chain.timelock == chain.deployment.treasury
+    treasury_wallet = c.token_balance(chain.usd, chain.timelock)
     fees = chain.stranger.withdraw_fees(chain.usd).event("FeesWithdrawn").args
-    assert fees == {"token": chain.usd, "treasury": chain.treasury.address, "amount": fee}
-    assert c.token_balance(chain.usd, chain.treasury.address) == treasury_wallet + fee
+    assert fees == {"token": chain.usd, "treasury": chain.timelock, "amount": fee}
+    assert c.token_balance(chain.usd, chain.timelock) == treasury_wallet + fee
     assert c.fees(chain.usd) == 0
 
 

@@ -1,5 +1,6 @@
 """The job market v2 rules through the SDK on a real devnet: recycled slots, hand-backs, expiry with compensation,
-target nodes, and the whole dispute path (arbiter, appeal, appeal court, escalation, default ruling)."""
+target nodes, and the whole dispute path (the assigned arbiter, the default ruling, appeals to the DAO, lost appeal
+bonds, reassignment after the panel removes an arbiter, evidence) and the pause of new jobs."""
 from __future__ import annotations
 
 from fabrica.protocol import chain_errors
@@ -223,12 +224,13 @@ def assert_folded(chain: Chain, job_id: int) -> DisputeInfo:
 
 
 def test_dispute_ruling_appeal_and_final_ruling(chain: Chain) -> None:
-    c, shop, arbiter, court = chain.customer, chain.shop, chain.arbiter, chain.court
+    c, shop, arbiter = chain.customer, chain.shop, chain.arbiter
     amount, bond = 40 * USD, 4 * USD
     job_id = chain.delivered(amount=amount, collateral=20 * FAB)
     wallet = c.token_balance(chain.usd, c.address)
     reason = chain.cid(b"the part is warped")
     opened = c.dispute_job(job_id, reason).event("JobDisputed").args
+    # The panel assigned its only member, the dev arbiter, who rules on the market directly.
     assert opened["bond"] == bond == c.job(job_id).job.bond and opened["arbiter"] == arbiter.address
     assert c.token_balance(chain.usd, c.address) == wallet - bond
     d = assert_folded(chain, job_id)
@@ -236,28 +238,33 @@ def test_dispute_ruling_appeal_and_final_ruling(chain: Chain) -> None:
                             deadline=c.now() + PARAMS.dispute_window)
     assert c.job(job_id).reason_cid == reason
 
-    fails_cleanly(chain, chain_errors.JobMarket__NotJudge, lambda: court.rule_dispute(job_id, 10_000, 0))
+    fails_cleanly(chain, chain_errors.JobMarket__NotJudge, lambda: chain.stranger.rule_dispute(job_id, 10_000, 0))
     ruled = arbiter.rule_dispute(job_id, 2_000, 0).event("DisputeRuled").args
-    assert (ruled["refundBps"], ruled["slashBps"], ruled["appealBy"]) == (2_000, 0, c.now() + PARAMS.appeal_window)
+    assert (ruled["arbiter"], ruled["refundBps"], ruled["slashBps"], ruled["appealBy"]) == (
+        arbiter.address, 2_000, 0, c.now() + PARAMS.appeal_window)
     d = assert_folded(chain, job_id)
-    assert (d.stage, d.refund_bps, d.deadline) == (DisputeStage.RULED, 2_000, ruled["appealBy"])
+    assert (d.stage, d.refund_bps, d.deadline, d.default_ruling) == (DisputeStage.RULED, 2_000, ruled["appealBy"], False)
     assert c.job(job_id).status == JobStatus.DISPUTED  # a ruling that can be appealed ends nothing yet
 
+    assert c.appeal_bond(job_id) == bond
     appealed = c.appeal_job(job_id).event("DisputeAppealed").args
-    assert appealed == {"jobId": job_id, "appellant": c.address, "court": court.address, "bond": bond,
-                        "ruleBy": c.now() + PARAMS.appeal_window}
+    assert appealed == {"jobId": job_id, "appellant": c.address, "court": chain.timelock, "bond": bond,
+                        "ruleBy": c.now() + PARAMS.court_window}
     d = assert_folded(chain, job_id)
-    assert (d.stage, d.judge, d.appellant, d.arbiter) == (DisputeStage.APPEALED, court.address, c.address,
+    assert (d.stage, d.judge, d.appellant, d.arbiter) == (DisputeStage.APPEALED, chain.timelock, c.address,
                                                            arbiter.address)
-    fails_cleanly(chain, chain_errors.JobMarket__NotJudge, lambda: arbiter.rule_dispute(job_id, 0, 0))
+    # The court is the DAO's timelock: no account rules for it, and the SDK says how instead of sending.
+    err = fails_cleanly(chain, chain_errors.JobMarket__NotJudge, lambda: arbiter.rule_dispute(job_id, 0, 0),
+                        sends_nothing=True, who=arbiter)
+    assert "governance proposal" in str(err)
 
     stake = shop.stake_of(shop.address)
-    result = court.rule_dispute(job_id, 6_000, 5_000)
+    result = chain.dao_rule(job_id, 6_000, 5_000)  # proposed by the customer, voted, queued, executed
     resolved = result.event("JobResolved").args
     refund, rest = amount * 6_000 // 10_000, amount - amount * 6_000 // 10_000
     fee = rest * PARAMS.fee_bps // 10_000
     slashed, compensation = 10 * FAB, 5 * FAB
-    assert resolved == {"jobId": job_id, "by": court.address, "refundBps": 6_000, "slashBps": 5_000,
+    assert resolved == {"jobId": job_id, "by": chain.timelock, "refundBps": 6_000, "slashBps": 5_000,
                         "customerRefund": refund, "nodePayout": rest - fee, "fee": fee, "royalty": 0,
                         "slashed": slashed, "compensation": compensation}
     # The customer won the appeal (a larger refund) and at least half the payment: both bonds come back.
@@ -267,20 +274,24 @@ def test_dispute_ruling_appeal_and_final_ruling(chain: Chain) -> None:
     after = shop.stake_of(shop.address)
     assert after.staked == stake.staked - slashed and after.locked == stake.locked - 20 * FAB
     record = c.job(job_id)
-    assert record.status == JobStatus.RESOLVED and record.resolution.by == court.address
+    assert record.status == JobStatus.RESOLVED and record.resolution.by == chain.timelock
     assert record.resolution.customer_refund == refund and record.resolution.compensation == compensation
     assert c.dispute_of(job_id).stage == DisputeStage.NONE  # the market forgets a finished dispute
 
 
-def test_silent_judges_escalate_then_the_default_ruling_applies(chain: Chain) -> None:
-    c, shop, court = chain.customer, chain.shop, chain.court
+def test_a_silent_arbiter_gets_the_default_ruling_which_stands_unappealed(chain: Chain) -> None:
+    c, shop = chain.customer, chain.shop
     job_id = disputed(chain)
     fails_cleanly(chain, chain_errors.JobMarket__DeadlineNotPassed, lambda: chain.stranger.finalize_dispute(job_id))
     chain.advance(PARAMS.dispute_window + 1)
-    escalated = chain.stranger.finalize_dispute(job_id).event("DisputeAppealed").args
-    assert (escalated["appellant"], escalated["court"], escalated["bond"]) == (ZERO_ADDRESS, court.address, 0)
+    ruled = chain.stranger.finalize_dispute(job_id).event("DisputeRuled").args
+    # No escalation: the default ruling (half back, no slash) applies, and the silent arbiter is forgotten.
+    assert (ruled["arbiter"], ruled["refundBps"], ruled["slashBps"], ruled["appealBy"]) == (
+        ZERO_ADDRESS, 5_000, 0, c.now() + PARAMS.appeal_window)
     d = assert_folded(chain, job_id)
-    assert (d.stage, d.judge, d.appellant) == (DisputeStage.APPEALED, court.address, ZERO_ADDRESS)
+    assert (d.stage, d.arbiter, d.default_ruling, d.judge) == (DisputeStage.RULED, ZERO_ADDRESS, True,
+                                                               chain.arbiter.address)
+    fails_cleanly(chain, chain_errors.JobMarket__WrongDisputeStage, lambda: chain.arbiter.rule_dispute(job_id, 0, 0))
 
     chain.advance(PARAMS.appeal_window + 1)
     resolved = chain.stranger.finalize_dispute(job_id).event("JobResolved").args
@@ -289,6 +300,30 @@ def test_silent_judges_escalate_then_the_default_ruling_applies(chain: Chain) ->
     assert c.market_balance(chain.usd, c.address) == 20 * USD + 4 * USD  # half back, and the bond
     assert c.market_balance(chain.usd, shop.address) == 20 * USD - fee
     assert c.job(job_id).resolution.by == ZERO_ADDRESS
+
+
+def test_the_default_ruling_can_be_appealed_and_a_lost_appeal_bond_goes_to_the_treasury(chain: Chain) -> None:
+    c, shop = chain.customer, chain.shop
+    job_id = disputed(chain)
+    chain.advance(PARAMS.dispute_window + 1)
+    chain.stranger.finalize_dispute(job_id)  # the default ruling: 5000 refund, no slash
+    shop.deposit(chain.usd, 4 * USD)  # the node appeals the default, paying its bond from its market balance
+    appealed = shop.appeal_job(job_id).event("DisputeAppealed").args
+    assert (appealed["appellant"], appealed["court"], appealed["bond"]) == (shop.address, chain.timelock, 4 * USD)
+    d = assert_folded(chain, job_id)
+    assert (d.stage, d.judge, d.default_ruling) == (DisputeStage.APPEALED, chain.timelock, True)
+    fees = c.fees(chain.usd)
+    arbiter_balance = c.market_balance(chain.usd, chain.arbiter.address)
+
+    resolved = chain.dao_rule(job_id, 7_500, 0, proposer=shop).event("JobResolved").args  # worse for the node
+    assert (resolved["by"], resolved["refundBps"]) == (chain.timelock, 7_500)
+    rest = 10 * USD
+    # The node lost its appeal: no arbiter ruled (the default stood), so the whole bond is the treasury's; the
+    # customer gets its refund and its own bond, never the node's.
+    assert c.fees(chain.usd) == fees + resolved["fee"] + 4 * USD
+    assert c.market_balance(chain.usd, chain.arbiter.address) == arbiter_balance
+    assert c.market_balance(chain.usd, c.address) == 30 * USD + 4 * USD
+    assert c.market_balance(chain.usd, shop.address) == rest - rest * PARAMS.fee_bps // 10_000
 
 
 def test_an_unappealed_ruling_is_applied_by_anyone(chain: Chain) -> None:
@@ -307,17 +342,26 @@ def test_an_unappealed_ruling_is_applied_by_anyone(chain: Chain) -> None:
     assert c.job(job_id).status == JobStatus.RESOLVED
 
 
-def test_a_node_appeal_it_loses_pays_its_bond_to_the_customer(chain: Chain) -> None:
-    c, shop, court = chain.customer, chain.shop, chain.court
+def test_a_lost_appeal_bond_pays_the_arbiters_fee_and_the_treasury(chain: Chain) -> None:
+    c, shop, arbiter = chain.customer, chain.shop, chain.arbiter
     job_id = disputed(chain)
-    chain.arbiter.rule_dispute(job_id, 6_000, 0)
+    arbiter.rule_dispute(job_id, 6_000, 0)
     shop.deposit(chain.usd, 4 * USD)  # the node pays its appeal bond from its market balance
     shop.appeal_job(job_id)
     assert c.market_balance(chain.usd, shop.address) == 0
-    court.rule_dispute(job_id, 8_000, 0)  # worse for the node than the arbiter's ruling
+    fees = c.fees(chain.usd)
+    resolved = chain.dao_rule(job_id, 8_000, 0, proposer=shop).event("JobResolved").args  # worse for the node
     rest = 8 * USD
-    assert c.market_balance(chain.usd, c.address) == 32 * USD + 4 * USD + 4 * USD  # refund, its bond, node's bond
+    arbiter_fee = 4 * USD * PARAMS.arbiter_fee_bps // 10_000
+    assert arbiter_fee > 0
+    # The arbiter whose ruling stood earns its fee from the lost bond; the treasury gets the rest; the customer
+    # gets its refund and its own bond only (an appeal never pays the other side).
+    assert c.market_balance(chain.usd, arbiter.address) == arbiter_fee
+    assert c.fees(chain.usd) == fees + resolved["fee"] + 4 * USD - arbiter_fee
+    assert c.market_balance(chain.usd, c.address) == 32 * USD + 4 * USD
     assert c.market_balance(chain.usd, shop.address) == rest - rest * PARAMS.fee_bps // 10_000
+    withdrawn = arbiter.withdraw(chain.usd).event("Withdrawn").args
+    assert withdrawn["amount"] == arbiter_fee
 
 
 def test_appeals_are_checked_before_any_bond_is_approved(chain: Chain) -> None:

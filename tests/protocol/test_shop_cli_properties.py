@@ -82,7 +82,7 @@ usd_amounts = st.one_of(amounts, st.decimals(min_value=0, max_value=1000, places
 unbond_amounts = st.one_of(fab_amounts, st.integers(min_value=1_901, max_value=10**6).map(str))  # > free stake
 not_accounts = st.one_of(
     st.sampled_from(["", "nobody", "10", "15", "99", "-1", "customer ", "/no/such/keystore.json", "x\0y"]),
-    words.filter(lambda s: s not in {"deployer", "treasury", "arbiter", "customer", "shop", "designer"}),
+    words.filter(lambda s: s not in {"deployer", "guardian", "arbiter", "customer", "shop", "designer"}),
     st.just(("folder", b"")), st.just((".json", b'{"not": "a keystore"}')), st.just((".json", b"\xff\xfe")),
 )
 rpc_urls = st.one_of(st.sampled_from(["", "not a url", "ftp://127.0.0.1:1", "http://", "127.0.0.1:8545",

@@ -166,23 +166,36 @@ def test_market_params_follow_the_params_struct(base: Fabrica) -> None:
     assert base.market_params() == dict(zip(names, params.market_tuple()))
 
 
-def test_both_presets_are_within_the_markets_bounds(base: Fabrica) -> None:
+def test_both_presets_are_within_the_markets_bounds(chain) -> None:
     """The market's constructor accepts the production and devnet parameters and refuses one out of bounds
-    (simulated with eth_call: nothing is deployed)."""
+    (simulated with eth_call against a module built for the simulated market; reverted after the test)."""
+    from eth_utils import to_checksum_address as checksum
     from fabrica.protocol import chain_errors
     from fabrica.protocol.artifacts import load
     from fabrica.protocol.client import _contract_error
-    from fabrica.protocol.deploy import HOUR, MarketParams
+    from fabrica.protocol.deploy import HOUR, MarketParams, create_address
     from web3.exceptions import ContractCustomError, ContractLogicError
 
+    base, deployer = chain.base, chain.deployer
+    d = base.deployment
+    owner = deployer.address
+    # The market checks that its module was built for it: deploy one for the address the simulation creates.
+    nonce = base.w3.eth.get_transaction_count(owner)
+    simulated = checksum(create_address(owner, nonce + 1))
+    mod = load("JobMarketModule")
+    tx = base.w3.eth.contract(abi=mod["abi"], bytecode=mod["bytecode"]).constructor(
+        simulated, d.address("NodeRegistry"), d.address("DesignNFT")).build_transaction(
+        {"from": owner, "nonce": nonce, "gas": 25_000_000, "chainId": d.chain_id})
+    receipt = base.w3.eth.wait_for_transaction_receipt(
+        base.w3.eth.send_raw_transaction(deployer.account.sign_transaction(tx).raw_transaction))
+    module = receipt["contractAddress"]
     art = load("JobMarket")
     factory = base.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-    d = base.deployment
-    owner = d.owner
 
     def construct(params: MarketParams) -> None:
-        tx = factory.constructor(owner, d.address("NodeRegistry"), d.address("DesignNFT"), d.treasury, d.arbiter,
-                                 d.appeal_court, params.market_tuple()).build_transaction({"from": owner, "gas": 25_000_000})
+        tx = factory.constructor(owner, d.address("NodeRegistry"), d.address("DesignNFT"), module, d.treasury,
+                                 d.arbiter, d.appeal_court, params.market_tuple()).build_transaction(
+            {"from": owner, "gas": 25_000_000})
         base.w3.eth.call({"from": owner, "data": tx["data"], "gas": 25_000_000})
 
     construct(MarketParams.production())

@@ -16,9 +16,11 @@ interface IJobMarketModule is IJobMarketTypes {
     function rule(uint256 jobId, Job calldata job, uint16 refundBps, uint16 slashBps) external;
     /// @notice Customer or node appeals the arbiter's ruling to the appeal court, posting the job's bond.
     function appeal(uint256 jobId, Job calldata job) external;
-    /// @notice Anyone moves a dispute whose deadline passed: to the court (silent arbiter), or to its final
-    /// ruling (unappealed ruling; silent court: the arbiter's ruling, else the default ruling).
+    /// @notice Anyone moves a dispute whose deadline passed: a silent arbiter's dispute to the default ruling
+    /// (appealable), an unappealed ruling or one the court left unanswered to its payout.
     function finalize(uint256 jobId, Job calldata job) external;
+    /// @notice Anyone gives a dispute whose assigned arbiter has left the panel a new arbiter and deadline.
+    function reassign(uint256 jobId, Job calldata job) external;
 
     // ---------------------------------------------------------------------------------- governance
 
@@ -36,6 +38,11 @@ interface IJobMarketModule is IJobMarketTypes {
     function activateAppealCourt() external;
     /// @notice Names the treasury that receives protocol fees and the non-compensating part of slashes.
     function setTreasury(address treasury) external;
+    /// @notice Refuses (or accepts again) new jobs: the owner both ways, the guardian only to pause.
+    /// Withdrawals and every transition of existing jobs keep working.
+    function setPaused(bool pause) external;
+    /// @notice Names the account that may pause new jobs in an emergency (zero: none).
+    function setGuardian(address newGuardian) external;
 
     // --------------------------------------------------------------------------------------- views
 
@@ -49,6 +56,10 @@ interface IJobMarketModule is IJobMarketTypes {
     function arbiter() external view returns (address);
     /// @notice The appeal court new appeals go to.
     function appealCourt() external view returns (address);
+    /// @notice Whether new jobs are refused.
+    function paused() external view returns (bool);
+    /// @notice The account that may pause new jobs.
+    function guardian() external view returns (address);
     /// @notice A proposed arbiter or appeal court and when it may take effect (zero when none is pending).
     function pendingJudges()
         external

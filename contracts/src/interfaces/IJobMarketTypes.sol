@@ -18,7 +18,9 @@ interface IJobMarketTypes {
         uint16 expirySlashBps; // share of the collateral a missed delivery costs
         uint16 compensationBps; // share of any slash paid to the customer for the delay; the rest goes to the treasury
         uint32 disputeWindow; // seconds the dispute's arbiter has to rule
-        uint32 appealWindow; // seconds either side has to appeal a ruling; also the appeal court's time to rule
+        uint32 appealWindow; // seconds either side has to appeal a ruling
+        uint32 courtWindow; // seconds the appeal court (the DAO: proposal, vote, timelock) has to rule
+        uint16 arbiterFeeBps; // share of a lost appeal bond paid to the arbiter whose ruling stood; the rest: treasury
     }
 
     /// @notice What a payment token requires: FAB collateral per base unit of payment, 1e18 fixed point.
@@ -46,20 +48,20 @@ interface IJobMarketTypes {
     /// @notice Stage of a dispute (the job stays Disputed until it is Resolved).
     enum DisputeStage {
         None,
-        AwaitingArbiter, // the arbiter fixed at opening rules by `deadline`, else anyone escalates to the court
-        Ruled, // the arbiter ruled; either side may appeal until `deadline`, then anyone finalizes
-        Appealed // the appeal court fixed at appeal rules by `deadline`, else the ruling (or the default) stands
+        AwaitingArbiter, // the arbiter assigned at opening rules by `deadline`, else anyone applies the default ruling
+        Ruled, // the arbiter ruled (or the default applied); either side may appeal until `deadline`, then anyone finalizes
+        Appealed // the appeal court fixed at appeal rules by `deadline`, else the ruling stands
     }
 
     /// @notice A dispute's state, kept beside the job commitment while the job is Disputed.
     struct Dispute {
-        address judge; // the arbiter, then (once appealed) the appeal court, each fixed when its stage opened
+        address judge; // the arbiter (a panel member when the market's arbiter is a panel), then the appeal court
         uint40 deadline;
         DisputeStage stage;
         uint16 refundBps; // the arbiter's ruling, once Ruled
         uint16 slashBps;
-        address appellant; // who appealed (and posted the appeal bond); zero for an escalation
-        address arbiter; // the arbiter fixed when the dispute opened
+        address appellant; // who appealed (and posted the appeal bond)
+        address arbiter; // the arbiter assigned when the dispute opened; zero once the default ruling applied
     }
 
     error JobMarket__TokenNotAllowed(address token);
@@ -99,6 +101,10 @@ interface IJobMarketTypes {
     error JobMarket__NoPendingChange(bytes32 what);
     error JobMarket__ChangeNotDue(bytes32 what, uint256 effectiveAt, uint256 nowTs);
     error JobMarket__ShortDeposit(address token, uint256 requested, uint256 received);
+    error JobMarket__Paused();
+    error JobMarket__ModuleMismatch(address module);
+    error JobMarket__NotGuardian(address caller);
+    error JobMarket__NotReassignable(uint256 jobId, address judge);
 
     /// @notice A job was posted. `job` is the struct packed by `JobLib.pack` (159 bytes, not ABI-encoded: log
     /// data costs 8 gas a byte); the payment token is `job`'s.
@@ -131,7 +137,7 @@ interface IJobMarketTypes {
         uint256 indexed jobId, address indexed customer, uint256 bond, bytes reasonCid, address arbiter, uint256 ruleBy
     );
     event DisputeRuled(uint256 indexed jobId, address indexed arbiter, uint16 refundBps, uint16 slashBps, uint256 appealBy);
-    /// @notice The dispute went to the appeal court: appealed by a party (bond posted) or escalated after the arbiter's silence.
+    /// @notice A party appealed the ruling (posting the bond): the appeal court rules by `ruleBy`.
     event DisputeAppealed(
         uint256 indexed jobId, address indexed appellant, address indexed court, uint256 bond, uint256 ruleBy
     );
@@ -158,6 +164,11 @@ interface IJobMarketTypes {
     event AppealCourtProposed(address indexed court, uint256 effectiveAt);
     event AppealCourtSet(address indexed court);
     event TreasurySet(address indexed treasury);
+    /// @notice The dispute's arbiter left the panel before ruling: a new one was assigned, with a fresh deadline.
+    event DisputeReassigned(uint256 indexed jobId, address indexed previous, address indexed arbiter, uint256 ruleBy);
+    /// @notice New jobs are refused (`paused`) or accepted again; withdrawals and running jobs never stop.
+    event PausedSet(address indexed by, bool paused);
+    event GuardianSet(address indexed guardian);
     event OrderCancelled(address indexed customer, uint64 nonce);
     event OrderCounterIncremented(address indexed customer, uint64 counter);
 }

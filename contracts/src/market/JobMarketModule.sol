@@ -2,6 +2,8 @@
 pragma solidity 0.8.37;
 
 import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {ERC165Checker} from "@openzeppelin/contracts/utils/introspection/ERC165Checker.sol";
+import {IArbiterPanel} from "../interfaces/IArbiterPanel.sol";
 import {IJobMarketModule} from "../interfaces/IJobMarketModule.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../types/Job.sol";
@@ -10,13 +12,14 @@ import {CidLib} from "../libraries/CidLib.sol";
 import {MarketCore} from "./MarketCore.sol";
 
 /// @title JobMarketModule
-/// @notice Disputes and governance of the job market. Deployed by `JobMarket`'s constructor and only ever
+/// @notice Disputes and governance of the job market. Deployed just before `JobMarket` and only ever
 /// run by delegatecall from it, on the market's storage (`MarketCore`'s layout); called directly it
 /// refuses, so its own storage is never used.
 contract JobMarketModule is IJobMarketModule, MarketCore {
     using JobLib for Job;
 
     address private immutable _self;
+    address private immutable _market;
 
     error JobMarketModule__NotDelegated();
 
@@ -25,9 +28,17 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
         _;
     }
 
-    /// @dev The market is the deployer: the module's registry, designs and FAB equal the market's.
-    constructor(INodeRegistry registry_, IERC2981 designs_) MarketCore(msg.sender, registry_, designs_) {
+    /// @dev Built for one market (deployed next, at an address the deployer predicts): the market checks
+    /// `binding()` in its constructor, so the module's registry, designs and FAB equal the market's.
+    constructor(address market_, INodeRegistry registry_, IERC2981 designs_) MarketCore(market_, registry_, designs_) {
         _self = address(this);
+        // slither-disable-next-line missing-zero-check (the market's constructor refuses a module not bound to it)
+        _market = market_;
+    }
+
+    /// @notice The market, registry and designs this module was built for (called directly, not delegated).
+    function binding() external view returns (address market, address registry, address designs) {
+        return (_market, address(_registry), address(_designs));
     }
 
     // ------------------------------------------------------------------------------------ disputes
@@ -40,8 +51,9 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
         if (block.timestamp > job.deadline) revert JobMarket__DeadlinePassed(jobId, job.deadline, block.timestamp);
         if (!CidLib.isValid(reasonCid)) revert JobMarket__InvalidCid(reasonCid);
         _jobs[key] = job.commit(JobStatus.Disputed);
-        // The arbiter is fixed now: a later change of arbiter never reaches an open dispute.
-        address judge = _arbiter;
+        // The arbiter is fixed now (a panel's member, when the arbiter is a panel): a later change of arbiter
+        // never reaches an open dispute.
+        address judge = _assign(jobId, job);
         uint40 ruleBy = uint40(block.timestamp + _disputeWindow);
         _disputes[jobId] = Dispute({
             judge: judge,
@@ -74,15 +86,21 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
             return;
         }
         if (d.stage != DisputeStage.Appealed) revert JobMarket__WrongDisputeStage(jobId, d.stage);
-        // The appeal court's ruling is final. An appellant who won something gets the appeal bond back;
-        // one who did not pays it to the other side for the delay.
+        // The appeal court's ruling is final. An appellant who won something gets the appeal bond back; a lost
+        // bond pays the fee of the arbiter whose ruling stood, the rest goes to the treasury (not to the other
+        // side: an appeal must never be a way to pay the opponent, or to be paid by it).
         address appellant = d.appellant;
-        if (appellant != address(0)) {
-            bool customerAppealed = appellant == job.customer;
-            bool won = customerAppealed
-                ? (refundBps > d.refundBps || (refundBps == d.refundBps && slashBps > d.slashBps))
-                : (refundBps < d.refundBps || (refundBps == d.refundBps && slashBps < d.slashBps));
-            _credit(job.token, won ? appellant : (customerAppealed ? job.node : job.customer), job.bond);
+        bool customerAppealed = appellant == job.customer;
+        bool won = customerAppealed
+            ? (refundBps > d.refundBps || (refundBps == d.refundBps && slashBps > d.slashBps))
+            : (refundBps < d.refundBps || (refundBps == d.refundBps && slashBps < d.slashBps));
+        if (won) {
+            _credit(job.token, appellant, job.bond);
+        } else {
+            address arbiter_ = d.arbiter;
+            uint256 fee = arbiter_ == address(0) ? 0 : uint256(job.bond) * _arbiterFeeBps / BPS;
+            _credit(job.token, arbiter_, fee);
+            _fees[job.token] += job.bond - fee;
         }
         _resolve(key, jobId, job, refundBps, slashBps, msg.sender);
     }
@@ -96,7 +114,7 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
         // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (block.timestamp > d.deadline) revert JobMarket__DeadlinePassed(jobId, d.deadline, block.timestamp);
         address court = _appealCourt;
-        uint40 ruleBy = uint40(block.timestamp + _appealWindow);
+        uint40 ruleBy = uint40(block.timestamp + _courtWindow);
         d.judge = court;
         d.stage = DisputeStage.Appealed;
         d.appellant = msg.sender;
@@ -111,26 +129,45 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
         Dispute storage d = _disputes[jobId];
         // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
         if (block.timestamp <= d.deadline) revert JobMarket__DeadlineNotPassed(jobId, d.deadline, block.timestamp);
-        DisputeStage stage = d.stage;
-        if (stage == DisputeStage.AwaitingArbiter) {
-            // The arbiter stayed silent: the appeal court (fixed now) takes the dispute, no bond needed.
-            address court = _appealCourt;
-            uint40 ruleBy = uint40(block.timestamp + _appealWindow);
-            d.judge = court;
-            d.stage = DisputeStage.Appealed;
-            d.deadline = ruleBy;
-            emit DisputeAppealed(jobId, address(0), court, 0, ruleBy);
-            return;
-        }
-        address appellant = d.appellant;
-        if (stage == DisputeStage.Appealed && appellant == address(0)) {
-            // Neither judge ruled: the default ruling splits the payment evenly and slashes nothing.
-            _resolve(key, jobId, job, DEFAULT_REFUND_BPS, 0, address(0));
+        if (d.stage == DisputeStage.AwaitingArbiter) {
+            // The arbiter stayed silent: the default ruling (half the payment back, no slash) applies, and
+            // either side may appeal it like any ruling. The silent arbiter is owed nothing.
+            uint40 appealBy = uint40(block.timestamp + _appealWindow);
+            d.stage = DisputeStage.Ruled;
+            d.refundBps = DEFAULT_REFUND_BPS;
+            d.slashBps = 0;
+            d.arbiter = address(0);
+            d.deadline = appealBy;
+            emit DisputeRuled(jobId, address(0), DEFAULT_REFUND_BPS, 0, appealBy);
             return;
         }
         // An unappealed ruling, or an appeal the court left unanswered (the appellant's bond goes back).
+        address appellant = d.appellant;
         if (appellant != address(0)) _credit(job.token, appellant, job.bond);
         _resolve(key, jobId, job, d.refundBps, d.slashBps, d.arbiter);
+    }
+
+    /// @inheritdoc IJobMarketModule
+    function reassign(uint256 jobId, Job calldata job) external nonReentrant delegated {
+        _expect(jobId, job, JobStatus.Disputed);
+        Dispute storage d = _disputes[jobId];
+        address previous = d.judge;
+        address panel = _arbiter;
+        // Only a panel's dispute whose arbiter has left the panel (or that found no arbiter) moves; its clock restarts.
+        if (
+            d.stage != DisputeStage.AwaitingArbiter || !_isPanel(panel)
+                || (previous != address(0) && IArbiterPanel(panel).isArbiter(previous))
+        ) revert JobMarket__NotReassignable(jobId, previous);
+        // slither-disable-next-line reentrancy-no-eth (governance-appointed panel; nonReentrant; see contracts/SLITHER.md)
+        address judge = IArbiterPanel(panel).assign(jobId, job.customer, job.node);
+        // Still nobody to judge: the clock keeps running to the default ruling (a restart here would let
+        // anyone postpone the case forever, one `reassign` per window).
+        if (judge == address(0)) revert JobMarket__NotReassignable(jobId, previous);
+        uint40 ruleBy = uint40(block.timestamp + _disputeWindow);
+        d.judge = judge;
+        d.arbiter = judge;
+        d.deadline = ruleBy;
+        emit DisputeReassigned(jobId, previous, judge, ruleBy);
     }
 
     // ---------------------------------------------------------------------------------- governance
@@ -181,6 +218,23 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
         _setTreasury(treasury_);
     }
 
+    /// @inheritdoc IJobMarketModule
+    function setPaused(bool paused_) external delegated {
+        // The owner (governance) pauses and unpauses; the guardian may only pause.
+        if (msg.sender != owner() && (msg.sender != _guardian || !paused_)) {
+            revert JobMarket__NotGuardian(msg.sender);
+        }
+        _paused = paused_;
+        emit PausedSet(msg.sender, paused_);
+    }
+
+    /// @inheritdoc IJobMarketModule
+    function setGuardian(address guardian_) external onlyOwner delegated {
+        // slither-disable-next-line missing-zero-check (zero means no guardian: documented)
+        _guardian = guardian_;
+        emit GuardianSet(guardian_);
+    }
+
 
     // --------------------------------------------------------------------------------------- views
 
@@ -208,7 +262,9 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
             expirySlashBps: _expirySlashBps,
             compensationBps: _compensationBps,
             disputeWindow: _disputeWindow,
-            appealWindow: _appealWindow
+            appealWindow: _appealWindow,
+            courtWindow: _courtWindow,
+            arbiterFeeBps: _arbiterFeeBps
         });
     }
 
@@ -223,6 +279,16 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
     }
 
     /// @inheritdoc IJobMarketModule
+    function paused() external view delegated returns (bool) {
+        return _paused;
+    }
+
+    /// @inheritdoc IJobMarketModule
+    function guardian() external view delegated returns (address) {
+        return _guardian;
+    }
+
+    /// @inheritdoc IJobMarketModule
     function pendingJudges()
         external
         view
@@ -233,6 +299,20 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
     }
 
     // ---------------------------------------------------------------------------------- internal
+
+    /// @dev The judge of a new dispute: the market's arbiter, or the member its panel assigns.
+    function _assign(uint256 jobId, Job calldata job) private returns (address) {
+        address arbiter_ = _arbiter;
+        if (!_isPanel(arbiter_)) return arbiter_;
+        // slither-disable-next-line reentrancy-benign (governance-appointed panel; nonReentrant; see contracts/SLITHER.md)
+        return IArbiterPanel(arbiter_).assign(jobId, job.customer, job.node);
+    }
+
+    /// @dev Whether `arbiter_` is a panel (ERC-165) rather than an account that rules itself.
+    function _isPanel(address arbiter_) private view returns (bool) {
+        return arbiter_.code.length != 0
+            && ERC165Checker.supportsInterface(arbiter_, type(IArbiterPanel).interfaceId);
+    }
 
     /// @dev Records `next` as the proposed judge, installable after JUDGE_CHANGE_DELAY; returns when.
     function _propose(PendingJudge storage pending, address next, bytes32 what) private returns (uint40 due) {

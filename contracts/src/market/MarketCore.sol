@@ -59,6 +59,11 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
     uint256 public constant MAX_DISPUTE_WINDOW = 30 days;
     uint256 public constant MIN_APPEAL_WINDOW = 1 days;
     uint256 public constant MAX_APPEAL_WINDOW = 30 days;
+    /// @notice The appeal court is the DAO: its window must hold a whole proposal (delay, vote, timelock).
+    uint256 public constant MIN_COURT_WINDOW = 1 days;
+    uint256 public constant MAX_COURT_WINDOW = 60 days;
+    /// @notice Most of a lost appeal bond that goes to the arbiter whose ruling stood (the rest: the treasury).
+    uint256 public constant MAX_ARBITER_FEE_BPS = 5_000;
     /// @notice Delay before a new arbiter or appeal court takes new disputes (open ones keep theirs).
     uint256 public constant JUDGE_CHANGE_DELAY = 2 days;
     /// @notice How long a handed-back job stays open for other nodes (the customer may cancel any time).
@@ -66,7 +71,8 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
     /// @notice How long a handed-back job waits before any node may claim it again: the customer's window
     /// to cancel (the operator that handed it back may never claim it again).
     uint256 public constant REOPEN_COOLDOWN = 1 hours;
-    /// @notice Share of the payment refunded when neither the arbiter nor the appeal court ruled in time.
+    /// @notice Share of the payment refunded by the default ruling, which applies when the arbiter does not rule
+    /// in time (either side may still appeal it).
     uint16 public constant DEFAULT_REFUND_BPS = 5_000;
 
     bytes32 public constant ORDER_TYPEHASH = keccak256(
@@ -82,9 +88,13 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
     // get a slot of their own.
     uint32 internal _disputeWindow;
     uint32 internal _appealWindow;
+    uint32 internal _courtWindow;
     // One slot, read by every post: the job counter shares it with the parameters a post snapshots.
     // slither-disable-next-line uninitialized-state,constable-states (shared layout: see contracts/SLITHER.md)
-    uint48 internal _jobCount;
+    uint40 internal _jobCount;
+    /// @dev New jobs (posts, taken orders) are refused while paused; nothing else is.
+    // slither-disable-next-line uninitialized-state,constable-states (shared layout: see contracts/SLITHER.md)
+    bool internal _paused;
     uint16 internal _feeBps;
     uint16 internal _maxRoyaltyBps;
     uint16 internal _disputeBondBps;
@@ -96,6 +106,7 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
     uint16 internal _handBackPenaltyBps;
     uint16 internal _expirySlashBps;
     uint16 internal _compensationBps;
+    uint16 internal _arbiterFeeBps;
     // Rarely read.
     // slither-disable-next-line immutable-states (shared layout: see contracts/SLITHER.md)
     address internal _arbiter;
@@ -126,6 +137,9 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
     /// @dev Used or cancelled order nonces, 256 per word (sequential nonces share a warm word).
     // slither-disable-next-line unused-state (shared layout: see contracts/SLITHER.md)
     mapping(address customer => mapping(uint256 word => uint256 bits)) internal _nonces;
+    /// @dev May pause new jobs (never unpause): an emergency brake faster than a governance vote.
+    // slither-disable-next-line unused-state,constable-states (shared layout: see contracts/SLITHER.md)
+    address internal _guardian;
 
     constructor(address owner_, INodeRegistry registry_, IERC2981 designs_) Ownable(owner_) {
         _registry = registry_;
@@ -200,6 +214,8 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
         _bound("compensationBps", p.compensationBps, 0, MAX_COMPENSATION_BPS);
         _bound("disputeWindow", p.disputeWindow, MIN_DISPUTE_WINDOW, MAX_DISPUTE_WINDOW);
         _bound("appealWindow", p.appealWindow, MIN_APPEAL_WINDOW, MAX_APPEAL_WINDOW);
+        _bound("courtWindow", p.courtWindow, MIN_COURT_WINDOW, MAX_COURT_WINDOW);
+        _bound("arbiterFeeBps", p.arbiterFeeBps, 0, MAX_ARBITER_FEE_BPS);
         _feeBps = p.feeBps;
         _maxRoyaltyBps = p.maxRoyaltyBps;
         _disputeBondBps = p.disputeBondBps;
@@ -212,6 +228,8 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
         _compensationBps = p.compensationBps;
         _disputeWindow = p.disputeWindow;
         _appealWindow = p.appealWindow;
+        _courtWindow = p.courtWindow;
+        _arbiterFeeBps = p.arbiterFeeBps;
         emit ParamsSet(p);
     }
 

@@ -2,6 +2,8 @@
 pragma solidity 0.8.37;
 
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ArbiterPanel} from "../../src/governance/ArbiterPanel.sol";
 import {TestStablecoin} from "../../src/devnet/TestStablecoin.sol";
 import {IJobMarketTypes} from "../../src/interfaces/IJobMarketTypes.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
@@ -11,7 +13,8 @@ import {MarketMath} from "./MarketMath.sol";
 
 /// @notice Drives the whole job market with bounded random inputs: several customers (who sign orders with
 /// known keys), shops with two nodes each, three payment tokens (one burns a fee on transfer) and time
-/// warps; plus governance (parameters, token terms, judges, minimum stake) and design transfers. Every
+/// warps; plus governance (parameters, token terms, judges, minimum stake, the arbiter panel's members,
+/// pausing new jobs and the guardian) and design transfers. Every
 /// call first predicts from the model whether it must succeed or with exactly which error it must revert,
 /// then applies the predicted effect and checks the accounts it touched. Nothing here reverts: surprises
 /// are counted for the invariants.
@@ -39,12 +42,13 @@ contract JobMarketHandler is MarketModel {
         }
         tokens.push(address(env.fab));
         judges.push(env.arbiter);
-        judges.push(address(0xA4B2));
+        judges.push(address(env.panel));
         judges.push(env.court);
         judges.push(address(0xC0DE8));
 
         _setUpCustomers(env);
         _setUpShops(env);
+        _setUpPanel(env);
         // Royalties 5 %, 25 % (above the default cap of 20 %, so capped) and 0 %.
         uint96[3] memory bps = [uint96(500), 2_500, 0];
         for (uint256 i; i < 3; ++i) {
@@ -60,6 +64,21 @@ contract JobMarketHandler is MarketModel {
         }
         // The fixture's design stays with its own designer; the handler never names it.
         designOwner[1] = env.designs.ownerOf(1);
+    }
+
+    /// @dev The panel's candidates: its three members, plus a customer (appointed now) and a shop, so that
+    /// the panel must skip a dispute's own parties. Arbiters hold credits (appeal fees): they are holders.
+    function _setUpPanel(MarketEnv memory env) private {
+        holders.push(env.arbiter);
+        for (uint256 i; i < _members.length; ++i) {
+            panelCandidates.push(_members[i]);
+            holders.push(_members[i]);
+        }
+        vm.prank(env.owner);
+        env.panel.appoint(customers[0]);
+        _members.push(customers[0]);
+        panelCandidates.push(customers[0]);
+        panelCandidates.push(shops[0]);
     }
 
     function _setUpCustomers(MarketEnv memory env) private {
@@ -173,6 +192,7 @@ contract JobMarketHandler is MarketModel {
             err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidClaimDeadline.selector, a.claimBy, ghostNow);
         } else {
             err = _termsError(a.token, a.amount, a.design, a.window, a.collateral);
+            if (err.length == 0 && paused) err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__Paused.selector);
             if (err.length == 0) err = _debitError(a.token, a.customer, a.amount);
         }
         (bool ok, bytes memory ret) = _exec("post", a.customer, address(market), _postCall(a), err);
@@ -421,6 +441,8 @@ contract JobMarketHandler is MarketModel {
         if (nonceUsed[c][o.nonce]) {
             return abi.encodeWithSelector(IJobMarketTypes.JobMarket__OrderNonceUsed.selector, c, o.nonce);
         }
+        // Paused: no new job, whatever the order (checked once the order is known to be the customer's).
+        if (paused) return abi.encodeWithSelector(IJobMarketTypes.JobMarket__Paused.selector);
         bytes memory err = _termsError(o.token, o.amount, o.designId, o.deliveryWindow, o.collateral);
         if (err.length != 0) return err;
         err = _lockError(a.shop, a.node, o.collateral);
@@ -639,14 +661,16 @@ contract JobMarketHandler is MarketModel {
             _debit(job.token, job.customer, job.bond);
             escrow[job.token] += job.bond;
             Rec storage r = _recs[id - 1];
+            // The arbiter account, or the panel's next member that is neither party (zero: none).
+            address judge = _assignJudge(job.customer, job.node);
             r.d = IJobMarketTypes.Dispute({
-                judge: arbiter,
+                judge: judge,
                 deadline: uint40(ghostNow + _params.disputeWindow),
                 stage: IJobMarketTypes.DisputeStage.AwaitingArbiter,
                 refundBps: 0,
                 slashBps: 0,
                 appellant: address(0),
-                arbiter: arbiter
+                arbiter: judge
             });
             _setStatus(id, JobStatus.Disputed);
             _checkAccount(job.token, job.customer);
@@ -662,11 +686,18 @@ contract JobMarketHandler is MarketModel {
         if (id == 0) return;
         Rec storage r = _recs[id - 1];
         Job memory job = r.job;
-        _waitNear(slashSeed, r.d.deadline, 10 days);
+        _waitNear(slashSeed, r.d.deadline, 21 days);
         IJobMarketTypes.Dispute memory d = r.d;
         uint16 refundBps = _split(refundSeed);
         uint16 slashBps = _split(slashSeed);
-        address caller = refundSeed % 16 == 15 ? judges[(refundSeed >> 4) % judges.length] : d.judge;
+        // A dispute nobody could be assigned to has no judge: anyone who tries is refused. A member removed
+        // from the panel still may rule until its case is reassigned, but mostly does not (so `reassign` has
+        // cases to move).
+        bool removed = d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && arbiter == address(panel)
+            && !_isMember(d.judge);
+        address caller = refundSeed % 16 == 15 || d.judge == address(0) || (removed && (refundSeed >> 8) % 4 != 0)
+            ? judges[(refundSeed >> 4) % judges.length]
+            : d.judge;
         bytes memory err;
         if (caller != d.judge) {
             err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, caller, d.judge);
@@ -688,13 +719,20 @@ contract JobMarketHandler is MarketModel {
                 r.d.deadline = uint40(ghostNow + _params.appealWindow);
                 _checkDispute(id);
             } else {
-                if (d.appellant != address(0)) {
-                    bool byCustomer = d.appellant == job.customer;
-                    bool won = MarketMath.appealWon(byCustomer, d.refundBps, d.slashBps, refundBps, slashBps);
-                    _credit(job.token, won ? d.appellant : (byCustomer ? job.node : job.customer), job.bond);
-                    escrow[job.token] -= job.bond;
+                // The court's ruling: a won appeal's bond goes back; a lost one pays the fee of the arbiter
+                // whose ruling stood (none after a default ruling) and the rest to the treasury.
+                bool byCustomer = d.appellant == job.customer;
+                if (MarketMath.appealWon(byCustomer, d.refundBps, d.slashBps, refundBps, slashBps)) {
+                    _credit(job.token, d.appellant, job.bond);
+                } else {
+                    (uint256 fee, uint256 toTreasury) =
+                        MarketMath.lostAppealBond(job.bond, _params.arbiterFeeBps, d.arbiter != address(0));
+                    _credit(job.token, d.arbiter, fee);
+                    fees[job.token] += toTreasury;
                 }
+                escrow[job.token] -= job.bond;
                 _payResolution(id, refundBps, slashBps);
+                if (d.arbiter != address(0)) _checkAccount(job.token, d.arbiter);
             }
         }
         _observe(id);
@@ -728,21 +766,22 @@ contract JobMarketHandler is MarketModel {
             r.d.judge = court;
             r.d.stage = IJobMarketTypes.DisputeStage.Appealed;
             r.d.appellant = caller;
-            r.d.deadline = uint40(ghostNow + _params.appealWindow);
+            r.d.deadline = uint40(ghostNow + _params.courtWindow);
             _checkAccount(job.token, caller);
             _checkDispute(id);
         }
         _observe(id);
     }
 
-    /// @notice Anyone moves a dispute past its deadline: escalation, the unappealed ruling, the arbiter's
-    /// ruling after a silent court, or the default ruling (half the time, time first runs to the deadline).
+    /// @notice Anyone moves a dispute past its deadline: a silent arbiter's to the (appealable) default ruling,
+    /// an unappealed ruling or one a silent court left standing to its payout (half the time, time first runs
+    /// to the deadline).
     function finalize(uint256 jobSeed, uint256 callerSeed) external {
         _sync();
         uint256 id = _pick(JobStatus.Disputed, jobSeed, true);
         if (id == 0) return;
         Rec storage r = _recs[id - 1];
-        _waitNear(callerSeed, uint256(r.d.deadline) + 1, 10 days);
+        _waitNear(callerSeed, uint256(r.d.deadline) + 1, 21 days);
         Job memory job = r.job;
         IJobMarketTypes.Dispute memory d = r.d;
         bytes memory err;
@@ -753,12 +792,13 @@ contract JobMarketHandler is MarketModel {
         (bool ok,) = _exec("finalize", caller, address(market), abi.encodeCall(module.finalize, (id, job)), err);
         if (ok) {
             if (d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter) {
-                r.d.judge = court;
-                r.d.stage = IJobMarketTypes.DisputeStage.Appealed;
+                // The default ruling, as a ruling of nobody: appealable, and it earns no arbiter a fee.
+                r.d.stage = IJobMarketTypes.DisputeStage.Ruled;
+                r.d.refundBps = uint16(DEFAULT_REFUND_BPS);
+                r.d.slashBps = 0;
+                r.d.arbiter = address(0);
                 r.d.deadline = uint40(ghostNow + _params.appealWindow);
                 _checkDispute(id);
-            } else if (d.stage == IJobMarketTypes.DisputeStage.Appealed && d.appellant == address(0)) {
-                _payResolution(id, DEFAULT_REFUND_BPS, 0);
             } else {
                 if (d.appellant != address(0)) {
                     _credit(job.token, d.appellant, job.bond);
@@ -986,7 +1026,9 @@ contract JobMarketHandler is MarketModel {
         p.compensationBps = uint16(_r(seedB, 10, 5_001));
         p.disputeWindow = uint32(1 days + _r(seedB, 11, 9 days));
         p.appealWindow = uint32(1 days + _r(seedB, 12, 4 days));
-        bytes memory err = seedB % 8 == 0 ? _breakParam(p, _r(seedB, 13, 12)) : bytes("");
+        p.courtWindow = uint32(1 days + _r(seedA, 14, 20 days));
+        p.arbiterFeeBps = uint16(_r(seedA, 15, 5_001));
+        bytes memory err = seedB % 8 == 0 ? _breakParam(p, _r(seedB, 13, 14)) : bytes("");
         (bool ok,) = _exec("setParams", owner, address(market), abi.encodeCall(module.setParams, (p)), err);
         if (!ok) return;
         _params = p;
@@ -1010,7 +1052,9 @@ contract JobMarketHandler is MarketModel {
         else if (f == 8) (name, v, lo, hi) = ("expirySlashBps", 999, 1_000, 10_000);
         else if (f == 9) (name, v, lo, hi) = ("compensationBps", 5_001, 0, 5_000);
         else if (f == 10) (name, v, lo, hi) = ("disputeWindow", 1 days - 1, 1 days, 30 days);
-        else (name, v, lo, hi) = ("appealWindow", 30 days + 1, 1 days, 30 days);
+        else if (f == 11) (name, v, lo, hi) = ("appealWindow", 30 days + 1, 1 days, 30 days);
+        else if (f == 12) (name, v, lo, hi) = ("courtWindow", 60 days + 1, 1 days, 60 days);
+        else (name, v, lo, hi) = ("arbiterFeeBps", 5_001, 0, 5_000);
         if (f == 0) p.feeBps = uint16(v);
         else if (f == 1) p.maxRoyaltyBps = uint16(v);
         else if (f == 2) p.disputeBondBps = uint16(v);
@@ -1022,7 +1066,9 @@ contract JobMarketHandler is MarketModel {
         else if (f == 8) p.expirySlashBps = uint16(v);
         else if (f == 9) p.compensationBps = uint16(v);
         else if (f == 10) p.disputeWindow = uint32(v);
-        else p.appealWindow = uint32(v);
+        else if (f == 11) p.appealWindow = uint32(v);
+        else if (f == 12) p.courtWindow = uint32(v);
+        else p.arbiterFeeBps = uint16(v);
         return abi.encodeWithSelector(IJobMarketTypes.JobMarket__ParameterOutOfBounds.selector, name, v, lo, hi);
     }
 
@@ -1058,7 +1104,9 @@ contract JobMarketHandler is MarketModel {
     function proposeJudge(uint256 seed) external {
         _sync();
         bool isCourt = seed % 2 == 1;
-        address next = seed % 32 < 2 ? address(0) : judges[(isCourt ? 2 : 0) + (seed >> 5) % 2];
+        // Arbiter: the panel three times in four, else the arbiter account; court: either of two.
+        uint256 pick = isCourt ? 2 + (seed >> 5) % 2 : ((seed >> 5) % 4 == 0 ? 0 : 1);
+        address next = seed % 32 < 2 ? address(0) : judges[pick];
         bytes memory err;
         if (next == address(0)) {
             err = abi.encodeWithSelector(
@@ -1098,6 +1146,121 @@ contract JobMarketHandler is MarketModel {
             module.arbiter() != arbiter || module.appealCourt() != court || pa != pendingArbiter
                 || paAt != pendingArbiterAt || pc != pendingCourt || pcAt != pendingCourtAt
         ) _mismatch("judges");
+    }
+
+    /// @notice Anyone gives a dispute whose panel member left the panel (or that found none) a new member and
+    /// a fresh deadline; refused while the member sits, once ruled, when the arbiter is no panel, or when the
+    /// panel still has nobody to give it (the clock then runs on to the default ruling).
+    function reassign(uint256 jobSeed, uint256 callerSeed) external {
+        _sync();
+        uint256 id = _pickStranded(jobSeed);
+        if (id == 0) return;
+        Rec storage r = _recs[id - 1];
+        Job memory job = r.job;
+        address previous = r.d.judge;
+        bool stranded = r.d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && arbiter == address(panel)
+            && (previous == address(0) || !_isMember(previous));
+        (address next, uint256 nextTurn) = _panelPick(job.customer, job.node);
+        bytes memory err;
+        if (!stranded || next == address(0)) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotReassignable.selector, id, previous);
+        }
+        address caller = callerSeed % 2 == 0 ? STRANGER : holders[(callerSeed >> 1) % holders.length];
+        (bool ok,) = _exec("reassign", caller, address(market), abi.encodeCall(module.reassign, (id, job)), err);
+        if (ok) {
+            _turn = nextTurn;
+            r.d.judge = next;
+            r.d.arbiter = next;
+            r.d.deadline = uint40(ghostNow + _params.disputeWindow);
+            _checkDispute(id);
+        }
+        _observe(id);
+    }
+
+    /// @dev A disputed job, seven times in eight one whose judge left the panel or never was (when any).
+    function _pickStranded(uint256 seed) private view returns (uint256) {
+        uint256[] storage list = _live[uint8(JobStatus.Disputed)];
+        uint256 n = list.length;
+        if (n == 0) return 0;
+        uint256 start = (seed >> 3) % n;
+        if (seed % 8 != 0) {
+            for (uint256 i; i < n; ++i) {
+                uint256 id = list[(start + i) % n];
+                IJobMarketTypes.Dispute storage d = _recs[id - 1].d;
+                if (d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && !_isMember(d.judge)) return id;
+            }
+        }
+        return list[start];
+    }
+
+    /// @notice Governance appoints or removes a panel member (now and then a stranger tries, or the member
+    /// is already there / not there). Members removed mid-dispute leave their cases to `reassign`.
+    function panelMembers(uint256 seed) external {
+        _sync();
+        address who = panelCandidates[(seed >> 2) % panelCandidates.length];
+        bool appoint = seed % 2 == 0;
+        // Mostly, while the panel has another member, a member with a case in hand is removed: the stranding
+        // `reassign` is for.
+        if ((seed >> 12) % 4 != 0 && _members.length > 1) {
+            address sitting = _sittingJudge(seed >> 16);
+            if (sitting != address(0)) (who, appoint) = (sitting, false);
+        }
+        address caller = (seed >> 8) % 16 == 0 ? STRANGER : owner;
+        bytes memory err;
+        if (caller != owner) {
+            err = abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller);
+        } else if (appoint && _isMember(who)) {
+            err = abi.encodeWithSelector(ArbiterPanel.ArbiterPanel__AlreadyArbiter.selector, who);
+        } else if (!appoint && !_isMember(who)) {
+            err = abi.encodeWithSelector(ArbiterPanel.ArbiterPanel__NotArbiter.selector, who);
+        }
+        bytes memory data = appoint ? abi.encodeCall(panel.appoint, (who)) : abi.encodeCall(panel.remove, (who));
+        (bool ok,) = _exec(appoint ? bytes32("appointArbiter") : bytes32("removeArbiter"), caller, address(panel), data, err);
+        if (ok) {
+            if (appoint) _members.push(who);
+            else _removeMember(who);
+        }
+        if (keccak256(abi.encode(panel.arbiters())) != keccak256(abi.encode(_members))) _mismatch("panel members");
+    }
+
+    /// @dev The member judging some dispute that awaits its ruling (zero when none).
+    function _sittingJudge(uint256 seed) private view returns (address) {
+        uint256[] storage list = _live[uint8(JobStatus.Disputed)];
+        uint256 n = list.length;
+        for (uint256 i; i < n; ++i) {
+            IJobMarketTypes.Dispute storage d = _recs[list[(seed + i) % n] - 1].d;
+            if (d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && _isMember(d.judge)) return d.judge;
+        }
+        return address(0);
+    }
+
+    /// @notice Governance or the guardian pauses new jobs, governance resumes them (the guardian may not;
+    /// strangers may do neither); one call in sixteen governance names or clears the guardian instead.
+    /// Only posts and takes are refused while paused: every other action goes on.
+    function setPaused(uint256 seed) external {
+        _sync();
+        uint256 k = seed % 16;
+        uint256 who = (seed >> 4) % 16;
+        address caller = who < 10 ? owner : who < 14 ? GUARDIAN : STRANGER;
+        bytes memory err;
+        if (k == 0) {
+            address g = (seed >> 8) % 4 == 0 ? address(0) : GUARDIAN;
+            if (caller != owner) err = abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller);
+            (bool done,) = _exec("setGuardian", caller, address(market), abi.encodeCall(module.setGuardian, (g)), err);
+            if (done) guardian = g;
+            if (module.guardian() != guardian) _mismatch("guardian");
+            return;
+        }
+        // Mostly the opposite of now, so that pauses stay short: a pause now and then, a resume mostly
+        // (by the owner, seven times in eight).
+        bool value = paused ? k >= 13 : k < 3;
+        if (paused && !value && who % 8 != 0) caller = owner;
+        if (caller != owner && (caller != guardian || !value)) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotGuardian.selector, caller);
+        }
+        (bool ok,) = _exec("setPaused", caller, address(market), abi.encodeCall(module.setPaused, (value)), err);
+        if (ok) paused = value;
+        if (module.paused() != paused) _mismatch("paused");
     }
 
     /// @notice A design changes hands: later posts pay its royalty to the new holder (none to a customer

@@ -75,6 +75,17 @@ library MarketMath {
         return r < cap ? r : cap;
     }
 
+    /// @notice A lost appeal bond: `arbiterFeeBps` of it to the arbiter whose ruling stood (none when nobody
+    /// ruled: the default ruling), the rest to the treasury; never anything to the other side.
+    function lostAppealBond(uint256 bond, uint256 arbiterFeeBps, bool arbiterRuled)
+        internal
+        pure
+        returns (uint256 arbiterFee, uint256 treasury)
+    {
+        arbiterFee = arbiterRuled ? bond * arbiterFeeBps / BPS : 0;
+        treasury = bond - arbiterFee;
+    }
+
     /// @notice Whether the appellant won its appeal: the court moved the ruling its way.
     function appealWon(bool customerAppealed, uint256 ruledRefund, uint256 ruledSlash, uint256 refund, uint256 slashBps)
         internal

@@ -13,6 +13,7 @@ import {IJobMarketModule} from "../../src/interfaces/IJobMarketModule.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../../src/types/Job.sol";
 import {FeeOnTransferToken} from "../mocks/FeeOnTransferToken.sol";
+import {ArbiterPanel} from "../../src/governance/ArbiterPanel.sol";
 import {MarketMath} from "./MarketMath.sol";
 
 /// @notice Cheatcodes the shared Vm interface does not declare.
@@ -32,7 +33,9 @@ struct MarketEnv {
     FeeOnTransferToken fot;
     address owner;
     address treasury;
-    address arbiter;
+    address arbiter; // an account that rules itself
+    ArbiterPanel panel; // the market's arbiter when the run starts: its members rule
+    address guardian; // may pause new jobs, never unpause
     address court;
     address idleShop; // the fixture's shop: staked, one node, never acts
     uint256 idleNode;
@@ -105,7 +108,7 @@ abstract contract MarketModel is TestBase {
     address[] public designers;
     uint256[] public designIds;
     address[] public holders; // every account that may hold a credited balance or receive a withdrawal
-    address[] public judges; // two arbiters and two courts
+    address[] public judges; // the arbiter account, the panel, and two courts
     address public constant SINK = address(0x5111);
     address public constant STRANGER = address(0x5757);
 
@@ -151,6 +154,14 @@ abstract contract MarketModel is TestBase {
     uint256 public pendingArbiterAt;
     address public pendingCourt;
     uint256 public pendingCourtAt;
+    /// @dev The arbiter panel: its members in the contract's order, and its round-robin cursor.
+    ArbiterPanel public immutable panel;
+    address[] internal _members;
+    uint256 internal _turn;
+    address[] public panelCandidates; // who governance appoints or removes (two of them also trade here)
+    bool public paused;
+    address public guardian;
+    address public immutable GUARDIAN;
     mapping(uint256 design => address) public designOwner;
     mapping(uint256 design => uint96) public designBps;
     mapping(address customer => uint64) public counter;
@@ -197,8 +208,14 @@ abstract contract MarketModel is TestBase {
         _params = module.params();
         minStake = env.registry.minStake();
         unbondDelay = env.registry.unbondDelay();
-        arbiter = env.arbiter;
+        arbiter = module.arbiter(); // the panel (env.arbiter, an account, is the other choice governance has)
         court = env.court;
+        panel = env.panel;
+        GUARDIAN = env.guardian;
+        paused = module.paused();
+        guardian = module.guardian();
+        address[] memory members = env.panel.arbiters();
+        for (uint256 i; i < members.length; ++i) _members.push(members[i]);
     }
 
     // ============================================================================================ views
@@ -233,6 +250,10 @@ abstract contract MarketModel is TestBase {
         for (uint256 i; i < list.length; ++i) {
             list[i] = _requests[op][a.head + i];
         }
+    }
+
+    function ghostMembers() external view returns (address[] memory) {
+        return _members;
     }
 
     function ghostParams() external view returns (IJobMarketTypes.Params memory) {
@@ -432,6 +453,43 @@ abstract contract MarketModel is TestBase {
     function _deadlineOf(uint256 id) internal view returns (uint256) {
         Rec storage r = _recs[id - 1];
         return r.status == JobStatus.Disputed ? r.d.deadline : r.job.deadline;
+    }
+
+    // ===================================================================================== the panel
+
+    /// @dev Whether `account` sits on the panel (the model's list).
+    function _isMember(address account) internal view returns (bool) {
+        for (uint256 i; i < _members.length; ++i) if (_members[i] == account) return true;
+        return false;
+    }
+
+    /// @dev ArbiterPanel.assign as its rules state it: the next member in turn that is neither party, and the
+    /// cursor after it; zero (cursor unchanged) when every member is a party or the panel is empty.
+    function _panelPick(address customer, address node) internal view returns (address who, uint256 nextTurn) {
+        uint256 n = _members.length;
+        for (uint256 tries; tries < n; ++tries) {
+            address c = _members[(_turn + tries) % n];
+            if (c != customer && c != node) return (c, _turn + tries + 1);
+        }
+        return (address(0), _turn);
+    }
+
+    /// @dev The judge a new dispute gets: the arbiter account itself, or the member the panel assigns.
+    function _assignJudge(address customer, address node) internal returns (address who) {
+        if (arbiter != address(panel)) return arbiter;
+        (who, _turn) = _panelPick(customer, node);
+    }
+
+    /// @dev ArbiterPanel.remove: the last member takes the removed one's place.
+    function _removeMember(address account) internal {
+        uint256 n = _members.length;
+        for (uint256 i; i < n; ++i) {
+            if (_members[i] == account) {
+                _members[i] = _members[n - 1];
+                _members.pop();
+                return;
+            }
+        }
     }
 
     // ========================================================================================== money

@@ -5,6 +5,7 @@ import {TestBase} from "./Vm.sol";
 import {FabToken} from "../../src/FabToken.sol";
 import {NodeRegistry} from "../../src/NodeRegistry.sol";
 import {JobMarket} from "../../src/JobMarket.sol";
+import {JobMarketModule} from "../../src/market/JobMarketModule.sol";
 import {DesignNFT} from "../../src/DesignNFT.sol";
 import {TestStablecoin} from "../../src/devnet/TestStablecoin.sol";
 import {IJobMarket} from "../../src/interfaces/IJobMarket.sol";
@@ -36,6 +37,8 @@ abstract contract Fixture is TestBase {
     uint16 internal constant COMPENSATION_BPS = 5_000;
     uint32 internal constant DISPUTE_WINDOW = 7 days;
     uint32 internal constant APPEAL_WINDOW = 3 days;
+    uint32 internal constant COURT_WINDOW = 14 days;
+    uint16 internal constant ARBITER_FEE_BPS = 2_000;
     /// @dev Collateral rates for the 6-decimal stablecoin, FAB wei per base unit in 1e18 fixed point:
     /// at least 0.01 FAB and at most 10 FAB per USD of payment (and never below MIN_COLLATERAL).
     uint112 internal constant MIN_RATE = 1e28;
@@ -54,6 +57,7 @@ abstract contract Fixture is TestBase {
     JobMarket internal market;
     /// @dev The market's disputes and governance, served at the market's address.
     IJobMarketModule internal module;
+    JobMarketModule internal marketModule;
     uint256 internal nodeId;
     uint256 internal designId;
 
@@ -62,10 +66,18 @@ abstract contract Fixture is TestBase {
         usd = new TestStablecoin(owner);
         designs = new DesignNFT();
         // The registry and the market name each other immutably: predict the market's address.
-        address predictedMarket = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        address predictedMarket = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 2);
         registry = new NodeRegistry(owner, fab, predictedMarket, MIN_STAKE, UNBOND_DELAY);
+        marketModule = new JobMarketModule(predictedMarket, INodeRegistry(address(registry)), IERC2981(address(designs)));
         market = new JobMarket(
-            owner, INodeRegistry(address(registry)), IERC2981(address(designs)), treasury, arbiter, court, defaultParams()
+            owner,
+            INodeRegistry(address(registry)),
+            IERC2981(address(designs)),
+            marketModule,
+            treasury,
+            arbiter,
+            court,
+            defaultParams()
         );
         require(address(market) == predictedMarket, "fixture: market address");
         module = IJobMarketModule(address(market));
@@ -101,7 +113,9 @@ abstract contract Fixture is TestBase {
             expirySlashBps: EXPIRY_SLASH_BPS,
             compensationBps: COMPENSATION_BPS,
             disputeWindow: DISPUTE_WINDOW,
-            appealWindow: APPEAL_WINDOW
+            appealWindow: APPEAL_WINDOW,
+            courtWindow: COURT_WINDOW,
+            arbiterFeeBps: ARBITER_FEE_BPS
         });
     }
 
