@@ -165,13 +165,30 @@ HINTS = {
     ),
     "JobMarket__NothingToWithdraw": "this account has no balance of that token in the market",
     # ---- disputes
-    "JobMarket__NotJudge": "only the dispute's judge (its arbiter, or the appeal court once appealed) may rule",
+    "JobMarket__NotJudge": (
+        "only the dispute's judge may rule: its assigned arbiter, or once appealed the appeal court (the DAO, "
+        "through a governance proposal)"
+    ),
     "JobMarket__NotParty": "only the job's customer or its node may appeal",
     "JobMarket__WrongDisputeStage": (
         "the dispute is not at the stage this action needs (rule: awaiting a judge; appeal: ruled); "
         "see `fabrica job show ID`"
     ),
     "JobMarket__InvalidSplit": "refund and slash are basis points: each between 0 and 10000",
+    "JobMarket__NotReassignable": (
+        "only a dispute still awaiting an arbiter who has left the panel (or that found none) can be reassigned; "
+        "see `fabrica dispute show ID`"
+    ),
+    # ---- pause
+    "JobMarket__Paused": (
+        "new jobs are paused (posts and taken orders): withdrawals and running jobs continue; wait for the DAO "
+        "to unpause the market"
+    ),
+    "JobMarket__NotGuardian": "only the guardian may pause new jobs; only the owner (the DAO) pauses or unpauses",
+    "JobMarket__ModuleMismatch": (
+        "the market's module was built for another market, registry or designs: deploy the module for this "
+        "market's address first (protocol/deploy.py does)"
+    ),
     # ---- governance
     "JobMarket__ZeroAddress": "pass a non-zero address",
     "JobMarket__ParameterOutOfBounds": "choose a value within the bounds shown (the market's constants)",
