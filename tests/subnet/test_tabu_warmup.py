@@ -139,5 +139,7 @@ def test_a_cold_cache_does_not_cost_a_solve_its_budget(tmp_path: Path) -> None:
     assert out["feasible"]
     assert out["makespan"] <= out["baseline"]
     # Plain CP-SAT with the same budget, for scale: two workers on a loaded 2-core machine are not deterministic
-    # (CI saw 1338 against 1310, 2.1 %), so allow 5 %; the phases above are what prove no budget was lost.
-    assert out["makespan"] <= out["anchor"] * 1.05
+    # (CI saw 1338 against 1310, 2.1 %; a run beside a forge build 1439 against 1369, 5.1 %), so allow 10 %: it
+    # still catches a solve that lost its budget (which ends near the greedy baseline, 1589 on ta01, ~18 % worse); the
+    # phases above are what prove no budget was lost.
+    assert out["makespan"] <= out["anchor"] * 1.10
