@@ -609,12 +609,20 @@ class Fabrica:
             if not 0 <= v <= 10_000:
                 raise FabricaValueError(f"{name} must be between 0 and 10000 (basis points), got {v}")
         struct = self._job_struct(job_id)
-        judge = self.dispute_of(job_id).judge
+        dispute = self.dispute_of(job_id)
+        judge = dispute.judge
         if int(judge, 16) and judge != self.address and self.w3.eth.get_code(judge):
             # A contract judges (the DAO): no account can sign its ruling; say how it is made instead of reverting.
             raise make_error("JobMarket__NotJudge", (job_id, self.address, judge),
                              f"the appeal court {judge} is the DAO's timelock: its ruling is a governance proposal "
                              "(a party of the dispute may propose it: `fabrica dao propose`), voted and executed")
+        panel = self.arbiter_panel()
+        if (judge == self.address and dispute.stage == DisputeStage.AWAITING_ARBITER and panel is not None
+                and not panel.functions.isArbiter(self.address).call()):
+            # The market refuses an arbiter governance removed from the panel, even on its own case.
+            raise make_error("JobMarket__NotJudge", (job_id, self.address, ZERO_ADDRESS),
+                             "you no longer sit on the arbiter panel: the case waits for anyone to reassign it "
+                             "(`fabrica dispute reassign`) or, after its deadline, for the default ruling")
         return self._send(self.market, "rule", job_id, struct, refund_bps, slash_bps)
 
     def appeal_job(self, job_id: int) -> TxResult:
@@ -652,6 +660,11 @@ class Fabrica:
             raise make_error("JobMarket__WrongStatus", (job_id, int(record.status), int(JobStatus.DISPUTED)))
         dispute = self.dispute_of(job_id)
         panel = self.arbiter_panel()
+        now = self.now()
+        if now >= dispute.deadline:  # the next block is later than the latest; the market checks this first
+            raise make_error("JobMarket__DeadlinePassed", (job_id, dispute.deadline, now),
+                             "the dispute's deadline passed: it can no longer be reassigned; anyone may now "
+                             "finalize it (`fabrica dispute finalize`)")
         if dispute.stage != DisputeStage.AWAITING_ARBITER:
             raise make_error("JobMarket__NotReassignable", (job_id, dispute.judge),
                              f"the dispute is {dispute.stage.name}: only one awaiting its arbiter can be reassigned")

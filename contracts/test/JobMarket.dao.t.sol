@@ -211,6 +211,134 @@ contract JobMarketPanelTest is MarketFixture {
         vm.assertEq(module.disputeOf(id).deadline, block.timestamp + DISPUTE_WINDOW, "fresh clock");
     }
 
+    // ==================================================== removed members and the reassignment deadline
+
+    function _offPanel(uint256 id, address caller) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, caller, address(0));
+    }
+
+    function _deadlinePassed(uint256 id, uint256 deadline) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, deadline, block.timestamp);
+    }
+
+    /// @notice A member removed mid-dispute rules no more, whatever it rules, up to the last second of its
+    /// window: the case waits untouched for `reassign` (still allowed at the deadline); the new member rules.
+    function test_removedMember_cannotRule_newMemberRulesAfterReassign() public {
+        (uint256 id, Job memory job) = _disputed(0);
+        uint256 ruleBy = module.disputeOf(id).deadline;
+        vm.prank(owner);
+        panel.remove(M1);
+        bytes32 before = _funds();
+        bytes32 waiting = keccak256(abi.encode(module.disputeOf(id)));
+        vm.prank(M1);
+        vm.expectRevert(_offPanel(id, M1));
+        module.rule(id, job, 10_000, 0);
+        vm.warp(ruleBy);
+        vm.prank(M1);
+        vm.expectRevert(_offPanel(id, M1));
+        module.rule(id, job, 0, 10_000);
+        _assertNoFundsMoved(before);
+        vm.assertEq(keccak256(abi.encode(module.disputeOf(id))), waiting, "the dispute waits untouched");
+        vm.prank(stranger);
+        module.reassign(id, job);
+        vm.assertEq(module.disputeOf(id).judge, M2, "reassigned at the deadline");
+        vm.prank(M1);
+        vm.expectRevert(_notJudge(id, M1, M2));
+        module.rule(id, job, 10_000, 0);
+        vm.expectEmit(address(market));
+        emit IJobMarketTypes.DisputeRuled(id, M2, 2_000, 500, block.timestamp + APPEAL_WINDOW);
+        vm.prank(M2);
+        module.rule(id, job, 2_000, 500);
+        vm.assertEq(module.disputeOf(id).arbiter, M2, "the new member's ruling");
+    }
+
+    /// @notice A member removed and appointed again before anyone reassigns its case rules it again (while it
+    /// sits, the case is not reassignable).
+    function test_reappointedMember_rulesAgain() public {
+        (uint256 id, Job memory job) = _disputed(0);
+        vm.prank(owner);
+        panel.remove(M1);
+        vm.prank(M1);
+        vm.expectRevert(_offPanel(id, M1));
+        module.rule(id, job, 3_000, 0);
+        vm.prank(owner);
+        panel.appoint(M1);
+        vm.expectRevert(_notReassignable(id, M1));
+        module.reassign(id, job);
+        vm.expectEmit(address(market));
+        emit IJobMarketTypes.DisputeRuled(id, M1, 3_000, 0, block.timestamp + APPEAL_WINDOW);
+        vm.prank(M1);
+        module.rule(id, job, 3_000, 0);
+        vm.assertEq(uint256(module.disputeOf(id).stage), uint256(IJobMarketTypes.DisputeStage.Ruled), "ruled");
+    }
+
+    /// @notice One second after the deadline a removed member's case is no longer reassignable (its clock never
+    /// restarts) and the member may not rule either; `finalize` applies the default ruling, which ends the
+    /// case with nothing for the removed member.
+    function test_reassign_oneSecondAfterTheDeadline_refused_finalizeAppliesTheDefault() public {
+        (uint256 id, Job memory job) = _disputed(0);
+        uint256 ruleBy = module.disputeOf(id).deadline;
+        vm.prank(owner);
+        panel.remove(M1);
+        vm.warp(ruleBy + 1);
+        bytes32 before = _funds();
+        vm.prank(stranger);
+        vm.expectRevert(_deadlinePassed(id, ruleBy));
+        module.reassign(id, job);
+        vm.prank(M1);
+        vm.expectRevert(_deadlinePassed(id, ruleBy));
+        module.rule(id, job, 0, 0);
+        _assertNoFundsMoved(before);
+        vm.assertEq(module.disputeOf(id).judge, M1, "not moved");
+        vm.expectEmit(address(market));
+        emit IJobMarketTypes.DisputeRuled(id, address(0), 5_000, 0, block.timestamp + APPEAL_WINDOW);
+        vm.prank(stranger);
+        module.finalize(id, job);
+        vm.expectRevert(_notReassignable(id, M1)); // ruled, within the appeal window
+        module.reassign(id, job);
+        vm.warp(block.timestamp + APPEAL_WINDOW + 1);
+        module.finalize(id, job);
+        vm.assertEq(_status(id, job), uint256(JobStatus.Resolved), "resolved by the default ruling");
+        vm.assertEq(market.balanceOf(address(usd), M1), 0, "the removed member earns nothing");
+        vm.assertEq(market.balanceOf(address(usd), customer), 50e6 + job.bond, "half back + the dispute bond");
+    }
+
+    /// @notice The deadline is checked before everything else: past it, a case whose member sits, and a ruled
+    /// case past its appeal window, answer DeadlinePassed rather than NotReassignable.
+    function test_reassign_pastTheDeadline_checkedFirst() public {
+        (uint256 id, Job memory job) = _disputed(0);
+        uint256 ruleBy = module.disputeOf(id).deadline;
+        vm.warp(ruleBy + 1);
+        vm.expectRevert(_deadlinePassed(id, ruleBy));
+        module.reassign(id, job);
+        (uint256 id2, Job memory job2) = _disputed(0);
+        vm.prank(M2);
+        module.rule(id2, job2, 0, 0);
+        uint256 appealBy = module.disputeOf(id2).deadline;
+        vm.warp(appealBy + 1);
+        vm.expectRevert(_deadlinePassed(id2, appealBy));
+        module.reassign(id2, job2);
+    }
+
+    /// @notice The appeal court is no panel member and never needs to be: it rules an appealed case even when
+    /// every member, the one whose ruling stood included, has left the panel; that member still gets its fee.
+    function test_courtRulesAppeal_whateverThePanel() public {
+        (uint256 id, Job memory job) = _disputed(0);
+        vm.prank(M1);
+        module.rule(id, job, 0, 0);
+        vm.prank(customer);
+        module.appeal(id, job);
+        vm.startPrank(owner);
+        panel.remove(M1);
+        panel.remove(M2);
+        panel.remove(M3);
+        vm.stopPrank();
+        vm.prank(court);
+        module.rule(id, job, 0, 0); // the member's ruling stands: a lost appeal
+        vm.assertEq(_status(id, job), uint256(JobStatus.Resolved), "resolved by the court");
+        vm.assertEq(market.balanceOf(address(usd), M1), uint256(job.bond) * ARBITER_FEE_BPS / BPS, "the member's fee");
+    }
+
     // ================================================================================ appeal bonds
 
     function _ruledAndAppealed(uint16 refundBps, address appellant) internal returns (uint256 id, Job memory job) {

@@ -154,6 +154,15 @@ contract JobMarketInvariantTest is Fixture {
             if (key == "tamper") vm.assertGt(handler.refused(key), 0, "tamper never ran");
             else vm.assertGt(handler.succeeded(key), 0, string.concat("never succeeded: ", names[i]));
         }
+        // The dispute rules the model predicts exactly: a judge removed from the panel is refused (and, appointed
+        // again, rules), and past the deadline `reassign` is refused (only `finalize` moves the case).
+        emit log_named_uint("rule refused: judge off the panel", handler.removedJudgeRefusals());
+        emit log_named_uint("rule by a re-appointed judge", handler.reappointedJudgeRulings());
+        uint256 lateReassigns = handler.refusedWith("reassign", IJobMarketTypes.JobMarket__DeadlinePassed.selector);
+        emit log_named_uint("reassign refused past the deadline", lateReassigns);
+        vm.assertGt(handler.removedJudgeRefusals(), 0, "no removed judge ever tried to rule");
+        vm.assertGt(handler.reappointedJudgeRulings(), 0, "no re-appointed judge ever ruled");
+        vm.assertGt(lateReassigns, 0, "reassign never ran past a deadline");
         emit log_named_uint("post refused while paused", handler.refusedWith("post", IJobMarketTypes.JobMarket__Paused.selector));
         emit log_named_uint("take refused while paused", handler.refusedWith("take", IJobMarketTypes.JobMarket__Paused.selector));
         for (uint256 s = uint256(JobStatus.Settled); s <= uint256(JobStatus.Expired); ++s) {

@@ -168,10 +168,11 @@ def _next(d, live: bool, now: int) -> str:
     due = format_time(d.deadline)
     passed = now > d.deadline
     if d.stage == DisputeStage.AWAITING_ARBITER:
+        if passed:
+            return f"the deadline {due} passed: anyone may apply the default ruling (`fabrica dispute finalize`)"
         if int(d.judge, 16) == 0:
             return "no arbiter could be assigned: anyone may `fabrica dispute reassign` once the panel has one"
-        return (f"the deadline {due} passed: anyone may apply the default ruling (`fabrica dispute finalize`)" if passed
-                else f"the arbiter {d.judge} rules by {due}; if it does not, the default ruling applies")
+        return f"the arbiter {d.judge} rules by {due}; if it does not, the default ruling applies"
     if d.stage == DisputeStage.RULED:
         what = "the default ruling" if d.default_ruling else "the arbiter's ruling"
         return (f"the appeal window closed {due}: anyone may apply {what} (`fabrica dispute finalize`)" if passed

@@ -40,15 +40,20 @@ def dao(chain: ChainDriver) -> dict[str, object]:
     c.delegate(c.shop, c.shop, "stake")
     # Two disputes with the dev arbiter (the panel's only member): one it leaves silent, one it will leave.
     c.deposit(100 * USD)
-    for name in ("silent", "moved"):
-        out[name] = c.post(20 * USD)
-        c.claim(out[name])
-        c.deliver(out[name])
-        c.dispute(out[name])
+    out["silent"] = c.post(20 * USD)
+    c.claim(out["silent"])
+    c.deliver(out["silent"])
+    c.dispute(out["silent"])
     c.advance(DAY + 1)
     c.finalize(out["silent"])  # the default ruling, 50 % refund
     c.send(c.usd_token.functions.approve(c.market.address, 10**30), c.shop)  # for the appeal bond
     c.appeal(out["silent"], c.shop)  # to the DAO
+    # The other opens now, so the panel change below lands within its 1-day deadline (past it, the case could
+    # no longer be reassigned: only the default ruling would move it).
+    out["moved"] = c.post(20 * USD)
+    c.claim(out["moved"])
+    c.deliver(out["moved"])
+    c.dispute(out["moved"])
     # The guardian pauses new jobs; the DAO unpauses, swaps the panel's member and publishes a manifest.
     c.send(c.market.functions.setPaused(True), guardian)
     out["cid"] = c.cid(b"manifest v1")

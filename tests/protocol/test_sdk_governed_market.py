@@ -4,7 +4,7 @@ and running jobs go on."""
 from __future__ import annotations
 
 from fabrica.protocol import chain_errors
-from fabrica.protocol.types import DisputeStage, JobStatus
+from fabrica.protocol.types import ZERO_ADDRESS, DisputeStage, JobStatus
 from protocol_testkit import FAB, PARAMS, USD, Chain, fails_cleanly
 
 
@@ -27,6 +27,10 @@ def test_a_dispute_whose_arbiter_the_dao_removed_is_reassigned(chain: Chain) -> 
     chain.dao_execute([chain.calldata("ArbiterPanel", "appoint", newcomer.address),
                        chain.calldata("ArbiterPanel", "remove", arbiter.address)], description="rotate arbiters")
     assert chain.base.arbiters() == [newcomer.address]
+    # Removed, the old arbiter rules no more, even on its own case: the case waits, untouched, for anyone to
+    # reassign it (no race to rule before that).
+    fails_cleanly(chain, chain_errors.JobMarket__NotJudge, lambda: arbiter.rule_dispute(job_id, 10_000, 0))
+    assert chain.base.dispute_of(job_id).judge == arbiter.address
 
     moved = chain.stranger.reassign_dispute(job_id).event("DisputeReassigned").args
     assert moved == {"jobId": job_id, "previous": arbiter.address, "arbiter": newcomer.address,
@@ -43,6 +47,22 @@ def test_a_dispute_whose_arbiter_the_dao_removed_is_reassigned(chain: Chain) -> 
     fails_cleanly(chain, chain_errors.JobMarket__NotReassignable, lambda: chain.stranger.reassign_dispute(job_id),
                   sends_nothing=True, who=chain.stranger)
 
+
+
+def test_a_removed_arbiters_dispute_past_its_deadline_takes_the_default_ruling(chain: Chain) -> None:
+    arbiter, newcomer = chain.arbiter, chain.newcomer
+    job_id = disputed(chain)
+    chain.dao_execute([chain.calldata("ArbiterPanel", "appoint", newcomer.address),
+                       chain.calldata("ArbiterPanel", "remove", arbiter.address)], description="rotate arbiters")
+    deadline = chain.base.dispute_of(job_id).deadline
+    chain.advance(deadline - chain.base.now() + 1)
+    # Past the deadline the clock never restarts: nobody reassigns the case, and the removed arbiter cannot rule.
+    fails_cleanly(chain, chain_errors.JobMarket__DeadlinePassed, lambda: chain.stranger.reassign_dispute(job_id))
+    fails_cleanly(chain, chain_errors.JobMarket__DeadlinePassed, lambda: arbiter.rule_dispute(job_id, 0, 0))
+    ruled = chain.stranger.finalize_dispute(job_id).event("DisputeRuled").args
+    assert (ruled["arbiter"], ruled["refundBps"], ruled["slashBps"]) == (ZERO_ADDRESS, 5_000, 0)
+    live = chain.base.dispute_of(job_id)
+    assert (live.stage, live.arbiter) == (DisputeStage.RULED, ZERO_ADDRESS)
 
 def test_evidence_round_trip(chain: Chain) -> None:
     c, shop = chain.customer, chain.shop

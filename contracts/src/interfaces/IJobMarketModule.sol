@@ -19,7 +19,9 @@ interface IJobMarketModule is IJobMarketTypes {
     /// @notice Anyone moves a dispute whose deadline passed: a silent arbiter's dispute to the default ruling
     /// (appealable), an unappealed ruling or one the court left unanswered to its payout.
     function finalize(uint256 jobId, Job calldata job) external;
-    /// @notice Anyone gives a dispute whose assigned arbiter has left the panel a new arbiter and deadline.
+    /// @notice Anyone gives a dispute whose assigned arbiter has left the panel a new arbiter and deadline
+    /// (before the arbiter's deadline; after it, `finalize` applies the default ruling). A removed arbiter may
+    /// no longer rule.
     function reassign(uint256 jobId, Job calldata job) external;
 
     // ---------------------------------------------------------------------------------- governance

@@ -77,6 +77,12 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
         if (block.timestamp > d.deadline) revert JobMarket__DeadlinePassed(jobId, d.deadline, block.timestamp);
         if (refundBps > BPS || slashBps > BPS) revert JobMarket__InvalidSplit(refundBps, slashBps);
         if (d.stage == DisputeStage.AwaitingArbiter) {
+            // An arbiter governance removed from the panel rules no more: its case waits for `reassign` (or the
+            // default ruling), so a removal takes effect at once, without a race to rule first.
+            address panel = _arbiter;
+            if (_isPanel(panel) && !IArbiterPanel(panel).isArbiter(msg.sender)) {
+                revert JobMarket__NotJudge(jobId, msg.sender, address(0));
+            }
             uint40 appealBy = uint40(block.timestamp + _appealWindow);
             d.stage = DisputeStage.Ruled;
             d.refundBps = refundBps;
@@ -152,6 +158,9 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
         _expect(jobId, job, JobStatus.Disputed);
         Dispute storage d = _disputes[jobId];
         address previous = d.judge;
+        // Past the arbiter's deadline the default ruling applies (`finalize`); the clock never restarts then.
+        // slither-disable-next-line timestamp (deadline by design; see contracts/SLITHER.md)
+        if (block.timestamp > d.deadline) revert JobMarket__DeadlinePassed(jobId, d.deadline, block.timestamp);
         address panel = _arbiter;
         // Only a panel's dispute whose arbiter has left the panel (or that found no arbiter) moves; its clock restarts.
         if (

@@ -200,13 +200,37 @@ contract GovernanceAppealTest is GovernanceFixture {
         vm.assertEq(uint256(market.statusOf(id, job)), uint256(JobStatus.Resolved), "the arbiter's ruling stands");
     }
 
-    /// @notice Governance removes an arbiter mid-dispute: the case is not stranded, anyone reassigns it to a
-    /// current member with a fresh deadline, who rules.
+    /// @dev Governance removes `arbiter` from the panel while one of its disputes runs: the dispute opens (and
+    /// is assigned to `arbiter`, first in turn) once the vote has closed, so the removal, a timelock delay
+    /// later, lands well within the dispute's deadline. (A removal takes at least delay + period + timelock,
+    /// 8 days here, longer than the 7-day dispute window: a dispute already open when the proposal went up
+    /// reaches its deadline first.)
+    function _removedMidDispute() internal returns (uint256 id, Job memory job) {
+        bytes memory data = abi.encodeCall(panel.remove, (arbiter));
+        uint256 pid = _propose(alice, address(panel), data, "Remove arbiter 1");
+        _toVoting(pid);
+        _vote(alice, pid, 1);
+        _vote(bob, pid, 1);
+        _toEnd(pid);
+        (id, job) = _disputed();
+        _queue(address(panel), data, "Remove arbiter 1");
+        vm.warp(block.timestamp + TIMELOCK_DELAY);
+        _execute(address(panel), data, "Remove arbiter 1");
+        vm.assertFalse(panel.isArbiter(arbiter), "removed");
+        vm.assertLt(block.timestamp, module.disputeOf(id).deadline, "within the dispute's deadline");
+    }
+
+    function _offPanel(uint256 id, address caller) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, caller, address(0));
+    }
+
+    /// @notice Governance removes an arbiter mid-dispute: the case is not stranded. The removed arbiter may no
+    /// longer rule; anyone reassigns the case to a current member with a fresh deadline, who rules; the
+    /// appeal still goes to the DAO, whose ruling the market executes.
     function test_arbiterRemovedMidDispute_reassigned() public {
-        (uint256 id, Job memory job) = _disputed();
-        _pass(address(panel), abi.encodeCall(panel.remove, (arbiter)), "Remove arbiter 1");
+        (uint256 id, Job memory job) = _removedMidDispute();
         vm.prank(arbiter);
-        vm.expectRevert(); // past its deadline, and no longer a member either way
+        vm.expectRevert(_offPanel(id, arbiter));
         module.rule(id, job, 0, 0);
         vm.prank(stranger);
         module.reassign(id, job);
@@ -214,8 +238,79 @@ contract GovernanceAppealTest is GovernanceFixture {
         vm.assertEq(d.judge, arbiter2, "the remaining member");
         vm.assertEq(uint256(d.deadline), block.timestamp + DISPUTE_WINDOW, "fresh deadline");
         vm.prank(arbiter2);
-        module.rule(id, job, 10_000, 0);
+        module.rule(id, job, 0, 0);
         vm.assertEq(uint256(module.disputeOf(id).stage), uint256(IJobMarketTypes.DisputeStage.Ruled), "ruled");
+        // The customer appeals; the DAO (no panel member) rules, and the market executes it.
+        vm.prank(customer);
+        module.appeal(id, job);
+        bytes memory data = _ruling(id, job, 10_000, 0);
+        uint256 pid = _propose(customer, address(market), data, "Appeal after reassignment");
+        _passProposal(pid, address(market), data, "Appeal after reassignment");
+        vm.assertEq(uint256(market.statusOf(id, job)), uint256(JobStatus.Resolved), "resolved by the DAO");
+        vm.assertEq(market.balanceOf(address(usd), arbiter), 0, "the removed arbiter earns nothing");
+        vm.assertEq(market.balanceOf(address(usd), arbiter2), 0, "a reversed ruling earns nothing");
+    }
+
+    /// @notice A removal that lands after the dispute's deadline: the case is not stranded either. Nobody may
+    /// reassign it any more (the clock never restarts past the deadline); anyone finalizes the default ruling,
+    /// which either side appeals to the DAO as usual.
+    function test_arbiterRemovedAfterItsDeadline_defaultRulingThenDaoAppeal() public {
+        (uint256 id, Job memory job) = _disputed();
+        uint256 ruleBy = module.disputeOf(id).deadline;
+        _pass(address(panel), abi.encodeCall(panel.remove, (arbiter)), "Remove arbiter 1");
+        vm.assertGt(block.timestamp, ruleBy, "governance took longer than the dispute window");
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, ruleBy, block.timestamp)
+        );
+        module.reassign(id, job);
+        vm.prank(stranger);
+        module.finalize(id, job);
+        IJobMarketTypes.Dispute memory d = module.disputeOf(id);
+        vm.assertEq(uint256(d.stage), uint256(IJobMarketTypes.DisputeStage.Ruled), "default ruling");
+        vm.assertEq(uint256(d.refundBps), 5_000, "half the payment back");
+        vm.assertEq(d.arbiter, address(0), "the silent arbiter is owed nothing");
+        vm.prank(customer);
+        module.appeal(id, job);
+        bytes memory data = _ruling(id, job, 10_000, 0);
+        uint256 pid = _propose(customer, address(market), data, "Appeal the default ruling");
+        _passProposal(pid, address(market), data, "Appeal the default ruling");
+        vm.assertEq(uint256(market.statusOf(id, job)), uint256(JobStatus.Resolved), "resolved by the DAO");
+    }
+
+    /// @notice Attack: governance removes a corrupt arbiter that sits on a dispute. The moment the removal
+    /// executes (same block) and at any time after it, the arbiter's ruling is refused, whatever it rules, so
+    /// it cannot race whoever reassigns the case; calling `reassign` itself only hands the case to another
+    /// member. (Until the removal executes it is still a member: its ruling then stands, open to appeal.)
+    function test_attack_removedCorruptArbiterCannotRaceTheReassignment() public {
+        (uint256 id, Job memory job) = _removedMidDispute();
+        bytes32 before = keccak256(abi.encode(module.disputeOf(id)));
+        uint16[3] memory refunds = [uint16(0), 0, 10_000];
+        uint16[3] memory slashes = [uint16(0), 10_000, 0];
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(arbiter);
+            vm.expectRevert(_offPanel(id, arbiter));
+            module.rule(id, job, refunds[i], slashes[i]);
+        }
+        vm.warp(block.timestamp + 1 hours); // nobody has reassigned yet: still refused
+        vm.prank(arbiter);
+        vm.expectRevert(_offPanel(id, arbiter));
+        module.rule(id, job, 0, 10_000);
+        vm.assertEq(keccak256(abi.encode(module.disputeOf(id))), before, "the dispute did not move");
+        // Reassigning the case itself gains the arbiter nothing: it goes to the remaining member.
+        vm.prank(arbiter);
+        module.reassign(id, job);
+        vm.assertEq(module.disputeOf(id).judge, arbiter2, "the remaining member");
+        vm.prank(arbiter);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, arbiter, arbiter2)
+        );
+        module.rule(id, job, 0, 10_000);
+        vm.prank(arbiter2);
+        module.rule(id, job, 10_000, 0);
+        IJobMarketTypes.Dispute memory d = module.disputeOf(id);
+        vm.assertEq(d.arbiter, arbiter2, "the ruling is the honest member's");
+        vm.assertEq(uint256(d.refundBps), 10_000, "its split");
     }
 
     /// @notice Only the timelock rules on an appealed dispute: not the arbiter, not a party.

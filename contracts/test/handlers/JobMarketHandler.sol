@@ -682,7 +682,8 @@ contract JobMarketHandler is MarketModel {
     /// @notice The dispute's judge rules: the arbiter's ruling opens the appeal window, the court's is final.
     function rule(uint256 jobSeed, uint256 refundSeed, uint256 slashSeed) external {
         _sync();
-        uint256 id = _pick(JobStatus.Disputed, jobSeed, false);
+        // One call in four goes to a dispute whose judge left the panel (when any): the removed judge's race.
+        uint256 id = _r(jobSeed, 1, 4) == 0 ? _pickStranded(jobSeed) : _pick(JobStatus.Disputed, jobSeed, false);
         if (id == 0) return;
         Rec storage r = _recs[id - 1];
         Job memory job = r.job;
@@ -690,29 +691,15 @@ contract JobMarketHandler is MarketModel {
         IJobMarketTypes.Dispute memory d = r.d;
         uint16 refundBps = _split(refundSeed);
         uint16 slashBps = _split(slashSeed);
-        // A dispute nobody could be assigned to has no judge: anyone who tries is refused. A member removed
-        // from the panel still may rule until its case is reassigned, but mostly does not (so `reassign` has
-        // cases to move).
-        bool removed = d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && arbiter == address(panel)
-            && !_isMember(d.judge);
-        address caller = refundSeed % 16 == 15 || d.judge == address(0) || (removed && (refundSeed >> 8) % 4 != 0)
-            ? judges[(refundSeed >> 4) % judges.length]
-            : d.judge;
-        bytes memory err;
-        if (caller != d.judge) {
-            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, caller, d.judge);
-        } else if (ghostNow > d.deadline) {
-            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, d.deadline, ghostNow);
-        } else if (refundBps > BPS || slashBps > BPS) {
-            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidSplit.selector, refundBps, slashBps);
-        } else if (d.stage == IJobMarketTypes.DisputeStage.Ruled) {
-            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__WrongDisputeStage.selector, id, d.stage);
-        }
+        (address caller, bytes memory err, bool offPanel) = _ruleCall(id, d, refundSeed, refundBps, slashBps);
         (bool ok,) = _exec(
             "rule", caller, address(market), abi.encodeCall(module.rule, (id, job, refundBps, slashBps)), err
         );
+        // Refused as predicted (any other outcome is a surprise that fails the run).
+        if (offPanel) ++removedJudgeRefusals;
         if (ok) {
             if (d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter) {
+                if (_wasRemoved[d.judge] && _isMember(d.judge)) ++reappointedJudgeRulings;
                 r.d.stage = IJobMarketTypes.DisputeStage.Ruled;
                 r.d.refundBps = refundBps;
                 r.d.slashBps = slashBps;
@@ -736,6 +723,36 @@ contract JobMarketHandler is MarketModel {
             }
         }
         _observe(id);
+    }
+
+    /// @dev Who tries to rule and what the market must answer. A dispute nobody could be assigned to has no
+    /// judge: anyone who tries is refused. While the market's arbiter is the panel, a judge no longer on it
+    /// (removed, or an arbiter account from before the switch to the panel) rules no more: it still tries,
+    /// racing the reassignment, but its case waits for `reassign` or the default ruling. `offPanel`: the
+    /// market must refuse the dispute's own judge for being off the panel.
+    function _ruleCall(
+        uint256 id,
+        IJobMarketTypes.Dispute memory d,
+        uint256 refundSeed,
+        uint16 refundBps,
+        uint16 slashBps
+    ) private view returns (address caller, bytes memory err, bool offPanel) {
+        bool removed = d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && arbiter == address(panel)
+            && !_isMember(d.judge);
+        caller = refundSeed % 16 == 15 || d.judge == address(0) ? judges[(refundSeed >> 4) % judges.length] : d.judge;
+        if (caller != d.judge) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, caller, d.judge);
+        } else if (ghostNow > d.deadline) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, d.deadline, ghostNow);
+        } else if (refundBps > BPS || slashBps > BPS) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__InvalidSplit.selector, refundBps, slashBps);
+        } else if (removed) {
+            // Checked after the deadline and the split: the caller is the judge the dispute names, off the panel.
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotJudge.selector, id, caller, address(0));
+            offPanel = true;
+        } else if (d.stage == IJobMarketTypes.DisputeStage.Ruled) {
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__WrongDisputeStage.selector, id, d.stage);
+        }
     }
 
     /// @notice The customer or the node appeals the arbiter's ruling, posting the job's bond.
@@ -1149,20 +1166,26 @@ contract JobMarketHandler is MarketModel {
     }
 
     /// @notice Anyone gives a dispute whose panel member left the panel (or that found none) a new member and
-    /// a fresh deadline; refused while the member sits, once ruled, when the arbiter is no panel, or when the
-    /// panel still has nobody to give it (the clock then runs on to the default ruling).
+    /// a fresh deadline; refused past the dispute's deadline (only `finalize` moves it then), while the member
+    /// sits, once ruled, when the arbiter is no panel, or when the panel still has nobody to give it (the clock
+    /// then runs on to the default ruling).
     function reassign(uint256 jobSeed, uint256 callerSeed) external {
         _sync();
         uint256 id = _pickStranded(jobSeed);
         if (id == 0) return;
         Rec storage r = _recs[id - 1];
         Job memory job = r.job;
+        // Half the time the clock runs to the deadline's edge: past it only `finalize` moves the dispute.
+        _waitNear(callerSeed >> 1, r.d.deadline, 21 days);
         address previous = r.d.judge;
         bool stranded = r.d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && arbiter == address(panel)
             && (previous == address(0) || !_isMember(previous));
         (address next, uint256 nextTurn) = _panelPick(job.customer, job.node);
         bytes memory err;
-        if (!stranded || next == address(0)) {
+        if (ghostNow > r.d.deadline) {
+            // Checked first, whatever the stage: the clock never restarts once the deadline passed.
+            err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__DeadlinePassed.selector, id, r.d.deadline, ghostNow);
+        } else if (!stranded || next == address(0)) {
             err = abi.encodeWithSelector(IJobMarketTypes.JobMarket__NotReassignable.selector, id, previous);
         }
         address caller = callerSeed % 2 == 0 ? STRANGER : holders[(callerSeed >> 1) % holders.length];
@@ -1177,18 +1200,23 @@ contract JobMarketHandler is MarketModel {
         _observe(id);
     }
 
-    /// @dev A disputed job, seven times in eight one whose judge left the panel or never was (when any).
+    /// @dev A disputed job, seven times in eight one whose judge left the panel or never was (when any),
+    /// preferably one still within its deadline (past it, only `finalize` moves the case).
     function _pickStranded(uint256 seed) private view returns (uint256) {
         uint256[] storage list = _live[uint8(JobStatus.Disputed)];
         uint256 n = list.length;
         if (n == 0) return 0;
         uint256 start = (seed >> 3) % n;
         if (seed % 8 != 0) {
+            uint256 late;
             for (uint256 i; i < n; ++i) {
                 uint256 id = list[(start + i) % n];
                 IJobMarketTypes.Dispute storage d = _recs[id - 1].d;
-                if (d.stage == IJobMarketTypes.DisputeStage.AwaitingArbiter && !_isMember(d.judge)) return id;
+                if (d.stage != IJobMarketTypes.DisputeStage.AwaitingArbiter || _isMember(d.judge)) continue;
+                if (ghostNow <= d.deadline) return id;
+                if (late == 0) late = id;
             }
+            if (late != 0) return late;
         }
         return list[start];
     }
@@ -1216,9 +1244,11 @@ contract JobMarketHandler is MarketModel {
         }
         bytes memory data = appoint ? abi.encodeCall(panel.appoint, (who)) : abi.encodeCall(panel.remove, (who));
         (bool ok,) = _exec(appoint ? bytes32("appointArbiter") : bytes32("removeArbiter"), caller, address(panel), data, err);
-        if (ok) {
-            if (appoint) _members.push(who);
-            else _removeMember(who);
+        if (ok && appoint) {
+            _members.push(who);
+        } else if (ok) {
+            _removeMember(who);
+            _wasRemoved[who] = true;
         }
         if (keccak256(abi.encode(panel.arbiters())) != keccak256(abi.encode(_members))) _mismatch("panel members");
     }

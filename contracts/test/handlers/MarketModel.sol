@@ -159,6 +159,8 @@ abstract contract MarketModel is TestBase {
     address[] internal _members;
     uint256 internal _turn;
     address[] public panelCandidates; // who governance appoints or removes (two of them also trade here)
+    /// @dev Who governance ever removed from the panel (to count rulings by a member appointed again).
+    mapping(address account => bool) internal _wasRemoved;
     bool public paused;
     address public guardian;
     address public immutable GUARDIAN;
@@ -193,6 +195,10 @@ abstract contract MarketModel is TestBase {
     mapping(bytes32 action => uint256) public refused;
     /// @dev Refusals per action and error selector (the coverage test reports them).
     mapping(bytes32 action => mapping(bytes4 selector => uint256)) public refusedWith;
+    /// @dev Rulings refused because the dispute's own judge had left the panel (`NotJudge(id, judge, 0)`).
+    uint256 public removedJudgeRefusals;
+    /// @dev Rulings by a judge whom governance had removed from the panel and appointed again.
+    uint256 public reappointedJudgeRulings;
     uint256 public calls;
 
     constructor(MarketEnv memory env) {
