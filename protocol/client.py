@@ -617,9 +617,10 @@ class Fabrica:
                              f"the appeal court {judge} is the DAO's timelock: its ruling is a governance proposal "
                              "(a party of the dispute may propose it: `fabrica dao propose`), voted and executed")
         panel = self.arbiter_panel()
+        # The market checks the deadline first (past it, the estimate below reverts with DeadlinePassed); before
+        # it, it refuses an arbiter governance removed from the panel, even on its own case.
         if (judge == self.address and dispute.stage == DisputeStage.AWAITING_ARBITER and panel is not None
-                and not panel.functions.isArbiter(self.address).call()):
-            # The market refuses an arbiter governance removed from the panel, even on its own case.
+                and self.now() < dispute.deadline and not panel.functions.isArbiter(self.address).call()):
             raise make_error("JobMarket__NotJudge", (job_id, self.address, ZERO_ADDRESS),
                              "you no longer sit on the arbiter panel: the case waits for anyone to reassign it "
                              "(`fabrica dispute reassign`) or, after its deadline, for the default ruling")
