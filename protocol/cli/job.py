@@ -14,6 +14,8 @@ from ..config import Settings, parse_duration
 from ..errors import FabricaValueError
 from ..storage.cid import Cid
 from ..types import Job, JobRecord, JobSpec, JobStatus, SpecFile, format_units, to_units
+from .dispute import open_ as dispute_open
+from .dispute import rule as dispute_rule
 from .common import (
     AccountOpt,
     HomeOpt,
@@ -376,29 +378,9 @@ def deliver(job_id: JobIdArg,
     run(body)
 
 
-@app.command()
-def dispute(job_id: JobIdArg,
-            reason: Annotated[str, typer.Option(help="file explaining the dispute (or its CID)")],
-            rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
-    """Dispute a delivery during the review window, posting the bond."""
-
-    def body() -> None:
-        fab = client(rpc_url, home, account)
-        fab.job(job_id)  # an unknown job fails before the reason is stored
-        cid = _cid_or_file("--reason", reason, settings(rpc_url, home, account), "a file explaining the dispute")
-        print_tx("job disputed", fab.dispute_job(job_id, cid), json_out, {"reason_cid": cid})
-
-    run(body)
-
-
-@app.command()
-def rule(job_id: JobIdArg,
-         refund_bps: Annotated[int, typer.Option(help="share of the payment refunded to the customer (0-10000)")],
-         slash_bps: Annotated[int, typer.Option(help="share of the node's collateral slashed (0-10000)")] = 0,
-         rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False) -> None:
-    """Rule on a dispute (its assigned arbiter); either side may appeal to the DAO (= `fabrica dispute rule`)."""
-    run(lambda: print_tx("dispute ruled", client(rpc_url, home, account).rule_dispute(job_id, refund_bps, slash_bps),
-                         json_out))
+# The same commands as `fabrica dispute open` and `fabrica dispute rule`, kept here for the job lifecycle's users.
+app.command("dispute")(dispute_open)
+app.command("rule")(dispute_rule)
 
 
 @app.command("verify-proof")
