@@ -13,9 +13,10 @@ from .errors import FabricaValueError
 # anvil's default mnemonic; its keys are public and only ever hold devnet funds.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 # Roles the devnet gives its first accounts; names work anywhere an account is asked for.
-DEV_ROLES = {"deployer": 0, "guardian": 1, "arbiter": 2, "customer": 3, "shop": 4, "designer": 5}
+DEV_ROLES = {"deployer": 0, "guardian": 1, "arbiter": 2, "customer": 3, "shop": 4, "designer": 5, "collector": 8,
+             "sponsor": 9, "validator": 10}
 # How many dev accounts the devnet's anvil creates and funds (ETH, FAB, fUSD): indexes 0..DEV_ACCOUNTS-1.
-DEV_ACCOUNTS = 10
+DEV_ACCOUNTS = 12
 
 Account.enable_unaudited_hdwallet_features()
 

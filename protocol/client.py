@@ -116,16 +116,18 @@ class Fabrica:
             name: w3.eth.contract(address=addr, abi=abi(name)) for name, addr in deployment.contracts.items()
         }
         self._by_address = {addr.lower(): name for name, addr in deployment.contracts.items()}
+        # Several contracts emit events with one signature (OrderCancelled of both markets, the ERC-20 and ERC-721
+        # Transfer): a topic names an event, the log's address says whose ABI decodes it.
         self._topics: dict[bytes, tuple[str, str]] = {}
+        self._event_topics: dict[tuple[str, str], bytes] = {}
         for name, contract in self.contracts.items():
             for ev in contract.abi:
                 if ev.get("type") == "event":
                     sig = f"{ev['name']}({','.join(canonical_type(i) for i in ev['inputs'])})"
-                    self._topics[bytes(Web3.keccak(text=sig))] = (name, ev["name"])
-        self._event_topics = {key: topic for topic, key in self._topics.items()}
+                    topic = bytes(Web3.keccak(text=sig))
+                    self._topics[topic] = (name, ev["name"])
+                    self._event_topics[(name, ev["name"])] = topic
         self._issued_nonce = 0  # the next order nonce this client may hand out (build_order raises it)
-        self._design_cids: dict[int, str] = {}  # DesignMinted events seen so far (design_cid, design_id_for_cid)
-        self._designs_scanned = deployment.deployed_block
 
     # ------------------------------------------------------------------------------ connection
 
@@ -265,7 +267,7 @@ class Fabrica:
             eth = format_units(self.w3.eth.get_balance(sender), 18)
             return FabricaValueError(
                 f"account {sender} has {eth} ETH for gas on chain {self.deployment.chain_id}, too little to send "
-                f"{fn_name}: send it some ETH first (on the devnet, dev accounts 0..9 hold ETH: --account customer…)"
+                f"{fn_name}: send it some ETH first (on the devnet, every dev account holds ETH: --account customer…)"
             )
         return FabricaError(f"the node at {self.w3.provider.endpoint_uri} refused {fn_name} from {sender}: {message}")
 
@@ -526,12 +528,10 @@ class Fabrica:
         return collateral
 
     def check_design(self, design_id: int) -> None:
-        """Raise JobMarket__UnknownDesign unless DesignNFT `design_id` exists (designs are never burned)."""
-        count = self.contracts["DesignNFT"].functions.designCount().call()
-        if not 0 < design_id <= count:
-            listed = f"designs are 1..{count}" if count else "no design has been minted yet"
-            raise make_error("JobMarket__UnknownDesign", (design_id,),
-                             f"{listed}; pass a minted design's id (`fabrica design mint CID`), or 0 for none")
+        """Raise Licences__UnknownDesign unless DesignNFT `design_id` exists (designs are never burned)."""
+        if not 0 < design_id < 1 << 256 or not self.contracts["DesignNFT"].functions.exists(design_id).call():
+            raise make_error("Licences__UnknownDesign", (design_id,),
+                             "no design has this id; pass a minted design's id (`fabrica design ls`), or 0 for none")
 
     def reusable_key(self, *, as_node: bool = False) -> int:
         """The storage key of one of the account's finished jobs whose slot still holds it, else 0 (a fresh slot).
@@ -1044,44 +1044,35 @@ class Fabrica:
 
     # -------------------------------------------------------------------------------- designs
 
-    def mint_design(self, cid: str, royalty_bps: int, to: str | None = None) -> TxResult:
-        """Mint a DesignNFT for content `cid` paying `royalty_bps` of each job to its holder; value = id."""
-        if not 0 <= royalty_bps <= 10_000:
-            raise FabricaValueError(f"royalty_bps must be 0..10000, got {royalty_bps}")
-        return self._send(
-            self.contracts["DesignNFT"], "mint", to_checksum_address(to or self.address), cid_bytes(cid),
-            royalty_bps, value_from="DesignMinted.tokenId",
-        )
+    def mint_design(self, cid: str, royalty_bps: int, metadata_cid: str | None = None) -> TxResult:
+        """Mint the design with content `cid` (this account is its creator and owner); value = its id.
+
+        Without `metadata_cid`, the metadata is the minimal document naming the model (`design_metadata`); the
+        caller stores it where the design's readers look (the CLI stores every document it mints)."""
+        from .designs import Designs, design_metadata
+
+        if metadata_cid is None:
+            from .storage.unixfs import compute_cid
+
+            metadata_cid = str(compute_cid(design_metadata(name=f"design {cid}", model_cid=cid)))
+        return Designs(self).mint(cid, royalty_bps, metadata_cid)
 
     def design_cid(self, design_id: int) -> str | None:
         """The CID design `design_id` was minted for, or None when there is no such design."""
-        if design_id not in self._design_cids:
-            self._scan_designs()
-        return self._design_cids.get(design_id)
+        designs = self.contracts["DesignNFT"]
+        if not 0 < design_id < 1 << 256 or not designs.functions.exists(design_id).call():
+            return None
+        return str(Cid.parse(bytes(designs.functions.cidOf(design_id).call())))
 
     def design_id_for_cid(self, cid: str) -> int | None:
-        """The first design minted for `cid` (either CID version), or None when none was."""
-        wanted = Cid.parse(cid).to_v1()
-        for _ in range(2):  # what this client saw, then once more after scanning newer mints
-            for design_id, minted in sorted(self._design_cids.items()):
-                if Cid.parse(minted).to_v1() == wanted:
-                    return design_id
-            if not self._scan_designs():
-                break
-        return None
+        """The design minted for content `cid` (in any CID form: a design's id is its digest), or None."""
+        from .designs import design_id
 
-    def _scan_designs(self) -> bool:
-        """Read DesignMinted events since the last scan into the cache; True when any new one arrived."""
-        latest = self.w3.eth.block_number
-        if latest < self._designs_scanned:
-            return False
-        designs = self.contracts["DesignNFT"]
-        found = self._logs(designs, [self._topic("DesignNFT", "DesignMinted")], from_block=self._designs_scanned,
-                           to_block=latest)
-        for e in found:
-            self._design_cids[e.args["tokenId"]] = str(Cid.parse(e.args["cid"]))
-        self._designs_scanned = latest + 1
-        return bool(found)
+        try:
+            token_id = design_id(cid)
+        except FabricaValueError:
+            return None  # not a sha2-256 CID: never a design
+        return token_id if self.contracts["DesignNFT"].functions.exists(token_id).call() else None
 
     # ----------------------------------------------------------------------------------- reads
 

@@ -11,6 +11,10 @@ from .accounts import DEV_ROLES, dev_account
 from .client import Fabrica, TxResult
 from .devnet import Devnet, advance_clock
 from .display import format_time
+from .bounties import Bounties, BountyTerms, bounty_brief
+from .designs import Designs, design_metadata
+from .designs import design_id as design_id_for
+from .design_orders import Asset, Side
 from .governance import Dao
 from .storage.sealing import generate_keypair
 from .storage.store import LocalContentStore
@@ -49,6 +53,9 @@ class DemoReport:
     fee_bps_after: int = 0
     next_job_id: int = 0
     next_job_fee: str = ""
+    design_id: int = 0
+    sale: dict = field(default_factory=dict)
+    bounty: dict = field(default_factory=dict)
 
 
 def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -> DemoReport:
@@ -82,7 +89,14 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
     stl = box_stl(40, 20, 10)
     part_cid = str(store.add(stl))
     say(f"    part.stl ({len(stl)} bytes) stored as {part_cid}")
-    design_id = step("designer mints design", designer.mint_design(part_cid, 500)).value
+    design_id = design_id_for(part_cid)
+    if designer.design_id_for_cid(part_cid) is None:
+        meta_doc = design_metadata(name="Sensor bracket", model_cid=part_cid, licence="CC-BY-4.0",
+                                   description="A 40 x 20 x 10 mm bracket for a sensor")
+        design_id = step("designer mints design", designer.mint_design(part_cid, 500, str(store.add(meta_doc)))).value
+    else:
+        say(f"    design {design_id} was minted by an earlier run")
+    report.design_id = design_id
 
     say("2. The customer writes a job spec and posts the job with 25 fUSD escrowed")
     spec = JobSpec(title="Sensor bracket", process=ProcessKind.FDM, material=Material.PETG, quantity=2,
@@ -119,7 +133,7 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
     say(f"    print log stored as {proof_cid}")
     step("shop delivers proof", shop.deliver_job(job_id, proof_cid), lifecycle=True)
 
-    say("5. The customer accepts: node, treasury and designer are credited")
+    say("5. The customer accepts: node, treasury and the design's holder are credited")
     step("customer accepts", customer.accept_job(job_id), lifecycle=True)
     assert customer.job(job_id).status == JobStatus.SETTLED
 
@@ -136,7 +150,12 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
 
     say("7. Everyone withdraws what they earned")
     step("shop withdraws payout", shop.withdraw(usd))
-    step("designer withdraws royalty", designer.withdraw(usd))
+    # The per-job royalty goes to whoever held the design when the job was posted (the collector, once step 9 of
+    # an earlier run sold it the design).
+    holder = customer.job(job_id).job.royalty_receiver
+    earner = next((r for r in ("designer", "collector") if as_role[r].address == holder), None)
+    if earner is not None:
+        step(f"{earner} withdraws royalty", as_role[earner].withdraw(usd))
     step("fees paid to the treasury", customer.withdraw_fees(usd))
 
     say("8. Token holders lower the protocol fee through the DAO; the next job pays the new fee")
@@ -155,6 +174,12 @@ def run_demo(home: Path, port: int = 8545, say: Callable[[str], None] = print) -
         raise AssertionError(f"job {next_job} charges {fee_bps} bps, the DAO set {report.fee_bps_after}")
     step("shop withdraws next payout", shop.withdraw(usd))
     step("fees paid to the treasury", customer.withdraw_fees(usd))
+
+    say("9. The design changes hands on the design market: a signed listing, filled with the royalty paid")
+    _sell_design(as_role, design_id, usd, report, step, say)
+
+    say("10. Sponsors fund a design bounty; the designer submits, wins the award and mints the winner")
+    _bounty(as_role, store, usd, report, step, say)
 
     for role, address in payees.items():
         now = customer.token_balance(usd, address)
@@ -210,3 +235,54 @@ def _vote_fee_change(holder: Fabrica, relayer: Fabrica, report: DemoReport, step
     if now != after:
         raise AssertionError(f"the executed proposal left the fee at {now} bps, not {after}")
     say(f"    the timelock set the fee to {now / 100:g} %")
+
+
+def _sell_design(as_role: dict[str, Fabrica], design_id: int, usd: str, report: DemoReport,
+                 step: Callable[..., TxResult], say: Callable[[str], None]) -> None:
+    """The design's holder lists it for 50 fUSD; the collector (or, once it holds it, the designer) buys it."""
+    nft = Designs(as_role["designer"])
+    owner = nft.info(design_id).owner
+    seller_role = next(r for r in ("designer", "collector") if as_role[r].address == owner)
+    buyer_role = "collector" if seller_role == "designer" else "designer"
+    seller, buyer = Designs(as_role[seller_role]), Designs(as_role[buyer_role])
+    order = seller.build_order(side=Side.LISTING, asset=Asset.DESIGN, token_id=design_id, currency=usd,
+                               price=50_000_000, expiry=seller.fab.now() + 86_400, nonce=seller.next_nonce())
+    for result in seller.prepare_maker(order):
+        step(f"{seller_role} approves the design market", result)
+    signature = seller.sign(order)
+    say(f"    {seller_role} signed listing {order.nonce} (eth_signTypedData_v4): 50 fUSD")
+    filled = step(f"{buyer_role} buys the design", buyer.fill(order, signature))
+    args = filled.event("OrderFilled").args
+    report.sale = {"seller": seller_role, "buyer": buyer_role, "gas_used": filled.gas_used,
+                   "price": format_units(args["total"], 6), "fee": format_units(args["fee"], 6),
+                   "royalty": format_units(args["royalty"], 6), "royalty_receiver": args["royaltyReceiver"]}
+    say(f"    seller got {format_units(args['total'] - args['fee'] - args['royalty'], 6)} fUSD, treasury "
+        f"{report.sale['fee']}, creator royalty {report.sale['royalty']}")
+
+
+def _bounty(as_role: dict[str, Fabrica], store: LocalContentStore, usd: str, report: DemoReport,
+            step: Callable[..., TxResult], say: Callable[[str], None]) -> None:
+    """The sponsor posts a 100 fUSD bounty decided by itself, the customer adds 50, the designer submits a part,
+    the sponsor awards 120 of the 150 and the designer withdraws it and mints its design."""
+    sponsor, customer, designer = (Bounties(as_role[r]) for r in ("sponsor", "customer", "designer"))
+    brief = bounty_brief(title="Cable clip for 6 mm cable", material="PETG", bounding_box_mm=(30, 15, 10),
+                         constraints=["printable without supports"])
+    terms = BountyTerms(token=usd, brief_cid=str(store.add(brief)), deadline=sponsor.fab.now() + 7 * 86_400,
+                        approvers=(sponsor.fab.address,), quorum=1, sponsor_royalty_bps=2_000,
+                        design_royalty_bps=500)
+    bounty_id = step("sponsor posts a 100 fUSD bounty", sponsor.post(terms, 100_000_000)).value
+    step("customer adds 50 fUSD", customer.fund(bounty_id, 50_000_000))
+    # Each run's winning part is a new file (its STL header names the bounty), so each run mints a new design.
+    clip = box_stl(30, 15, 10, name=f"fabrica-bounty-{bounty_id}-clip")
+    clip_cid = str(store.add(clip))
+    submission = step("designer submits a design", designer.submit(bounty_id, clip_cid)).value
+    award = step("sponsor awards 120 fUSD", sponsor.award(bounty_id, submission, 120_000_000))
+    step("designer withdraws the award", designer.withdraw(usd))
+    meta = design_metadata(name="Cable clip", model_cid=clip_cid, description=f"Winner of bounty {bounty_id}")
+    minted = step("designer mints the winner", designer.mint_winner(bounty_id, submission, str(store.add(meta))))
+    event = minted.event("WinnerMinted").args
+    info = sponsor.bounty(bounty_id)
+    report.bounty = {"id": bounty_id, "award_gas": award.gas_used, "pot_left": format_units(info.pot, 6),
+                     "design_id": str(event["tokenId"]), "royalty_receiver": event["royaltyReceiver"]}
+    say(f"    design {event['tokenId']} minted; its royalty goes to {event['royaltyReceiver']} (a split: 80 % designer, "
+        f"20 % sponsors by contribution); {report.bounty['pot_left']} fUSD stay refundable after the deadline")

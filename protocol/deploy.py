@@ -152,6 +152,7 @@ def deploy_protocol(
     arbiters: tuple[str, ...] = (),
     guardian: str | None = None,
     treasury_fab: int = 0,
+    score_validators: tuple[str, ...] = (),
     fab_supply: int = 1_000_000_000 * 10**18,
     test_stablecoin: bool = False,
     payment_tokens: dict[str, tuple[str, TokenTerms]] | None = None,
@@ -185,31 +186,38 @@ def deploy_protocol(
     }
     if test_stablecoin:
         tokens["fUSD"] = (d.deploy("TestStablecoin", me), usd_terms(6))
-    designs = d.deploy("DesignNFT")
+    designs = d.deploy("DesignNFT", me)
     contracts = {"FabToken": fab, "DesignNFT": designs}
     if governance is not None:
         # A temporary zero delay and the deployer as proposer let one batch accept every ownership; the batch
         # itself then sets the real delay, and the deployer renounces its roles below.
         timelock = d.deploy("FabTimelock", 0, [me], [me], me)
-        # The panel is deployed before the market it serves (the market is the fourth contract from here).
-        panel = d.deploy("ArbiterPanel", timelock, create_address(me, d.nonce + 3),
+        # The panel is deployed before the market it serves (the market is the fifth contract from here).
+        panel = d.deploy("ArbiterPanel", timelock, create_address(me, d.nonce + 4),
                          [to_checksum_address(a) for a in arbiters])
         treasury, arbiter, appeal_court, owner = timelock, panel, timelock, timelock
         contracts |= {"FabTimelock": timelock, "ArbiterPanel": panel}
     if treasury is None or arbiter is None or appeal_court is None:
         raise FabricaError("deploy_protocol needs governance settings, or a treasury, arbiter and appeal court")
     owner = to_checksum_address(owner or me)
-    # Registry, module and market reference each other immutably: the market comes two deployments later.
-    predicted_market = create_address(me, d.nonce + 2)
+    # Registry, licences, module and market reference each other immutably: the market comes three deployments
+    # later. The market asks the licences contract what a job owes for its design (a licence or the royalty).
+    predicted_market = create_address(me, d.nonce + 3)
     registry = d.deploy("NodeRegistry", me, fab, predicted_market, params.min_stake, params.unbond_delay)
-    module = d.deploy("JobMarketModule", predicted_market, registry, designs)
+    licences = d.deploy("FabricationLicences", me, designs, predicted_market, to_checksum_address(treasury),
+                        params.fee_bps)
+    module = d.deploy("JobMarketModule", predicted_market, registry, licences)
     market = d.deploy(
-        "JobMarket", me, registry, designs, module, to_checksum_address(treasury),
+        "JobMarket", me, registry, licences, module, to_checksum_address(treasury),
         to_checksum_address(arbiter), to_checksum_address(appeal_court), params.market_tuple(),
     )
     if market != predicted_market:
         raise FabricaError(f"market deployed at {market}, registry expects {predicted_market}")
-    contracts |= {"NodeRegistry": registry, "JobMarketModule": module, "JobMarket": market}
+    contracts |= {"NodeRegistry": registry, "FabricationLicences": licences, "JobMarketModule": module,
+                  "JobMarket": market}
+    contracts |= _deploy_design_economy(d, contracts, to_checksum_address(treasury), params.fee_bps,
+                                        [address for address, _terms in tokens.values()], guardian,
+                                        score_validators)
     for address, terms in tokens.values():
         d.call("JobMarket", market, "setTokenTerms", address, terms.to_abi())
     if governance is not None:
@@ -217,9 +225,9 @@ def deploy_protocol(
         if treasury_fab:
             d.call("FabToken", fab, "transfer", contracts["FabTimelock"], treasury_fab)
     elif owner != me:
-        # Ownable2Step: the new owner (e.g. a Timelock) must call acceptOwnership.
-        d.call("JobMarket", market, "transferOwnership", owner)
-        d.call("NodeRegistry", registry, "transferOwnership", owner)
+        # Ownable2Step contracts: the new owner (e.g. a Timelock) must call acceptOwnership.
+        for name in (n for n in OWNED if n in contracts):
+            d.call(name, contracts[name], "transferOwnership", owner)
     return Deployment(
         chain_id=d.chain_id,
         deployed_block=start_block,
@@ -235,6 +243,39 @@ def deploy_protocol(
 
 
 TIMELOCK_ROLES = ("DEFAULT_ADMIN_ROLE", "PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE")
+# Every contract the deployer sets up and then hands to the owner (the DAO's timelock).
+OWNED = ("JobMarket", "NodeRegistry", "DesignNFT", "FabricationLicences", "DesignMarket", "BountyBoard",
+         "ValidatorScoreEvaluator")
+
+
+def _deploy_design_economy(d: Deployer, contracts: dict[str, str], treasury: str, fee_bps: int,
+                           currencies: list[str], moderator: str | None,
+                           score_validators: tuple[str, ...]) -> dict[str, str]:
+    """Deploy the design market and the bounty board (with a validator-score evaluator when validators are
+    named); allow the payment tokens."""
+    me, designs, licences = d.account.address, contracts["DesignNFT"], contracts["FabricationLicences"]
+    market = d.deploy("DesignMarket", me, designs, licences, treasury, fee_bps)
+    board = d.deploy("BountyBoard", me, designs)
+    out = {"DesignMarket": market, "BountyBoard": board}
+    if score_validators:
+        # Bounties may name it as their judge: a majority of these EVM keys of subnet validators signs a score.
+        validators = [to_checksum_address(v) for v in score_validators]
+        out["ValidatorScoreEvaluator"] = d.deploy("ValidatorScoreEvaluator", me, board, validators,
+                                                  len(validators) // 2 + 1)
+    d.call("DesignNFT", designs, "setLicences", licences)  # marks designs whose licences were sold
+    d.call("DesignNFT", designs, "setMinter", board, True)  # winners of bounties are minted by the board
+    if moderator:
+        d.call("DesignNFT", designs, "setModerator", to_checksum_address(moderator))
+    for token in currencies:
+        d.call("DesignMarket", market, "setCurrency", token, True)
+        d.call("FabricationLicences", licences, "setCurrency", token, True)
+        d.call("BountyBoard", board, "setToken", token, True)
+    return out
+
+
+def _needs_accept(name: str) -> bool:
+    """True for Ownable2Step contracts (the new owner accepts), False for one-step Ownable ones."""
+    return any(e.get("name") == "acceptOwnership" for e in load(name)["abi"])
 
 
 def _install_dao(d: Deployer, settings: GovernanceSettings, contracts: dict[str, str],
@@ -250,10 +291,11 @@ def _install_dao(d: Deployer, settings: GovernanceSettings, contracts: dict[str,
         d.call("FabTimelock", timelock, "grantRole", role[name], governor)
     # Anyone may execute what the DAO passed and the delay let through (the zero address is OZ's "open role").
     d.call("FabTimelock", timelock, "grantRole", role["EXECUTOR_ROLE"], "0x" + "00" * 20)
-    d.call("JobMarket", market, "transferOwnership", timelock)
-    d.call("NodeRegistry", registry, "transferOwnership", timelock)
-    batch = [(market, _calldata("JobMarket", "acceptOwnership")),
-             (registry, _calldata("NodeRegistry", "acceptOwnership"))]
+    batch = []
+    for name in (n for n in OWNED if n in contracts):
+        d.call(name, contracts[name], "transferOwnership", timelock)
+        if _needs_accept(name):
+            batch.append((contracts[name], _calldata(name, "acceptOwnership")))
     if guardian:
         batch.append((market, _calldata("JobMarket", "setGuardian", to_checksum_address(guardian))))
     batch.append((timelock, _calldata("FabTimelock", "updateDelay", settings.timelock_delay)))

@@ -265,6 +265,7 @@ class Devnet:
                 params=MarketParams.devnet(), governance=GovernanceSettings.devnet(),
                 arbiters=(dev_account(DEV_ROLES["arbiter"]).address,),
                 guardian=dev_account(DEV_ROLES["guardian"]).address, treasury_fab=100_000_000 * 10**18,
+                score_validators=(dev_account(DEV_ROLES["validator"]).address,),
                 test_stablecoin=True, progress=say,
             )
             say(f"funding {DEV_ACCOUNTS} dev accounts with FAB and fUSD")

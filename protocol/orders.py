@@ -43,10 +43,7 @@ def _snake(name: str) -> str:
 @cache
 def order_fields() -> tuple[tuple[str, str], ...]:
     """The Order struct's (name, type) pairs in Solidity order, from the generated JobMarket ABI."""
-    from .artifacts import abi
-
-    fn = next(e for e in abi("JobMarket") if e.get("type") == "function" and e["name"] == "orderDigest")
-    fields = tuple((c["name"], c["type"]) for c in fn["inputs"][0]["components"])
+    fields = struct_fields("JobMarket", "orderDigest")
     if [_snake(n) for n, _ in fields] != list(Order.model_fields):  # the Python model must follow Solidity
         raise RuntimeError(f"Order struct in the ABI changed: {[n for n, _ in fields]}; update fabrica.protocol.orders")
     return fields
@@ -134,14 +131,7 @@ class Order(BaseModel):
 
     def struct_hash(self) -> bytes:
         """EIP-712 hashStruct(order), computed from the ABI types (bytes hashed, the rest ABI-encoded)."""
-        from eth_abi import encode
-        from eth_utils import keccak
-
-        types, values = ["bytes32"], [keccak(text=order_type_string())]
-        for (_name, typ), value in zip(order_fields(), self.values().values()):
-            types.append("bytes32" if typ == "bytes" else typ)
-            values.append(keccak(value) if typ == "bytes" else value)
-        return keccak(encode(types, values))
+        return hash_struct(order_type_string(), order_fields(), list(self.values().values()))
 
     def digest(self, chain_id: int, market: str) -> bytes:
         """The 32-byte EIP-712 digest the customer signs (equals the market's `orderDigest(order)`)."""
@@ -154,15 +144,34 @@ class Order(BaseModel):
         return {k: v if isinstance(v, str) else str(v) for k, v in self.model_dump().items()}
 
 
-def domain_separator(chain_id: int, market: str) -> bytes:
-    """The market's EIP-712 domain separator on chain `chain_id`."""
+def domain_separator(chain_id: int, market: str, name: str = DOMAIN_NAME, version: str = DOMAIN_VERSION) -> bytes:
+    """The EIP-712 domain separator of contract `market` (domain `name`, `version`) on chain `chain_id`."""
     from eth_abi import encode
     from eth_utils import keccak
 
     type_hash = keccak(text="EIP712Domain(" + ",".join(f"{f['type']} {f['name']}" for f in DOMAIN_TYPE) + ")")
     return keccak(encode(["bytes32", "bytes32", "bytes32", "uint256", "address"],
-                         [type_hash, keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION), chain_id,
-                          _checksum(market)]))
+                         [type_hash, keccak(text=name), keccak(text=version), chain_id, _checksum(market)]))
+
+
+def hash_struct(type_string: str, fields: tuple[tuple[str, str], ...], values: list[Any]) -> bytes:
+    """EIP-712 hashStruct of a flat struct: `bytes` fields hashed, every other field ABI-encoded."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    types, encoded = ["bytes32"], [keccak(text=type_string)]
+    for (_name, typ), value in zip(fields, values, strict=True):
+        types.append("bytes32" if typ == "bytes" else typ)
+        encoded.append(keccak(value) if typ == "bytes" else value)
+    return keccak(encode(types, encoded))
+
+
+def struct_fields(contract: str, function: str) -> tuple[tuple[str, str], ...]:
+    """(name, type) pairs of the struct that is the first input of `function` in `contract`'s generated ABI."""
+    from .artifacts import abi
+
+    fn = next(e for e in abi(contract) if e.get("type") == "function" and e["name"] == function)
+    return tuple((c["name"], c["type"]) for c in fn["inputs"][0]["components"])
 
 
 def parse_signature(text: str, what: str = "signature") -> bytes:
@@ -272,25 +281,29 @@ class OrderFile(BaseModel):
     @classmethod
     def read(cls, path: Path) -> OrderFile:
         """Load and check an order file; errors name the file and what is wrong."""
-        path = Path(path)
-        if not path.is_file():
-            what = "is a folder" if path.is_dir() else "not found"
-            raise FabricaValueError(f"order file {path}: {what}; pass the JSON `fabrica job order --out` wrote")
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FabricaValueError(f"order file {path} is not JSON ({exc.__class__.__name__}); pass the file "
-                                    "`fabrica job order --out` wrote") from None
-        try:
-            file = cls.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise FabricaValueError(f"order file {path}: field {where or '(top)'}: "
-                                    f"{str(first.get('msg', 'invalid')).removeprefix('Value error, ')}") from None
+        file = read_model_file(cls, path, "the JSON `fabrica job order --out` wrote")
         file.check(f"order file {path}")
         return file
 
 
-__all__ = ["DOMAIN_NAME", "DOMAIN_VERSION", "Order", "OrderFile", "Permit", "domain_separator", "order_fields",
-           "order_type_string", "parse_signature", "permit_typed_data", "recover_signer"]
+def read_model_file(model: Any, path: Path, expected: str) -> Any:
+    """Validate the JSON file at `path` as pydantic `model`; errors name the file, the field and `expected`."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "not found"
+        raise FabricaValueError(f"order file {path}: {what}; pass {expected}")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FabricaValueError(f"order file {path} is not JSON ({exc.__class__.__name__}); pass {expected}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise FabricaValueError(f"order file {path}: field {where or '(top)'}: "
+                                f"{str(first.get('msg', 'invalid')).removeprefix('Value error, ')}") from None
+
+
+__all__ = ["DOMAIN_NAME", "DOMAIN_VERSION", "Order", "OrderFile", "Permit", "domain_separator", "hash_struct",
+           "order_fields", "order_type_string", "struct_fields", "parse_signature", "permit_typed_data", "recover_signer"]

@@ -4,7 +4,8 @@ pragma solidity 0.8.37;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {IDesignRights} from "./interfaces/IDesignRights.sol";
+import {IDesignNFT} from "./interfaces/IDesignNFT.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
@@ -36,7 +37,7 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
     constructor(
         address owner_,
         INodeRegistry registry_,
-        IERC2981 designs_,
+        IDesignRights designs_,
         JobMarketModule module_,
         address treasury_,
         address arbiter_,
@@ -79,14 +80,15 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
         if (claimBy <= block.timestamp || claimBy > block.timestamp + MAX_CLAIM_PERIOD) {
             revert JobMarket__InvalidClaimDeadline(claimBy, block.timestamp);
         }
-        Job memory job = _newJob(msg.sender, token, amount, designId, deliveryWindow, collateral);
+        // unchecked: a uint40 counter of jobs (a trillion) cannot overflow.
+        unchecked {
+            jobId = uint256(_jobCount) + 1;
+        }
+        Job memory job = _newJob(jobId, msg.sender, token, amount, designId, deliveryWindow, collateral);
         job.deadline = claimBy;
         job.targetNode = targetNode;
         if (_paused) revert JobMarket__Paused();
-        // unchecked: a uint40 counter of jobs (a trillion) cannot overflow.
-        unchecked {
-            jobId = ++_jobCount;
-        }
+        _jobCount = uint40(jobId);
         uint64 key = _slotFor(jobId, reuseKey);
         job.key = key;
         _jobs[key] = JobLib.commitMemory(jobId, job, JobStatus.Open);
@@ -102,6 +104,7 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
         _jobs[key] = job.commit(JobStatus.Cancelled);
         emit JobCancelled(jobId, job.customer, job.amount);
         _credit(job.token, job.customer, job.amount);
+        _releaseLicence(jobId, job);
     }
 
     /// @inheritdoc IJobMarket
@@ -183,7 +186,6 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
         // Only an allowlisted token's permit is called. A permit that was already used (front-run) fails here
         // harmlessly: the allowance is what counts.
         if (!_terms[order.token].allowed) revert JobMarket__TokenNotAllowed(order.token);
-        // slither-disable-next-line reentrancy-benign (allowlisted token; nonReentrant; the job is written after)
         try IERC20Permit(order.token).permit(order.customer, address(this), permitValue, permitDeadline, v, r, s) {}
             catch {}
         return _take(order, signature, nodeId, reuseKey);
@@ -241,13 +243,14 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
             _jobs[key] = job.commit(JobStatus.Cancelled);
             emit JobCancelled(jobId, job.customer, job.amount);
             _credit(job.token, job.customer, job.amount);
-            return;
+        } else {
+            _jobs[key] = job.commit(JobStatus.Expired);
+            uint256 slashed = uint256(job.collateral) * _expirySlashBps / BPS;
+            _credit(job.token, job.customer, job.amount);
+            uint256 compensation = _slash(job, slashed);
+            emit JobExpired(jobId, job.node, job.amount, slashed, compensation);
         }
-        _jobs[key] = job.commit(JobStatus.Expired);
-        uint256 slashed = uint256(job.collateral) * _expirySlashBps / BPS;
-        _credit(job.token, job.customer, job.amount);
-        uint256 compensation = _slash(job, slashed);
-        emit JobExpired(jobId, job.node, job.amount, slashed, compensation);
+        _releaseLicence(jobId, job);
     }
 
     // ------------------------------------------------------------------------------------ payouts
@@ -368,15 +371,16 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
 
     // ---------------------------------------------------------------------------------- internal
 
-    /// @dev Validates new job terms and builds the job, snapshotting fee, review window, bond and royalty.
+    /// @dev Validates new job terms and builds job `jobId`, snapshotting fee, review window, bond and royalty.
     function _newJob(
+        uint256 jobId,
         address customer,
         address token,
         uint96 amount,
         uint256 designId,
         uint32 deliveryWindow,
         uint96 collateral
-    ) private view returns (Job memory job) {
+    ) private returns (Job memory job) {
         TokenTerms memory terms = _terms[token];
         if (!terms.allowed) revert JobMarket__TokenNotAllowed(token);
         if (amount == 0) revert JobMarket__ZeroAmount();
@@ -397,18 +401,37 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
         job.deliveryWindow = deliveryWindow;
         job.reviewWindow = _reviewWindow;
         if (designId != 0) {
-            try _designs.royaltyInfo(designId, amount) returns (address receiver, uint256 royaltyAmount) {
-                // A customer fabricating its own design pays itself no royalty: it cannot rebate itself
-                // out of the shop's pay by naming its own design.
-                if (receiver != address(0) && receiver != customer) {
-                    uint256 cap = uint256(amount) * _maxRoyaltyBps / BPS;
-                    job.royaltyReceiver = receiver;
-                    job.royalty = uint96(royaltyAmount > cap ? cap : royaltyAmount);
-                }
-            } catch {
-                revert JobMarket__UnknownDesign(designId);
+            (address receiver, uint256 royaltyAmount) = _royalty(jobId, customer, designId, amount);
+            if (receiver != address(0)) {
+                uint256 cap = uint256(amount) * _maxRoyaltyBps / BPS;
+                job.royaltyReceiver = receiver;
+                job.royalty = uint96(royaltyAmount > cap ? cap : royaltyAmount);
             }
         }
+    }
+
+    /// @dev Who earns job `jobId`'s design royalty, before the cap. The design's owner, at its royalty; nothing
+    /// for the customer's own design (it cannot rebate itself out of the shop's pay) or one the licences
+    /// contract holds. One read of the DesignNFT decides for designs without licences; the others (and
+    /// designs that are unknown or not Active) are the licences contract's: it consumes one of the customer's
+    /// licences instead (receiver: itself, royalty 0) or reverts with its own errors.
+    function _royalty(uint256 jobId, address customer, uint256 designId, uint256 amount)
+        private
+        returns (address receiver, uint256 royalty)
+    {
+        (address holder, uint256 bps, IDesignNFT.DesignState state, bool licensed) = _nft.rightsOf(designId);
+        if (licensed || state != IDesignNFT.DesignState.Active) {
+            // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events (the immutable licences contract; nonReentrant callers)
+            return _designs.jobRoyalty(jobId, customer, designId, amount);
+        }
+        if (holder == customer || holder == address(_designs)) return (address(0), 0);
+        return (holder, amount * bps / BPS);
+    }
+
+    /// @dev Gives back the licence a job consumed when it ends without a print (cancelled or expired).
+    function _releaseLicence(uint256 jobId, Job calldata job) private {
+        // slither-disable-next-line unused-return (false only when nothing was spent: nothing to do)
+        if (job.royaltyReceiver == address(_designs) && job.royalty == 0) _designs.releaseLicence(jobId);
     }
 
     function _collateralBounds(TokenTerms memory terms, uint256 amount) private view returns (uint256 min, uint256 max) {
@@ -431,7 +454,7 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
             jobId = ++_jobCount;
         }
         uint64 key = _slotFor(jobId, reuseKey);
-        Job memory job = _orderJob(order, key);
+        Job memory job = _orderJob(jobId, order, key);
         _jobs[key] = JobLib.commitMemory(jobId, job, JobStatus.Claimed);
         _emitTaken(jobId, order, job, nodeId, digest);
         _lock(msg.sender, nodeId, order.collateral);
@@ -475,8 +498,10 @@ contract JobMarket is IJobMarket, MarketCore, EIP712 {
     }
 
     /// @dev The claimed job an order creates for the caller.
-    function _orderJob(Order calldata order, uint64 key) private view returns (Job memory job) {
-        job = _newJob(order.customer, order.token, order.amount, order.designId, order.deliveryWindow, order.collateral);
+    function _orderJob(uint256 jobId, Order calldata order, uint64 key) private returns (Job memory job) {
+        job = _newJob(
+            jobId, order.customer, order.token, order.amount, order.designId, order.deliveryWindow, order.collateral
+        );
         job.node = msg.sender;
         job.deadline = uint40(block.timestamp + order.deliveryWindow);
         job.targetNode = order.targetNode;

@@ -84,7 +84,7 @@ contract JobMarketFuzzTest is MarketFixture {
         p.feeBps = uint16(bound(feeBps, 0, 1_000));
         p.maxRoyaltyBps = uint16(bound(maxRoyaltyBps, 0, 2_500));
         _setParams(p);
-        uint256 design = designs.mint(designer, META_CID, uint96(bound(royaltyBps, 0, 2_500)));
+        uint256 design = mintDesign(designer, bound(royaltyBps, 0, 2_500));
         (uint256 id, Job memory job) = _post(amount, design);
         uint256 royalty = MarketMath.cappedRoyalty(amount, bound(royaltyBps, 0, 2_500), p.maxRoyaltyBps);
         vm.assertEq(job.royalty, royalty, "royalty capped at post");
@@ -149,7 +149,7 @@ contract JobMarketFuzzTest is MarketFixture {
         p.disputeBondBps = c.bondBps;
         p.compensationBps = c.compensationBps;
         _setParams(p);
-        uint256 design = designs.mint(designer, META_CID, c.royaltyBps);
+        uint256 design = mintDesign(designer, c.royaltyBps);
         (uint256 id, Job memory job) = _post(c.amount, design);
         job = deliverJob(id, claimJob(id, job));
         vm.assertEq(job.bond, c.amount * c.bondBps / BPS, "bond fixed at post");

@@ -10,7 +10,10 @@ import {INodeRegistry} from "../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../src/types/Job.sol";
 import {JobLib} from "../src/libraries/JobLib.sol";
 import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {IDesignRights} from "../src/interfaces/IDesignRights.sol";
+import {IDesignNFT} from "../src/interfaces/IDesignNFT.sol";
+import {FabricationLicences} from "../src/design/FabricationLicences.sol";
+import {IFabricationLicences} from "../src/interfaces/IFabricationLicences.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
@@ -95,7 +98,7 @@ contract JobMarketTest is MarketFixture {
     /// @dev A module built for the market this contract creates next (the module takes one nonce, the market the next).
     function _module() internal returns (JobMarketModule) {
         address next = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
-        return new JobMarketModule(next, INodeRegistry(address(registry)), IERC2981(address(designs)));
+        return new JobMarketModule(next, INodeRegistry(address(registry)), IDesignRights(address(licences)));
     }
 
     /// @dev Deploys a market on module `m` (built first, so that an expected revert meets the market's constructor).
@@ -107,14 +110,14 @@ contract JobMarketTest is MarketFixture {
         IJobMarketTypes.Params memory p
     ) internal returns (JobMarket) {
         return new JobMarket(
-            owner, INodeRegistry(address(registry)), IERC2981(address(designs)), m, treasury_, arbiter_, court_, p
+            owner, INodeRegistry(address(registry)), IDesignRights(address(licences)), m, treasury_, arbiter_, court_, p
         );
     }
 
     function test_constructor_setsState() public view {
         vm.assertEq(market.owner(), owner, "owner");
         vm.assertEq(market.registry(), address(registry), "registry");
-        vm.assertEq(market.designs(), address(designs), "designs");
+        vm.assertEq(market.designs(), address(licences), "designs: the licences contract");
         vm.assertEq(market.treasury(), treasury, "treasury");
         vm.assertEq(module.arbiter(), arbiter, "arbiter");
         vm.assertEq(module.appealCourt(), court, "court");
@@ -197,13 +200,17 @@ contract JobMarketTest is MarketFixture {
         // A module bound to another address (here: the market deployed after the next one), or to another
         // registry, would run this market's storage with the wrong immutables: refused.
         address later = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 2);
-        JobMarketModule wrongMarket = new JobMarketModule(later, INodeRegistry(address(registry)), IERC2981(address(designs)));
+        JobMarketModule wrongMarket =
+            new JobMarketModule(later, INodeRegistry(address(registry)), IDesignRights(address(licences)));
         vm.expectRevert(
             abi.encodeWithSelector(IJobMarketTypes.JobMarket__ModuleMismatch.selector, address(wrongMarket))
         );
         _deploy(wrongMarket, treasury, arbiter, court, defaultParams());
+        FabricationLicences otherLicences =
+            new FabricationLicences(owner, IDesignNFT(address(designs)), address(0xD0), treasury, 0);
         address next = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
-        JobMarketModule wrongDesigns = new JobMarketModule(next, INodeRegistry(address(registry)), IERC2981(address(0xD0)));
+        JobMarketModule wrongDesigns =
+            new JobMarketModule(next, INodeRegistry(address(registry)), IDesignRights(address(otherLicences)));
         vm.expectRevert(
             abi.encodeWithSelector(IJobMarketTypes.JobMarket__ModuleMismatch.selector, address(wrongDesigns))
         );
@@ -211,7 +218,7 @@ contract JobMarketTest is MarketFixture {
         (address bm, address br, address bd) = marketModule.binding();
         vm.assertEq(bm, address(market), "the fixture's module is bound to its market");
         vm.assertEq(br, address(registry), "registry");
-        vm.assertEq(bd, address(designs), "designs");
+        vm.assertEq(bd, address(licences), "designs");
     }
 
     function test_constructor_revertsWhenParamsOutOfBounds() public {
@@ -232,7 +239,7 @@ contract JobMarketTest is MarketFixture {
         new JobMarket(
             address(0),
             INodeRegistry(address(registry)),
-            IERC2981(address(designs)),
+            IDesignRights(address(licences)),
             m,
             treasury,
             arbiter,
@@ -348,7 +355,7 @@ contract JobMarketTest is MarketFixture {
     }
 
     function test_post_capsRoyaltyAtMaxRoyaltyBps() public {
-        uint256 greedy = designs.mint(designer, META_CID, 2_500); // 25 % > the market's cap of 20 %
+        uint256 greedy = mintDesign(designer, 2_500); // 25 % > the market's cap of 20 %
         (uint256 id, Job memory job) = postJob(AMOUNT, greedy);
         vm.assertEq(job.royalty, AMOUNT * 2_000 / 10_000, "capped at 20 %");
         vm.assertEq(_status(id, job), uint256(JobStatus.Open), "capped royalty committed");
@@ -391,13 +398,19 @@ contract JobMarketTest is MarketFixture {
     }
 
     function test_post_ignoresRoyaltyWhenReceiverIsZero() public {
+        // A zero receiver (the customer's own design) means no royalty, whatever amount comes with it. (The
+        // market asks the licences contract about licensed designs.)
+        _mockLicensed();
         vm.mockCall(
-            address(designs),
-            abi.encodeWithSelector(IERC2981.royaltyInfo.selector, designId, uint256(AMOUNT)),
+            address(licences),
+            abi.encodeWithSelector(IDesignRights.jobRoyalty.selector),
             abi.encode(address(0), uint256(7e6))
         );
-        (uint256 id, Job memory job) = postJob(AMOUNT, 0);
+        PostArgs memory a = _args();
+        a.design = designId;
+        uint256 id = _post(customer, a);
         vm.clearMockedCalls();
+        Job memory job = withKey(openJob(AMOUNT, 0, a.claimBy, 7 days, COLLATERAL), uint64(id));
         vm.assertEq(_status(id, job), uint256(JobStatus.Open), "no royalty");
     }
 
@@ -590,19 +603,26 @@ contract JobMarketTest is MarketFixture {
     function test_post_revertsWhenDesignUnknown() public {
         PostArgs memory a = _args();
         a.design = 99;
-        _expectPostRevert(a, abi.encodeWithSelector(IJobMarketTypes.JobMarket__UnknownDesign.selector, 99));
+        _expectPostRevert(a, abi.encodeWithSelector(IFabricationLicences.Licences__UnknownDesign.selector, 99));
     }
 
     function test_post_revertsWhenDesignRoyaltyLookupReverts() public {
-        vm.mockCallRevert(
-            address(designs),
-            abi.encodeWithSelector(IERC2981.royaltyInfo.selector, designId, uint256(AMOUNT)),
-            bytes("boom")
-        );
+        // The licences contract's refusal reaches the caller as it is.
+        _mockLicensed();
+        vm.mockCallRevert(address(licences), abi.encodeWithSelector(IDesignRights.jobRoyalty.selector), bytes("boom"));
         PostArgs memory a = _args();
         a.design = designId;
-        _expectPostRevert(a, abi.encodeWithSelector(IJobMarketTypes.JobMarket__UnknownDesign.selector, designId));
+        _expectPostRevert(a, bytes("boom"));
         vm.clearMockedCalls();
+    }
+
+    /// @dev The fixture's design, Active, reads as licensed: the market asks the licences contract.
+    function _mockLicensed() internal {
+        vm.mockCall(
+            address(designs),
+            abi.encodeWithSelector(IDesignNFT.rightsOf.selector, designId),
+            abi.encode(designer, uint16(500), IDesignNFT.DesignState.Active, true)
+        );
     }
 
     function test_post_revertsWhenAllowanceTooLow() public {

@@ -8,8 +8,9 @@ from typing import Any
 
 from ..errors import FabricaLookupError
 
-CONTRACT_NAMES = ("FabToken", "NodeRegistry", "JobMarket", "JobMarketModule", "DesignNFT", "TestStablecoin", "FabGovernor", "FabTimelock",
-                  "ArbiterPanel", "ManifestRegistry")
+CONTRACT_NAMES = ("FabToken", "NodeRegistry", "JobMarket", "JobMarketModule", "DesignNFT", "TestStablecoin", "FabGovernor",
+                  "FabTimelock", "ArbiterPanel", "ManifestRegistry", "FabricationLicences", "DesignMarket",
+                  "BountyBoard", "RoyaltySplit", "ValidatorScoreEvaluator")
 
 
 @cache

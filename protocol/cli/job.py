@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,11 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ..config import Settings, parse_duration
+from ..config import Settings
 from ..errors import FabricaValueError
 from ..storage.cid import Cid
-from ..types import Job, JobRecord, JobSpec, JobStatus, SpecFile, format_units, to_units
+from ..types import Job, JobRecord, JobSpec, JobStatus, SpecFile, format_units
 from .dispute import open_ as dispute_open
+from .inputs import NonceBook
+from .inputs import check_out as _check_out
+from .inputs import duration as _duration
+from .inputs import units as _units
+from .inputs import write_new as _write_new
 from .dispute import rule as dispute_rule
 from .common import (
     AccountOpt,
@@ -69,7 +73,8 @@ TokenOpt = Annotated[str, typer.Option(help="payment token symbol or address")]
 WindowOpt = Annotated[str, typer.Option(help="time from claim to delivery (e.g. 3d)")]
 CollateralOpt = Annotated[str | None, typer.Option(
     help="FAB the claiming node locks [default: the minimum the market allows for the amount]")]
-DesignOpt = Annotated[int, typer.Option(help="DesignNFT id whose owner earns a royalty (0: none)")]
+DesignOpt = Annotated[str, typer.Option(help="the design it fabricates, by id or content CID: its owner earns a "
+                                               "royalty, or a licence you hold is used (0: none)")]
 TargetOpt = Annotated[int, typer.Option(help="the only node that may claim (0: any node)")]
 
 
@@ -106,10 +111,12 @@ def _spec(files: list[Path] | None, spec: Path | None, spec_cid: str | None, tit
     return _Spec("", job_spec.to_json_bytes(), [(f, sf.cid) for f, sf in zip(files or [], job_spec.files)])
 
 
-def _terms(fab: Fabrica, token: str, amount: str, collateral: str | None, design: int,
-           target_node: int) -> tuple[str, int, int | None]:
-    """--token, --amount and --collateral in base units (collateral None: the minimum), checked for form."""
+def _terms(fab: Fabrica, token: str, amount: str, collateral: str | None, design: str,
+           target_node: int) -> tuple[str, int, int | None, int]:
+    """--token, --amount and --collateral in base units (collateral None: the minimum), and --design's id, checked
+    for form."""
     from ..chain_errors import make_error
+    from ..designs import parse_design
 
     if not amount:
         raise FabricaValueError("--amount is required (payment in token units, e.g. 25)")
@@ -119,11 +126,13 @@ def _terms(fab: Fabrica, token: str, amount: str, collateral: str | None, design
         raise make_error("JobMarket__TokenNotAllowed", (token_address,), f"--token: pay with one of: {known}")
     units = _units("--amount", amount, fab.token_decimals(token_address))
     collateral_units = _units("--collateral", collateral, 18) if collateral is not None else None
-    if design < 0:
-        raise FabricaValueError(f"--design {design}: a design id is a positive number, or 0 for none")
+    try:
+        design_id = parse_design(design, allow_none=True)
+    except FabricaValueError as exc:
+        raise FabricaValueError(f"--design: {exc}") from None
     if not 0 <= target_node < 1 << 64:
         raise FabricaValueError(f"--target-node {target_node}: a node id (see `fabrica node list`), or 0 for any node")
-    return token_address, units, collateral_units
+    return token_address, units, collateral_units, design_id
 
 
 def _collateral_note(fab: Fabrica, token: str, amount: int, collateral: int) -> dict:
@@ -139,7 +148,7 @@ def post(
     process: ProcessOpt = "FDM", material: MaterialOpt = "PLA", quantity: QuantityOpt = 1, amount: AmountOpt = "",
     token: TokenOpt = "fUSD",
     claim_within: Annotated[str, typer.Option(help="how long nodes may claim (e.g. 1d)")] = "1d",
-    delivery_window: WindowOpt = "3d", collateral: CollateralOpt = None, design: DesignOpt = 0,
+    delivery_window: WindowOpt = "3d", collateral: CollateralOpt = None, design: DesignOpt = "0",
     target_node: TargetOpt = 0,
     rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False,
 ) -> None:
@@ -157,9 +166,10 @@ def post(
         store = s.content_store()
         # Everything is checked before anything is stored or sent: a bad post must leave no trace.
         job_spec = _spec(files, spec, spec_cid, title, process, material, quantity, store)
-        token_address, units, collateral_units = _terms(fab, token, amount, collateral, design, target_node)
+        token_address, units, collateral_units, design_id = _terms(fab, token, amount, collateral, design,
+                                                                   target_node)
         post_args = dict(token=token_address, amount=units, claim_by=fab.now() + claim_secs, delivery_window=window,
-                         collateral=collateral_units, design_id=design, target_node=target_node)
+                         collateral=collateral_units, design_id=design_id, target_node=target_node)
         post_args["collateral"] = fab.check_post(**post_args)
         cid = job_spec.store(store)
         result = fab.post_job(spec_cid=cid, **post_args)
@@ -181,7 +191,7 @@ def order(
     process: ProcessOpt = "FDM", material: MaterialOpt = "PLA", quantity: QuantityOpt = 1, amount: AmountOpt = "",
     token: TokenOpt = "fUSD",
     expiry: Annotated[str, typer.Option(help="how long shops may take the order (e.g. 1d)")] = "1d",
-    delivery_window: WindowOpt = "3d", collateral: CollateralOpt = None, design: DesignOpt = 0,
+    delivery_window: WindowOpt = "3d", collateral: CollateralOpt = None, design: DesignOpt = "0",
     target_node: TargetOpt = 0,
     sign: Annotated[bool, typer.Option("--sign", help="sign it now with --account's key")] = False,
     permit: Annotated[bool, typer.Option("--permit", help="with --sign: also sign an ERC-2612 permit for the "
@@ -205,12 +215,13 @@ def order(
         fab = client(rpc_url, home, account)
         store = s.content_store()
         job_spec = _spec(files, spec, spec_cid, title, process, material, quantity, store)
-        token_address, units, collateral_units = _terms(fab, token, amount, collateral, design, target_node)
+        token_address, units, collateral_units, design_id = _terms(fab, token, amount, collateral, design,
+                                                                   target_node)
         # The spec CID is needed to build the order: compute it without storing, store only once all is checked.
         cid = job_spec.cid or str(_compute_cid(job_spec.to_store))
-        nonces = _NonceBook(s.home, fab)
+        nonces = NonceBook(s.home, fab.deployment.chain_id, fab.market.address, fab.address)
         built = fab.build_order(token_address, units, cid, delivery_window=window, expiry=fab.now() + expiry_secs,
-                                collateral=collateral_units, design_id=design, target_node=target_node,
+                                collateral=collateral_units, design_id=design_id, target_node=target_node,
                                 nonce=fab.next_order_nonce(at_least=nonces.next()))
         signature = fab.sign_order(built) if sign else None
         signed_permit = fab.sign_permit(token_address, units, built.expiry) if permit else None
@@ -465,58 +476,6 @@ def watch(dispute_failed: Annotated[bool, typer.Option("--dispute", help="disput
     run(body)
 
 
-class _NonceBook:
-    """The next order nonce `job order` hands out per chain and customer, kept in <home>/orders/nonces.json so
-    that orders written one after another (none taken yet) never share a nonce."""
-
-    def __init__(self, home: Path, fab: Fabrica) -> None:
-        self.path = Path(home) / "orders" / "nonces.json"
-        self.key = f"{fab.deployment.chain_id}:{fab.market.address}:{fab.address}"
-
-    def _read(self) -> dict:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def next(self) -> int:
-        """The lowest nonce this home has not handed out yet."""
-        value = self._read().get(self.key, 0)
-        return value if isinstance(value, int) and value >= 0 else 0
-
-    def used(self, nonce: int) -> None:
-        """Record that `nonce` was handed out."""
-        data = self._read()
-        data[self.key] = max(nonce + 1, self.next())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, self.path)
-
-
-def _check_out(out: Path) -> None:
-    """--out must name a new file in an existing folder (a signed order is never overwritten)."""
-    try:
-        exists, parent_ok = out.exists(), out.parent.is_dir()
-    except (ValueError, OSError) as exc:
-        raise FabricaValueError(f"--out {str(out)!r} is not a usable file name: {exc}") from None
-    if exists:
-        raise FabricaValueError(f"--out {out} already exists; pass a new file name (an order file is never "
-                                "overwritten)")
-    if not parent_ok:
-        raise FabricaValueError(f"--out {out}: folder {out.parent} does not exist; create it first")
-
-
-def _write_new(out: Path, text: str) -> None:
-    try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError as exc:
-        raise FabricaValueError(f"--out {out}: cannot create the file ({exc.strerror})") from None
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 def _compute_cid(data: bytes):
     from ..storage.unixfs import compute_cid
 
@@ -541,22 +500,6 @@ def _address(flag: str, value: str) -> str:
         return dev_account(int(text)).address
     raise FabricaValueError(f"{flag} {value!r}: pass an address (0x and 40 hex digits) or a dev role "
                             f"({', '.join(DEV_ROLES)})")
-
-
-def _duration(flag: str, text: str) -> int:
-    """A duration option in seconds; errors name the option."""
-    try:
-        return parse_duration(text)
-    except FabricaValueError as exc:
-        raise FabricaValueError(f"{flag}: {exc}") from None
-
-
-def _units(flag: str, text: str, decimals: int) -> int:
-    """A token amount option in base units; errors name the option."""
-    try:
-        return to_units(text, decimals)
-    except FabricaValueError as exc:
-        raise FabricaValueError(f"{flag}: {exc}") from None
 
 
 def _validation_message(exc: Exception, source: str) -> str:

@@ -10,17 +10,16 @@ import importlib
 import importlib.util
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from typer import _click
 from typer.core import TyperCommand, TyperGroup
 
-from .common import AccountOpt, HomeOpt, JsonOpt, RpcOpt, client, print_tx, run
 
 # The built-in groups and commands, in the order `fabrica --help` lists them ("module:attribute", as in an
-# entry point). `design` lives below in this module; components outside fabrica.protocol add their own
-# groups through the `fabrica.cli` entry-point group, so the dependency arrows keep pointing at fabrica.protocol.
+# entry point). Components outside fabrica.protocol add their own groups through the `fabrica.cli` entry-point
+# group, so the dependency arrows keep pointing at fabrica.protocol.
 BUILTIN = {
     "devnet": "fabrica.protocol.cli.devnet:app",
     "job": "fabrica.protocol.cli.job:app",
@@ -29,7 +28,8 @@ BUILTIN = {
     "node": "fabrica.protocol.cli.node:app",
     "account": "fabrica.protocol.cli.account:app",
     "subnet": "fabrica.protocol.cli.subnet:app",
-    "design": None,  # defined here, listed in its place
+    "design": "fabrica.protocol.cli.design:app",
+    "bounty": "fabrica.protocol.cli.bounty:app",
     "content": "fabrica.protocol.cli.content:app",
     "demo": "fabrica.protocol.cli.demo:demo",
 }
@@ -141,39 +141,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-design_app = typer.Typer(help="Designs as NFTs with royalties.", no_args_is_help=True)
-app.add_typer(design_app, name="design")
 
-
-@design_app.command("mint")
-def design_mint(
-    cid: Annotated[str, typer.Argument(help="content CID of the design")],
-    royalty_bps: Annotated[int, typer.Option(help="royalty on each job, basis points")] = 500,
-    rpc_url: RpcOpt = None, home: HomeOpt = None, account: AccountOpt = None, json_out: JsonOpt = False,
-) -> None:
-    """Mint a design NFT whose holder earns a royalty on every job that fabricates it."""
-
-    def body() -> None:
-        from ..errors import FabricaLookupError, FabricaValueError
-        from ..storage.cid import Cid
-        from ..storage.errors import InvalidCidError
-        from .common import settings
-
-        try:
-            parsed = Cid.parse(cid.strip())
-        except InvalidCidError as exc:
-            raise FabricaValueError(f"design CID {cid!r}: {exc}") from None
-        if not 0 <= royalty_bps <= 10_000:
-            raise FabricaValueError(f"--royalty-bps {royalty_bps}: basis points run from 0 to 10000 (500 = 5 %)")
-        store = settings(rpc_url, home, account).content_store()
-        # A design nobody can fetch earns royalties on jobs no node can make: mint only what is stored.
-        if not store.has(parsed):
-            where = f"the local content store at {store.root}" if hasattr(store, "root") else f"the content store {store!r}"
-            raise FabricaLookupError(f"design CID {parsed}: no such content in {where}; add the design first with "
-                                     "`fabrica content add FILE` and mint the CID it prints")
-        print_tx("design minted", client(rpc_url, home, account).mint_design(str(parsed), royalty_bps), json_out)
-
-    run(body)
+@app.callback()
+def fabrica() -> None:
+    """Fabrica: a blockchain-native marketplace for digital fabrication."""
+    # Every group loads lazily (LazyGroup): this callback only makes `app` a group typer can build.
 
 
 def main() -> None:

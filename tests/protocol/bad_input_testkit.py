@@ -59,16 +59,22 @@ class State:
         base = chain.base
         signers = [getattr(chain, r).address for r in SIGNERS]
         market, registry, designs = base.market.address, base.registry.address, base.contracts["DesignNFT"].address
-        calls = [("eth_call", [{"to": chain.usd, "data": _calldata("allowance(address,address)", s, market)}, "latest"])
-                 for s in signers]
+        # Every contract that pulls fUSD from a wallet: the job market, the design market, licences, bounties.
+        spenders = [market] + [base.contracts[n].address for n in ("DesignMarket", "FabricationLicences", "BountyBoard")]
+        calls = [("eth_call", [{"to": chain.usd, "data": _calldata("allowance(address,address)", s, spender)},
+                               "latest"]) for spender in spenders for s in signers]
         calls += [("eth_call", [{"to": chain.fab_token, "data": _calldata("allowance(address,address)", s, registry)},
                                 "latest"]) for s in signers]
+        n_allow = len(calls)
         calls += [("eth_getTransactionCount", [s, "latest"]) for s in signers]
-        calls += [("eth_call", [{"to": market, "data": _calldata("jobCount()")}, "latest"]),
-                  ("eth_call", [{"to": designs, "data": _calldata("designCount()")}, "latest"])]
+        # Designs have no counter (their ids are content digests): count what every signer holds.
+        calls += [("eth_call", [{"to": designs, "data": _calldata("balanceOf(address)", s)}, "latest"])
+                  for s in signers]
+        calls += [("eth_call", [{"to": market, "data": _calldata("jobCount()")}, "latest"])]
         batch = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
         answers = {a["id"]: a["result"] for a in httpx.post(chain.info.rpc_url, json=batch, timeout=10).json()}
         values = [answers[i] for i in range(len(calls))]
         n = len(signers)
-        return cls(chain.ledger(), int(values[-2], 16), int(values[-1], 16), tuple(values[:2 * n]),
-                   tuple(values[2 * n:3 * n]), tuple(files_under(*folders)))
+        held = sum(int(v, 16) for v in values[n_allow + n:n_allow + 2 * n])
+        return cls(chain.ledger(), int(values[-1], 16), held, tuple(values[:n_allow]),
+                   tuple(values[n_allow:n_allow + n]), tuple(files_under(*folders)))

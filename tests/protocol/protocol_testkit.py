@@ -29,7 +29,7 @@ SHOP_STAKE = 2_000 * FAB
 COLLATERAL = 10 * FAB  # the devnet's minimum collateral (and the lower bound for payments up to 1000 fUSD)
 PARAMS = MarketParams.devnet()  # what `fabrica devnet up` deploys with
 ROLES = devnet_roles()  # the dev roles (the DAO's timelock is the treasury and the appeal court)
-# Dev accounts outside the named roles; fund_dev_accounts gives accounts 0..9 FAB and fUSD.
+# Dev accounts outside the named roles; fund_dev_accounts gives accounts 0..11 FAB and fUSD.
 NEWCOMER = 6  # an operator with no stake and no node
 STRANGER = 7  # an account that is party to nothing
 

@@ -180,7 +180,7 @@ def test_orders_are_checked_like_posts(chain: Chain) -> None:
     assert "min=10 FAB, max=120 FAB" in str(err)
     refused(chain_errors.JobMarket__InvalidDeliveryWindow, delivery_window=60)
     refused(chain_errors.JobMarket__OrderExpired, expiry=c.now() - 1)
-    refused(chain_errors.JobMarket__UnknownDesign, design_id=9)
+    refused(chain_errors.Licences__UnknownDesign, design_id=9)
     refused(chain_errors.JobMarket__UnknownNode, target_node=9)
     with pytest.raises(chain_errors.JobMarket__TokenNotAllowed):
         c.build_order(chain.fab_token, FAB, chain.cid(), delivery_window=3600, expiry=c.now() + 60)

@@ -186,7 +186,7 @@ def test_post_parameter_checks(chain: Chain) -> None:
     assert err.args_by_name == {"collateral": 251 * FAB, "min": 10 * FAB, "max": 250 * FAB}
     fails_cleanly(chain, chain_errors.JobMarket__InvalidDeliveryWindow, lambda: chain.post(window=60))
     fails_cleanly(chain, chain_errors.JobMarket__InvalidClaimDeadline, lambda: chain.post(claim_in=0))
-    fails_cleanly(chain, chain_errors.JobMarket__UnknownDesign, lambda: chain.post(design_id=42))
+    fails_cleanly(chain, chain_errors.Licences__UnknownDesign, lambda: chain.post(design_id=42))
     fails_cleanly(chain, FabricaValueError, lambda: chain.post(amount=0), match="positive",
                   sends_nothing=True, who=c)
 

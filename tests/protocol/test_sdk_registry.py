@@ -198,17 +198,21 @@ def test_mint_design(chain: Chain) -> None:
     cid = chain.cid(b"solid cube")
     result = designer.mint_design(cid, 750)
     design_id = result.value
+    assert design_id == int.from_bytes(Cid.parse(cid).digest, "big")  # the id is the content's digest
     ev = result.event("DesignMinted").args
-    assert ev == {"tokenId": design_id, "owner": designer.address, "minter": designer.address,
-                  "cid": Cid.parse(cid).to_bytes(), "royaltyBps": 750}
+    assert {k: ev[k] for k in ("tokenId", "creator", "royaltyReceiver", "cid", "royaltyBps")} == {
+        "tokenId": design_id, "creator": designer.address, "royaltyReceiver": designer.address,
+        "cid": Cid.parse(cid).to_bytes(), "royaltyBps": 750}
     assert designs.functions.ownerOf(design_id).call() == designer.address
     assert Cid.parse(bytes(designs.functions.cidOf(design_id).call())) == Cid.parse(cid)
     assert designs.functions.royaltyInfo(design_id, 10_000).call() == [designer.address, 750]
+    assert designer.design_cid(design_id) == cid and designer.design_id_for_cid(cid) == design_id
 
-    # Minting to someone else names them owner and royalty receiver.
-    other = designer.mint_design(cid, 100, to=chain.stranger.address).value
-    assert designs.functions.ownerOf(other).call() == chain.stranger.address
-    with pytest.raises(FabricaValueError, match="royalty_bps"):
-        designer.mint_design(cid, 10_001)
+    # The same file cannot be minted twice, in any CID form, by anyone.
+    for who, again in ((designer, cid), (chain.stranger, str(Cid.parse(cid).to_v1()))):
+        with pytest.raises(chain_errors.DesignNFT__AlreadyMinted):
+            who.mint_design(again, 100)
+    with pytest.raises(FabricaValueError, match="royalty"):
+        designer.mint_design(chain.cid(b"another cube"), 10_001)
     with pytest.raises(chain_errors.DesignNFT__RoyaltyTooHigh):
-        designer.mint_design(cid, 2_501)
+        designer.mint_design(chain.cid(b"another cube"), 2_501)

@@ -155,11 +155,11 @@ def test_an_account_without_eth_for_gas_is_named(cli: Cli, chain: Chain, tmp_pat
 
 
 def test_dev_index_beyond_the_funded_accounts(cli: Cli, chain: Chain, tmp_path: Path) -> None:
-    for index in ("10", "15", "19"):
+    for index in ("12", "15", "19"):
         message = refused(cli, chain, tmp_path, "account", "deposit", "1", account=index)
-        assert f"dev account {index} does not exist: the devnet funds 10 dev accounts, 0..9" in message
+        assert f"dev account {index} does not exist: the devnet funds 12 dev accounts, 0..11" in message
     message = refused(cli, chain, tmp_path, "node", "stake", "1", account="-1")
-    assert "a dev index (0..9)" in message
+    assert "a dev index (0..11)" in message
 
 
 def test_devnet_home_naming_a_file(tmp_path: Path) -> None:

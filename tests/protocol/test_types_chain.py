@@ -184,7 +184,7 @@ def test_both_presets_are_within_the_markets_bounds(chain) -> None:
     simulated = checksum(create_address(owner, nonce + 1))
     mod = load("JobMarketModule")
     tx = base.w3.eth.contract(abi=mod["abi"], bytecode=mod["bytecode"]).constructor(
-        simulated, d.address("NodeRegistry"), d.address("DesignNFT")).build_transaction(
+        simulated, d.address("NodeRegistry"), d.address("FabricationLicences")).build_transaction(
         {"from": owner, "nonce": nonce, "gas": 25_000_000, "chainId": d.chain_id})
     receipt = base.w3.eth.wait_for_transaction_receipt(
         base.w3.eth.send_raw_transaction(deployer.account.sign_transaction(tx).raw_transaction))
@@ -193,7 +193,7 @@ def test_both_presets_are_within_the_markets_bounds(chain) -> None:
     factory = base.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
 
     def construct(params: MarketParams) -> None:
-        tx = factory.constructor(owner, d.address("NodeRegistry"), d.address("DesignNFT"), module, d.treasury,
+        tx = factory.constructor(owner, d.address("NodeRegistry"), d.address("FabricationLicences"), module, d.treasury,
                                  d.arbiter, d.appeal_court, params.market_tuple()).build_transaction(
             {"from": owner, "gas": 25_000_000})
         base.w3.eth.call({"from": owner, "data": tx["data"], "gas": 25_000_000})

@@ -15,7 +15,8 @@ interface IJobMarket is IJobMarketTypes {
     // ------------------------------------------------------------------------------------ customer
 
     /// @notice Escrows `amount` of `token` (from the caller's balance, pulling any shortfall) for a job described by `specCid` and returns its id.
-    /// @param designId DesignNFT token whose owner earns a royalty; 0 for none.
+    /// @param designId DesignNFT token whose owner earns a royalty, or of which the customer's fabrication
+    /// licence is consumed instead; 0 for none.
     /// @param claimBy last second a node may claim; @param deliveryWindow seconds from claim to delivery.
     /// @param collateral FAB the claimer must lock, within `collateralBounds(token, amount)`.
     /// @param targetNode the only node that may claim (mandatory for designs sealed to a node's key); 0 = any.
@@ -124,6 +125,7 @@ interface IJobMarket is IJobMarketTypes {
     function treasury() external view returns (address);
     /// @notice The node registry holding stakes and nodes.
     function registry() external view returns (address);
-    /// @notice The DesignNFT contract royalties are read from (ERC-2981).
+    /// @notice The fabrication licences contract (IDesignRights) that names each job's royalty receiver or
+    /// consumes one of the customer's licences instead.
     function designs() external view returns (address);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {IDesignRights} from "../interfaces/IDesignRights.sol";
 import {ERC165Checker} from "@openzeppelin/contracts/utils/introspection/ERC165Checker.sol";
 import {IArbiterPanel} from "../interfaces/IArbiterPanel.sol";
 import {IJobMarketModule} from "../interfaces/IJobMarketModule.sol";
@@ -30,7 +30,9 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
 
     /// @dev Built for one market (deployed next, at an address the deployer predicts): the market checks
     /// `binding()` in its constructor, so the module's registry, designs and FAB equal the market's.
-    constructor(address market_, INodeRegistry registry_, IERC2981 designs_) MarketCore(market_, registry_, designs_) {
+    constructor(address market_, INodeRegistry registry_, IDesignRights designs_)
+        MarketCore(market_, registry_, designs_)
+    {
         _self = address(this);
         // slither-disable-next-line missing-zero-check (the market's constructor refuses a module not bound to it)
         _market = market_;
@@ -349,21 +351,28 @@ contract JobMarketModule is IJobMarketModule, MarketCore {
     {
         _jobs[key] = job.commit(JobStatus.Resolved);
         delete _disputes[jobId];
-        uint256 amount = job.amount;
-        uint256 refund = amount * refundBps / BPS;
-        uint256 rest = amount - refund;
-        uint256 fee = rest * job.feeBps / BPS;
-        uint256 royalty = uint256(job.royalty) * rest / amount;
-        uint256 nodePayout = rest - fee - royalty;
-        bool customerWins = refundBps * 2 >= BPS;
-        address token = job.token;
-        _credit(token, job.customer, refund + (customerWins ? job.bond : 0));
-        _credit(token, job.node, nodePayout + (customerWins ? 0 : job.bond));
-        _credit(token, job.royaltyReceiver, royalty);
-        _fees[token] += fee;
-        uint256 slashed = uint256(job.collateral) * slashBps / BPS;
-        uint256 compensation = _slash(job, slashed);
-        emit JobResolved(jobId, by, refundBps, slashBps, refund, nodePayout, fee, royalty, slashed, compensation);
+        {
+            uint256 amount = job.amount;
+            uint256 refund = amount * refundBps / BPS;
+            uint256 rest = amount - refund;
+            uint256 fee = rest * job.feeBps / BPS;
+            uint256 royalty = uint256(job.royalty) * rest / amount;
+            uint256 nodePayout = rest - fee - royalty;
+            bool customerWins = refundBps * 2 >= BPS;
+            address token = job.token;
+            _credit(token, job.customer, refund + (customerWins ? job.bond : 0));
+            _credit(token, job.node, nodePayout + (customerWins ? 0 : job.bond));
+            _credit(token, job.royaltyReceiver, royalty);
+            _fees[token] += fee;
+            uint256 slashed = uint256(job.collateral) * slashBps / BPS;
+            uint256 compensation = _slash(job, slashed);
+            emit JobResolved(jobId, by, refundBps, slashBps, refund, nodePayout, fee, royalty, slashed, compensation);
+        }
+        // A full refund: the job's print is paid for by nobody, so the licence it consumed goes back.
+        if (refundBps == BPS && job.royaltyReceiver == address(_designs) && job.royalty == 0) {
+            // slither-disable-next-line unused-return (false only when nothing was spent: nothing to do)
+            _designs.releaseLicence(jobId);
+        }
     }
 
 }

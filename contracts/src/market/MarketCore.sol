@@ -3,7 +3,8 @@ pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {IDesignRights} from "../interfaces/IDesignRights.sol";
+import {IDesignNFT} from "../interfaces/IDesignNFT.sol";
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IJobMarketTypes} from "../interfaces/IJobMarketTypes.sol";
@@ -81,7 +82,10 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
     );
 
     INodeRegistry internal immutable _registry;
-    IERC2981 internal immutable _designs;
+    /// @dev The fabrication licences contract: who earns a job's design royalty, or which licence pays it.
+    IDesignRights internal immutable _designs;
+    /// @dev The DesignNFT those rights are about (`_designs.designNFT()`): read first for every job.
+    IDesignNFT internal immutable _nft;
     address internal immutable _fab;
 
     // Fills the slot Ownable2Step's pending owner starts (only disputes read these), so the post parameters
@@ -141,9 +145,10 @@ abstract contract MarketCore is IJobMarketTypes, Ownable2Step, ReentrancyGuardTr
     // slither-disable-next-line unused-state,constable-states (shared layout: see contracts/SLITHER.md)
     address internal _guardian;
 
-    constructor(address owner_, INodeRegistry registry_, IERC2981 designs_) Ownable(owner_) {
+    constructor(address owner_, INodeRegistry registry_, IDesignRights designs_) Ownable(owner_) {
         _registry = registry_;
         _designs = designs_;
+        _nft = IDesignNFT(designs_.designNFT());
         _fab = registry_.stakeToken();
     }
 

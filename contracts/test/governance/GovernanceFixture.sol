@@ -17,7 +17,9 @@ import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {FabricationLicences} from "../../src/design/FabricationLicences.sol";
+import {IDesignNFT} from "../../src/interfaces/IDesignNFT.sol";
+import {IDesignRights} from "../../src/interfaces/IDesignRights.sol";
 
 /// @notice Deploys the whole protocol the way production does and hands it to the DAO: every owner role and
 /// the treasury end with the timelock, the deployer with nothing. Offers proposal lifecycle helpers.
@@ -58,7 +60,8 @@ abstract contract GovernanceFixture is Fixture {
         vm.warp(1_700_000_000);
         vm.startPrank(deployer);
         fab = new FabToken(deployer, FAB_SUPPLY);
-        designs = new DesignNFT();
+        // Designs are governed by the DAO (the deployer only names the licence contract first, below).
+        designs = new DesignNFT(deployer);
         // The deployer proposes and executes alone, with no delay, until the hand-over batch below.
         address[] memory bootstrap = new address[](1);
         bootstrap[0] = deployer;
@@ -68,13 +71,20 @@ abstract contract GovernanceFixture is Fixture {
         // (The market's module is deployed between the registry and the market, built for the market.)
         address predictedMarket = vm.computeCreateAddress(deployer, nonce + 2);
         address predictedPanel = vm.computeCreateAddress(deployer, nonce + 3);
+        // The licences name the market too; deployed from another account, so that every address the
+        // deployer creates stays where it was before licences existed.
+        vm.stopPrank();
+        licences = new FabricationLicences(
+            address(timelock), IDesignNFT(address(designs)), predictedMarket, address(timelock), LICENCE_FEE_BPS
+        );
+        vm.startPrank(deployer);
         registry = new NodeRegistry(deployer, fab, predictedMarket, MIN_STAKE, UNBOND_DELAY);
         JobMarketModule marketModule_ =
-            new JobMarketModule(predictedMarket, INodeRegistry(address(registry)), IERC2981(address(designs)));
+            new JobMarketModule(predictedMarket, INodeRegistry(address(registry)), IDesignRights(address(licences)));
         market = new JobMarket(
             deployer,
             INodeRegistry(address(registry)),
-            IERC2981(address(designs)),
+            IDesignRights(address(licences)),
             marketModule_,
             address(timelock), // treasury
             predictedPanel, // arbiter: the panel assigns each dispute a member
@@ -101,6 +111,9 @@ abstract contract GovernanceFixture is Fixture {
                 voteExtension: VOTE_EXTENSION
             })
         );
+        // Calls after every deployment: under --isolate each is a transaction that moves the deployer's nonce.
+        designs.setLicences(address(licences));
+        designs.transferOwnership(address(timelock));
         vm.stopPrank();
 
         vm.prank(usdIssuer);
@@ -108,9 +121,12 @@ abstract contract GovernanceFixture is Fixture {
         vm.prank(deployer);
         module.setTokenTerms(address(usd), usdTerms());
 
+        vm.prank(address(timelock));
+        designs.acceptOwnership();
         _handOver();
         _distribute();
-        designId = designs.mint(designer, META_CID, 500);
+        vm.prank(designer);
+        designId = designs.mint(DESIGN_CID, META_CID, 500);
     }
 
     /// @dev Ownable2Step owners offer, then one timelock batch (deployer: temporary proposer and executor,

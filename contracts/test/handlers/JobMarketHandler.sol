@@ -57,13 +57,14 @@ contract JobMarketHandler is MarketModel {
                 designers.push(d);
                 holders.push(d);
             }
-            uint256 id = env.designs.mint(d, SPEC_CID, bps[i]);
+            // One token per content digest: each design has a CID of its own.
+            bytes memory cid = abi.encodePacked(hex"1220", keccak256(abi.encode("handler design", i)));
+            vm.prank(d);
+            uint256 id = env.designs.mint(cid, SPEC_CID, uint16(bps[i]));
             designIds.push(id);
             designOwner[id] = d;
             designBps[id] = bps[i];
         }
-        // The fixture's design stays with its own designer; the handler never names it.
-        designOwner[1] = env.designs.ownerOf(1);
     }
 
     /// @dev The panel's candidates: its three members, plus a customer (appointed now) and a shop, so that

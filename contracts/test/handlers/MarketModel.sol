@@ -9,6 +9,7 @@ import {JobMarket} from "../../src/JobMarket.sol";
 import {DesignNFT} from "../../src/DesignNFT.sol";
 import {TestStablecoin} from "../../src/devnet/TestStablecoin.sol";
 import {IJobMarketTypes} from "../../src/interfaces/IJobMarketTypes.sol";
+import {IFabricationLicences} from "../../src/interfaces/IFabricationLicences.sol";
 import {IJobMarketModule} from "../../src/interfaces/IJobMarketModule.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {Job, JobStatus} from "../../src/types/Job.sol";
@@ -672,7 +673,7 @@ abstract contract MarketModel is TestBase {
             return abi.encodeWithSelector(IJobMarketTypes.JobMarket__CollateralOutOfBounds.selector, coll, lo, hi);
         }
         if (designId != 0 && designOwner[designId] == address(0)) {
-            return abi.encodeWithSelector(IJobMarketTypes.JobMarket__UnknownDesign.selector, designId);
+            return abi.encodeWithSelector(IFabricationLicences.Licences__UnknownDesign.selector, designId);
         }
         return "";
     }

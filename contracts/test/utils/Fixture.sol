@@ -7,12 +7,14 @@ import {NodeRegistry} from "../../src/NodeRegistry.sol";
 import {JobMarket} from "../../src/JobMarket.sol";
 import {JobMarketModule} from "../../src/market/JobMarketModule.sol";
 import {DesignNFT} from "../../src/DesignNFT.sol";
+import {FabricationLicences} from "../../src/design/FabricationLicences.sol";
+import {IDesignNFT} from "../../src/interfaces/IDesignNFT.sol";
+import {IDesignRights} from "../../src/interfaces/IDesignRights.sol";
 import {TestStablecoin} from "../../src/devnet/TestStablecoin.sol";
 import {IJobMarket} from "../../src/interfaces/IJobMarket.sol";
 import {IJobMarketTypes} from "../../src/interfaces/IJobMarketTypes.sol";
 import {IJobMarketModule} from "../../src/interfaces/IJobMarketModule.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
 import {Job, JobStatus} from "../../src/types/Job.sol";
 
 /// @notice Deploys the protocol the way `fabrica devnet up` does and offers lifecycle helpers.
@@ -49,10 +51,15 @@ abstract contract Fixture is TestBase {
         hex"01551220ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
     bytes internal constant META_CID = hex"12201111111111111111111111111111111111111111111111111111111111111111";
     bytes32 internal constant ENC_KEY = bytes32(uint256(0xE5C));
+    /// @dev The fixture's design (its token id is the digest).
+    bytes internal constant DESIGN_CID = hex"1220d351d351d351d351d351d351d351d351d351d351d351d351d351d351d351d351";
+    uint16 internal constant LICENCE_FEE_BPS = 500;
 
     FabToken internal fab;
     TestStablecoin internal usd;
     DesignNFT internal designs;
+    /// @dev The fabrication licences: the market's design-rights contract.
+    FabricationLicences internal licences;
     NodeRegistry internal registry;
     JobMarket internal market;
     /// @dev The market's disputes and governance, served at the market's address.
@@ -64,15 +71,20 @@ abstract contract Fixture is TestBase {
     function setUp() public virtual {
         fab = new FabToken(owner, 1_000_000_000e18);
         usd = new TestStablecoin(owner);
-        designs = new DesignNFT();
-        // The registry and the market name each other immutably: predict the market's address.
-        address predictedMarket = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 2);
+        designs = new DesignNFT(owner);
+        // The licences, the registry and the market name each other immutably: predict the market's address.
+        address predictedMarket = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 3);
+        licences =
+            new FabricationLicences(owner, IDesignNFT(address(designs)), predictedMarket, treasury, LICENCE_FEE_BPS);
+        vm.prank(owner);
+        designs.setLicences(address(licences));
         registry = new NodeRegistry(owner, fab, predictedMarket, MIN_STAKE, UNBOND_DELAY);
-        marketModule = new JobMarketModule(predictedMarket, INodeRegistry(address(registry)), IERC2981(address(designs)));
+        marketModule =
+            new JobMarketModule(predictedMarket, INodeRegistry(address(registry)), IDesignRights(address(licences)));
         market = new JobMarket(
             owner,
             INodeRegistry(address(registry)),
-            IERC2981(address(designs)),
+            IDesignRights(address(licences)),
             marketModule,
             treasury,
             arbiter,
@@ -97,7 +109,22 @@ abstract contract Fixture is TestBase {
         nodeId = registry.registerNode(1, 3, [uint32(250), 210, 220], ENC_KEY, META_CID);
         vm.stopPrank();
 
-        designId = designs.mint(designer, META_CID, 500);
+        vm.prank(designer);
+        designId = designs.mint(DESIGN_CID, META_CID, 500);
+    }
+
+    /// @dev A fresh design CID (CIDv0) for every call: designs are one per digest.
+    function nextDesignCid() internal returns (bytes memory) {
+        return abi.encodePacked(hex"1220", keccak256(abi.encode("fixture design", ++_designNonce)));
+    }
+
+    uint256 private _designNonce;
+
+    /// @dev Mints a fresh design by `creator` with `royaltyBps`.
+    function mintDesign(address creator, uint256 royaltyBps) internal returns (uint256 id) {
+        bytes memory cid = nextDesignCid();
+        vm.prank(creator);
+        id = designs.mint(cid, META_CID, uint16(royaltyBps));
     }
 
     function defaultParams() internal pure returns (IJobMarketTypes.Params memory) {
@@ -141,8 +168,10 @@ abstract contract Fixture is TestBase {
         job.reviewWindow = p.reviewWindow;
         job.deadline = claimBy;
         if (design != 0) {
-            (address receiver, uint256 royalty) = designs.royaltyInfo(design, amount);
+            // The per-job royalty goes to the design's current owner (jobs with a licence: see LicencedJobs).
+            address receiver = designs.ownerOf(design);
             if (receiver != customer) {
+                uint256 royalty = uint256(amount) * designs.royaltyBpsOf(design) / 10_000;
                 uint256 cap = uint256(amount) * p.maxRoyaltyBps / 10_000;
                 job.royaltyReceiver = receiver;
                 job.royalty = uint96(royalty > cap ? cap : royalty);
