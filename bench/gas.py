@@ -14,6 +14,11 @@ modules and settings voting with FabToken alone, with its own TimelockController
 (contracts/test/bench/StockGovernor.sol, contracts/test/governance/Governor.gas.t.sol).
 `dao_gas_ratio_max` is the largest of the four ratios; the goal is at most 1.05.
 
+Design economy (issue 14): `design_mint_gas` (a designer's second mint) against OpenZeppelin ERC-721 with a
+per-token ERC-2981 royalty in the same run (contracts/test/bench/OzDesignNFT.sol), `signed_sale_gas` (an ERC-721
+listing filled for an ERC-20, paying seller, treasury and creator who all hold the token), `licence_purchase_gas`
+and `bounty_award_gas`. Goals: mint <= 60 000, sale <= 105 000 (Seaport 1.6 needs ~104 k without fees).
+
 Prints one JSON object as its last line.
 """
 from __future__ import annotations
@@ -31,28 +36,58 @@ GOAL = 190_000
 SIGNED_GOAL = 165_000
 DAO_STEPS = ("propose", "vote", "queue", "execute")
 DAO_RATIO_GOAL = 1.05
+DESIGN_MINT_GOAL = 60_000
+SIGNED_SALE_GOAL = 105_000
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_gas_test(match_contract: str, groups: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Run one forge gas test contract in isolation mode; return each snapshot group's gas per key."""
+    contracts = ROOT / "contracts"
+    snapshots = contracts / "snapshots"
+    for name in groups:
+        (snapshots / f"{name}.json").unlink(missing_ok=True)
+    env = {**os.environ, "PATH": f"{ROOT / 'bin'}:{os.environ['PATH']}", "FOUNDRY_PROFILE": "default"}
+    proc = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "forge"), "test", "--isolate", "--match-contract", match_contract],
+        cwd=contracts, env=env, capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"{match_contract} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    return {name: {k: int(v) for k, v in json.loads((snapshots / f"{name}.json").read_text()).items()}
+            for name in groups}
 
 
 def measure_dao() -> tuple[dict[str, int], dict[str, int]]:
     """Run the governor gas test in isolation mode; return (FabGovernor, stock anchor) gas per step."""
-    contracts = ROOT / "contracts"
-    snapshots = contracts / "snapshots"
-    for name in ("FabGovernor", "StockGovernor"):
-        (snapshots / f"{name}.json").unlink(missing_ok=True)
-    env = {**os.environ, "PATH": f"{ROOT / 'bin'}:{os.environ['PATH']}", "FOUNDRY_PROFILE": "default"}
-    proc = subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "forge"), "test", "--isolate", "--match-contract", "GovernorGasTest"],
-        cwd=contracts, env=env, capture_output=True, text=True,
-    )
-    if proc.returncode != 0:
-        sys.exit(f"governor gas tests failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    got = run_gas_test("GovernorGasTest", ("FabGovernor", "StockGovernor"))
+    return got["FabGovernor"], got["StockGovernor"]
 
-    def read(group: str) -> dict[str, int]:
-        """One snapshot group's gas per step."""
-        return {k: int(v) for k, v in json.loads((snapshots / f"{group}.json").read_text()).items()}
 
-    return read("FabGovernor"), read("StockGovernor")
+def design_figures() -> dict:
+    """Issue 14's keys: a designer's second mint (against OpenZeppelin ERC-721 + per-token ERC-2981 in the same
+    run), a signed ERC-721-for-ERC-20 sale paying seller, treasury and creator, a licence purchase and a bounty
+    award (the approval that reaches a quorum of two on a bounty with two sponsors)."""
+    mint = run_gas_test("DesignMintGasTest", ("DesignNFT", "OzDesignNFT"))
+    sale = run_gas_test("DesignSaleGasTest", ("DesignMarket",))["DesignMarket"]
+    bounty = run_gas_test("BountyAwardGasTest", ("BountyBoard",))["BountyBoard"]
+    ours, oz = mint["DesignNFT"]["mint_second"], mint["OzDesignNFT"]["mint_second"]
+    return {
+        "design_mint_gas": ours,
+        "design_mint_anchor_oz_gas": oz,
+        "design_mint_ratio_vs_oz": round(ours / oz, 3),
+        "design_mint_goal_gas": DESIGN_MINT_GOAL,
+        "design_mint_meets_goal": ours <= DESIGN_MINT_GOAL,
+        "signed_sale_gas": sale["signed_sale"],
+        "signed_sale_first_design_gas": sale["signed_sale_first_design"],
+        "signed_sale_goal_gas": SIGNED_SALE_GOAL,
+        "signed_sale_meets_goal": sale["signed_sale"] <= SIGNED_SALE_GOAL,
+        "licence_purchase_gas": mint["DesignNFT"]["licence_purchase"],
+        "licence_purchase_licensed_design_gas": mint["DesignNFT"]["licence_purchase_licensed_design"],
+        "bounty_award_gas": bounty["award"],
+        "bounty_gas": {k: bounty[k] for k in ("post", "fund", "submit", "approve", "withdraw", "mintWinner",
+                                                "refund")},
+    }
 
 
 def dao_figures(ours: dict[str, int], anchor: dict[str, int]) -> dict:
@@ -94,6 +129,7 @@ def main() -> None:
     }
     dao, dao_anchor = measure_dao()
     result |= dao_figures(dao, dao_anchor)
+    result |= design_figures()
     for op in LIFECYCLE:
         print(f"{op:>15}: {ours[op]:>7,} gas   (naive escrow {naive[op]:>7,})")
     for op in SIGNED_LIFECYCLE:
@@ -104,6 +140,10 @@ def main() -> None:
         print(f"{'dao ' + step:>15}: {dao[step]:>7,} gas   (stock OZ Governor {dao_anchor[step]:>7,}, "
               f"{result[f'dao_{step}_ratio']}x)")
     print(f"DAO: largest ratio to the stock Governor {result['dao_gas_ratio_max']}x; goal {DAO_RATIO_GOAL}x")
+    print(f"design mint (a designer's second): {result['design_mint_gas']:,} gas (OpenZeppelin ERC-721 + ERC-2981 "
+          f"{result['design_mint_anchor_oz_gas']:,}, {result['design_mint_ratio_vs_oz']}x); goal {DESIGN_MINT_GOAL:,}")
+    print(f"signed design sale with fee and royalty: {result['signed_sale_gas']:,} gas; goal {SIGNED_SALE_GOAL:,}")
+    print(f"licence purchase: {result['licence_purchase_gas']:,} gas; bounty award: {result['bounty_award_gas']:,} gas")
     print(json.dumps(result))
 
 

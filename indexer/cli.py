@@ -1,5 +1,6 @@
-"""`fabrica indexer run|sync|verify|status|jobs|job|disputes|stakes|proposals|proposal`: follow the chain into
-SQL, catch up once, check the index, or read it (the DAO's commands live in `cli_dao`).
+"""`fabrica indexer run|sync|verify|status|jobs|job|disputes|stakes|proposals|proposal|designs|design|sales|
+bounties|bounty`: follow the chain into SQL, catch up once, check the index, or read it (the DAO's commands live in
+`cli_dao`, the design economy's in `cli_design`).
 
 Registered through the `fabrica.cli` entry-point group (fabrica.protocol never imports the indexer).
 """
@@ -465,3 +466,4 @@ def stakes_cmd(db: DbOpt = None, home: HomeOpt = None, json_out: JsonOpt = False
 
 
 from . import cli_dao  # noqa: E402,F401 - registers the DAO's read commands on `app`
+from . import cli_design  # noqa: E402,F401 - registers the design economy's read commands on `app`

@@ -35,6 +35,8 @@ def _dynamic(d: str, head: int, as_text: bool) -> Any:
 def _word_expr(t: str, src: str, start: int) -> str | None:
     """Python expression reading the word of elementary static type `t` at hex index `start` of `src`."""
     word = f"{src}[{start}:{start + 64}]"
+    if t.endswith("]"):  # an array (`uint256[]`, `bytes32[2]`…) is no elementary word
+        return None
     if t.startswith("uint"):
         return f"int({word}, 16)"
     if t.startswith("int"):

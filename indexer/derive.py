@@ -1,7 +1,8 @@
 """The derived read model: decoded events folded into jobs and their history, disputes and their arbiter
-assignments, orders, nodes, stakes with their unbond requests and slashes, balances, fees, designs, token terms,
-settings, and the DAO: proposals (history, tallies, votes), delegations and voting power over time, the arbiter
-panel, manifest versions, timelock operations and roles.
+assignments, orders, nodes, stakes with their unbond requests and slashes, balances, fees, token terms,
+settings, the DAO: proposals (history, tallies, votes), delegations and voting power over time, the arbiter
+panel, manifest versions, timelock operations and roles; and the design economy (`derive_design`): designs,
+design-market sales and orders, royalties paid, fabrication licences and bounties.
 
 `Deriver` applies a batch of events in chain order on one connection, reading each touched row once,
 writing every changed row back in bulk, and recording each row's pre-image (per block) in `undo_log`
@@ -19,9 +20,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.types import unpack_job
 
+from .derive_design import DesignDeriving, cid_text
 from .schema import APPEND_ONLY, DERIVED, STATEFUL, events, undo_log
 
 BPS = 10_000
@@ -48,12 +49,7 @@ GOVERNOR_SETTINGS = {"VotingDelaySet": ("voting_delay", "newVotingDelay"),
 BlockTimes = Callable[[dict[int, str]], dict[int, int]]  # {block number: hash} -> {block number: timestamp}
 
 
-def _cid(hexbytes: str) -> str:
-    raw = bytes.fromhex(hexbytes[2:])
-    try:
-        return str(Cid.parse(raw))
-    except Exception:  # not a CID the SDK knows: keep the bytes
-        return hexbytes
+_cid = cid_text
 
 
 def _pk(table: sa.Table) -> tuple[str, ...]:
@@ -68,7 +64,7 @@ def _job(packed: bytes | str) -> dict[str, Any]:
     """A job struct from an event's packed `job` (JobLib.pack), addresses lower-case as the index keeps them."""
     return {k: v.lower() if isinstance(v, str) else v for k, v in unpack_job(packed).items()}
 
-class Deriver:
+class Deriver(DesignDeriving):
     """Applies events to the derived tables through a per-batch row cache.
 
     `fab` is the FAB token's address (lowercase): slashes are credited (compensation) and accrue as fees in it.
@@ -275,8 +271,15 @@ class Deriver:
         self._job_event(e, a, accepted=a["accepted"], fee=fee, node_payout=payout, royalty_paid=job["royalty"])
         self._credit(job["token"], job["node"], payout)
         self._credit(job["token"], job["royalty_receiver"], job["royalty"])
+        self._job_royalty(e, job, job["royalty"])
         self._fee(job["token"], fee)
         self._unlock(job["node"], job["collateral"])
+
+    def _job_royalty(self, e: dict[str, Any], job: dict[str, Any], amount: int) -> None:
+        """A settled or resolved job credited its design's royalty (none for a job that used a licence)."""
+        if amount:
+            self._royalty(e, "job", job["design_id"], job["royalty_receiver"], job["token"], amount,
+                          job_id=job["job_id"])
 
     def _on_JobMarket_JobCancelled(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         job = self._job_event(e, a, refund=a["refund"])
@@ -382,6 +385,7 @@ class Deriver:
         self._credit(job["token"], job["customer"], a["customerRefund"] + (job["bond"] if wins else 0))
         self._credit(job["token"], job["node"], a["nodePayout"] + (0 if wins else job["bond"]))
         self._credit(job["token"], job["royalty_receiver"], a["royalty"])
+        self._job_royalty(e, job, a["royalty"])
         self._fee(job["token"], a["fee"])
         self._unlock(job["node"], job["collateral"])
         self._slash_split(job["customer"], a["slashed"], a["compensation"])
@@ -528,14 +532,6 @@ class Deriver:
     def _on_NodeRegistry_NodeActiveSet(self, e: dict[str, Any], a: dict[str, Any]) -> None:
         self._update("nodes", (a["nodeId"],), active=a["active"])
 
-    def _on_DesignNFT_DesignMinted(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        self._put("designs", (a["tokenId"],), {
-            "token_id": a["tokenId"], "owner": a["owner"], "minter": a["minter"], "cid": _cid(a["cid"]),
-            "royalty_bps": a["royaltyBps"], "minted_block": self.block, "updated_block": self.block})
-
-    def _on_DesignNFT_Transfer(self, e: dict[str, Any], a: dict[str, Any]) -> None:
-        self._update("designs", (a["tokenId"],), owner=a["to"])
-
     # ---------------------------------------------------------------- DAO: proposals and votes
     def _proposal_event(self, e: dict[str, Any], a: dict[str, Any], **changes: Any) -> None:
         pid = a["proposalId"]
@@ -673,6 +669,16 @@ class Deriver:
     _on_ArbiterPanel_OwnershipTransferred = _ownership_transferred
     _on_ManifestRegistry_OwnershipTransferStarted = _ownership_started
     _on_ManifestRegistry_OwnershipTransferred = _ownership_transferred
+    _on_DesignNFT_OwnershipTransferStarted = _ownership_started
+    _on_DesignNFT_OwnershipTransferred = _ownership_transferred
+    _on_FabricationLicences_OwnershipTransferStarted = _ownership_started
+    _on_FabricationLicences_OwnershipTransferred = _ownership_transferred
+    _on_DesignMarket_OwnershipTransferStarted = _ownership_started
+    _on_DesignMarket_OwnershipTransferred = _ownership_transferred
+    _on_BountyBoard_OwnershipTransferStarted = _ownership_started
+    _on_BountyBoard_OwnershipTransferred = _ownership_transferred
+    _on_ValidatorScoreEvaluator_OwnershipTransferStarted = _ownership_started
+    _on_ValidatorScoreEvaluator_OwnershipTransferred = _ownership_transferred
 
     # ---------------------------------------------------------------- flush
     def flush(self) -> int:
@@ -707,7 +713,9 @@ class Deriver:
 
 
 # (contract, event) -> Deriver method, from the `_on_<Contract>_<Event>` names: the events that change a table.
-_HANDLERS = {tuple(name.split("_")[2:4]): fn for name, fn in vars(Deriver).items() if name.startswith("_on_")}
+# Handlers come from Deriver and its mixins (the design economy's in derive_design).
+_HANDLERS = {tuple(name.split("_")[2:4]): fn for cls in reversed(Deriver.__mro__) for name, fn in vars(cls).items()
+             if name.startswith("_on_")}
 HANDLED = frozenset(_HANDLERS)
 # Events whose rows record their block's timestamp.
 TIMED = frozenset({"DelegateVotesChanged"})

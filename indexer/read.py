@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 
 from .db import make_engine
 from .read_dao import DaoReads
-from .schema import (balances, cancelled_orders, checkpoint, designs, disputes, fees, job_history, jobs, nodes,
+from .read_design import DesignReads
+from .schema import (balances, cancelled_orders, checkpoint, disputes, fees, job_history, jobs, nodes,
                      order_counters, settings, slashes, stakes, taken_orders, token_terms, tokens,
                      unbond_requests)
 
@@ -189,17 +190,6 @@ class BalanceView:
 
 
 @dataclass(frozen=True)
-class DesignView:
-    token_id: int
-    owner: str
-    minter: str
-    cid: str
-    royalty_bps: int
-    minted_block: int
-    updated_block: int
-
-
-@dataclass(frozen=True)
 class IndexStatus:
     chain_id: int
     market: str
@@ -210,8 +200,9 @@ class IndexStatus:
     updated_at: float
 
 
-class ReadModel(DaoReads):
-    """Queries over one index database (SQLite file or PostgreSQL); the DAO's queries come from `DaoReads`."""
+class ReadModel(DaoReads, DesignReads):
+    """Queries over one index database (SQLite file or PostgreSQL); the DAO's queries come from `DaoReads`, the
+    design economy's (designs, sales, royalties, licences, bounties) from `DesignReads`."""
 
     def __init__(self, engine: Engine | str) -> None:
         self.engine = make_engine(engine) if isinstance(engine, str) else engine
@@ -367,7 +358,7 @@ class ReadModel(DaoReads):
             q = q.where(slashes.c.operator == _addr(operator, "operator"))
         return [SlashView(**r) for r in self._rows(q)]
 
-    # ------------------------------------------------------------------ balances and designs
+    # ------------------------------------------------------------------ balances and settings
     def balance(self, token: str, account: str) -> int:
         """Market balance of `account` in `token` (0 when none)."""
         rows = self._rows(sa.select(balances.c.amount).where(
@@ -397,15 +388,3 @@ class ReadModel(DaoReads):
     def settings(self) -> dict[str, Any]:
         """Governance state by name: params, arbiter, appeal_court, treasury, pending judges, owners, min_stake…"""
         return {r["name"]: r["value"] for r in self._rows(sa.select(settings)) if r["value"] is not None}
-
-    def design(self, token_id: int) -> DesignView:
-        rows = self._rows(sa.select(designs).where(designs.c.token_id == token_id))
-        if not rows:
-            raise FabricaLookupError(f"no design {token_id} in the index")
-        return DesignView(**rows[0])
-
-    def designs(self, *, owner: str | None = None) -> list[DesignView]:
-        q = sa.select(designs).order_by(designs.c.token_id)
-        if owner is not None:
-            q = q.where(designs.c.owner == _addr(owner, "owner"))
-        return [DesignView(**r) for r in self._rows(q)]

@@ -2,8 +2,10 @@
 
 Raw `events` are the source of truth; every derived table (jobs and their history, disputes and their arbiter
 assignments, orders, nodes, stakes with their unbond requests and slashes, balances, fees, designs, token terms,
-settings, and governance: proposals with their history and votes, delegations, voting power, the arbiter panel,
-manifests, timelock operations and roles) can be rebuilt
+settings, governance: proposals with their history and votes, delegations, voting power, the arbiter panel,
+manifests, timelock operations and roles, and the design economy: designs, design-market sales, filled and
+cancelled orders, royalties paid, fabrication licences (terms, purchases, balances, uses by jobs), bounties with
+their contributions, submissions, approvals, awards and awarded balances) can be rebuilt
 from them (`fabrica.indexer.derive.rebuild`). Token amounts are
 uint256 on chain, wider than any SQL integer both engines share, so they are stored as decimal strings by
 `U256` and come back as Python ints.
@@ -251,14 +253,21 @@ fees = sa.Table(  # protocol fees accrued in the market (JobMarket.feesOf)
     sa.Column("updated_block", sa.BigInteger, nullable=False),
 )
 
-designs = sa.Table(
+designs = sa.Table(  # DesignNFT tokens: id = the sha-256 digest inside the content CID (256-bit)
     "designs", metadata,
-    sa.Column("token_id", sa.BigInteger, primary_key=True),
+    sa.Column("token_id", U256, primary_key=True),
+    sa.Column("creator", sa.String(42), nullable=False, index=True),  # who minted it, for ever
     sa.Column("owner", sa.String(42), nullable=False, index=True),
-    sa.Column("minter", sa.String(42), nullable=False),
-    sa.Column("cid", sa.Text, nullable=False),
+    sa.Column("royalty_receiver", sa.String(42), nullable=False),  # the creator, or a bounty's royalty split
     sa.Column("royalty_bps", sa.Integer, nullable=False),
+    sa.Column("cid", sa.Text, nullable=False),  # the content CID as minted (its digest is the token id)
+    sa.Column("metadata_cid", sa.Text, nullable=False),  # the design's JSON metadata document
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # active, taken_down, appealed
+    sa.Column("licensed", sa.Boolean, nullable=False),  # fabrication licences of it were sold (never cleared)
+    sa.Column("takedown_reason_cid", sa.Text, nullable=True),  # the current takedown's reason (None when active)
+    sa.Column("appeal_evidence_cid", sa.Text, nullable=True),  # the appeal against it
     sa.Column("minted_block", sa.BigInteger, nullable=False),
+    sa.Column("minted_tx", sa.String(66), nullable=False),
     sa.Column("updated_block", sa.BigInteger, nullable=False),
 )
 
@@ -400,6 +409,204 @@ roles = sa.Table(  # AccessControl roles held now (FabTimelock)
     sa.Column("updated_block", sa.BigInteger, nullable=False),
 )
 
+# ---------------------------------------------------------------------------------------------- design economy
+currencies = sa.Table(  # ERC-20s each design-economy contract accepts (DesignMarket, FabricationLicences, BountyBoard)
+    "currencies", metadata,
+    sa.Column("contract", sa.String(32), primary_key=True),
+    sa.Column("token", sa.String(42), primary_key=True),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+design_sales = sa.Table(  # every DesignMarket OrderFilled (append-only)
+    "design_sales", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("order_hash", sa.String(66), nullable=False, index=True),  # the order's EIP-712 digest
+    sa.Column("maker", sa.String(42), nullable=False, index=True),
+    sa.Column("taker", sa.String(42), nullable=False, index=True),
+    sa.Column("side", sa.String(8), nullable=False),  # listing (the maker sells) or offer (the maker buys)
+    sa.Column("asset", sa.String(8), nullable=False),  # design (the ERC-721) or licence (ERC-1155 units)
+    sa.Column("token_id", U256, nullable=False, index=True),  # the design (the licences' id is the design's)
+    sa.Column("units", U256, nullable=False),
+    sa.Column("seller", sa.String(42), nullable=False),
+    sa.Column("buyer", sa.String(42), nullable=False),
+    sa.Column("currency", sa.String(42), nullable=False),
+    sa.Column("total", U256, nullable=False),  # price * units, paid by the buyer
+    sa.Column("fee", U256, nullable=False),  # to the treasury
+    sa.Column("royalty_receiver", sa.String(42), nullable=False),  # ERC-2981 receiver of the design
+    sa.Column("royalty", U256, nullable=False),  # as emitted; when the receiver is the seller it is in the proceeds
+    sa.Column("proceeds", U256, nullable=False),  # what the seller received
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+)
+
+design_orders = sa.Table(  # signed orders that filled at least once, with the units filled so far
+    "design_orders", metadata,
+    sa.Column("order_hash", sa.String(66), primary_key=True),
+    sa.Column("maker", sa.String(42), nullable=False, index=True),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("asset", sa.String(8), nullable=False),
+    sa.Column("currency", sa.String(42), nullable=False),
+    sa.Column("filled", U256, nullable=False),  # units filled in all
+    sa.Column("fills", sa.Integer, nullable=False),
+    sa.Column("first_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+design_cancelled_orders = sa.Table(  # design-market order nonces a maker cancelled (cancel)
+    "design_cancelled_orders", metadata,
+    sa.Column("maker", sa.String(42), primary_key=True),
+    sa.Column("nonce", U256, primary_key=True),  # uint64: wider than a signed BIGINT
+    sa.Column("cancelled_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+design_order_counters = sa.Table(  # counterOf(maker) on the design market: older orders are void
+    "design_order_counters", metadata,
+    sa.Column("maker", sa.String(42), primary_key=True),
+    sa.Column("counter", U256, nullable=False),  # uint64
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+royalties = sa.Table(  # one row per royalty paid: design-market fills and jobs settled or resolved (append-only)
+    "royalties", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(8), nullable=False),  # sale (paid to the receiver) or job (credited in the market)
+    sa.Column("design_id", U256, nullable=False, index=True),
+    sa.Column("receiver", sa.String(42), nullable=False, index=True),
+    sa.Column("token", sa.String(42), nullable=False),
+    sa.Column("amount", U256, nullable=False),
+    sa.Column("order_hash", sa.String(66), nullable=True),  # sale
+    sa.Column("job_id", sa.BigInteger, nullable=True),  # job
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+)
+
+licence_terms = sa.Table(  # FabricationLicences terms per design (valid only while their setter owns the design)
+    "licence_terms", metadata,
+    sa.Column("design_id", U256, primary_key=True),
+    sa.Column("setter", sa.String(42), nullable=False),  # zero once cleared
+    sa.Column("token", sa.String(42), nullable=False),
+    sa.Column("price_per_print", U256, nullable=False),
+    sa.Column("block_size", sa.BigInteger, nullable=False),
+    sa.Column("block_price", U256, nullable=False),
+    sa.Column("max_prints", sa.BigInteger, nullable=False),  # cap on licences ever sold (0: none)
+    sa.Column("sold", sa.BigInteger, nullable=False),  # licences ever sold (kept across terms)
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+licence_purchases = sa.Table(  # every LicencesBought (append-only)
+    "licence_purchases", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("design_id", U256, nullable=False, index=True),
+    sa.Column("buyer", sa.String(42), nullable=False, index=True),
+    sa.Column("recipient", sa.String(42), nullable=False),
+    sa.Column("prints", U256, nullable=False),
+    sa.Column("token", sa.String(42), nullable=False),
+    sa.Column("cost", U256, nullable=False),
+    sa.Column("fee", U256, nullable=False),
+    sa.Column("seller", sa.String(42), nullable=False),  # the design's owner, paid cost - fee
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+)
+
+licence_uses = sa.Table(  # the licence each job consumed instead of the per-job royalty, and whether it came back
+    "licence_uses", metadata,
+    sa.Column("job_id", sa.BigInteger, primary_key=True),
+    sa.Column("customer", sa.String(42), nullable=False, index=True),
+    sa.Column("design_id", U256, nullable=False, index=True),
+    sa.Column("used_block", sa.BigInteger, nullable=False),
+    sa.Column("released", sa.Boolean, nullable=False),  # the job ended without a print: the licence went back
+    sa.Column("released_block", sa.BigInteger, nullable=True),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+licence_balances = sa.Table(  # ERC-1155 licence units held (TransferSingle / TransferBatch); no row: none
+    "licence_balances", metadata,
+    sa.Column("design_id", U256, primary_key=True),
+    sa.Column("holder", sa.String(42), primary_key=True),
+    sa.Column("amount", U256, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+bounties = sa.Table(  # BountyBoard bounties: terms (as last extended) and the pot's accounting
+    "bounties", metadata,
+    sa.Column("bounty_id", sa.BigInteger, primary_key=True),
+    sa.Column("poster", sa.String(42), nullable=False, index=True),
+    sa.Column("token", sa.String(42), nullable=False),
+    sa.Column("brief_cid", sa.Text, nullable=False),
+    sa.Column("deadline", sa.BigInteger, nullable=False),
+    sa.Column("approvers", sa.JSON, nullable=False),
+    sa.Column("quorum", sa.Integer, nullable=False),  # 0: the evaluator decides
+    sa.Column("evaluator", sa.String(42), nullable=False),
+    sa.Column("sponsor_royalty_bps", sa.Integer, nullable=False),
+    sa.Column("design_royalty_bps", sa.Integer, nullable=False),
+    sa.Column("terms_hash", sa.String(66), nullable=False),
+    sa.Column("contributed", U256, nullable=False),  # early refunds take theirs back out; later ones are `refunded`
+    sa.Column("paid", U256, nullable=False),  # awarded
+    sa.Column("refunded", U256, nullable=False),  # refunded after the award window
+    sa.Column("sponsors", sa.Integer, nullable=False),  # sponsors with a contribution
+    sa.Column("refunds", sa.Integer, nullable=False),  # sponsors that refunded after the award window
+    sa.Column("submissions", sa.Integer, nullable=False),
+    sa.Column("posted_block", sa.BigInteger, nullable=False),
+    sa.Column("posted_tx", sa.String(66), nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+bounty_contributions = sa.Table(  # each sponsor's part of a bounty
+    "bounty_contributions", metadata,
+    sa.Column("bounty_id", sa.BigInteger, primary_key=True),
+    sa.Column("sponsor", sa.String(42), primary_key=True),
+    sa.Column("contribution", U256, nullable=False),  # as the board counts it (0 after an early refund)
+    sa.Column("funded", U256, nullable=False),  # everything the sponsor ever put in
+    sa.Column("refund", U256, nullable=False),  # everything it took back (early or after the award window)
+    sa.Column("refunded", sa.Boolean, nullable=False),  # refunded after the award window (once)
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+bounty_submissions = sa.Table(
+    "bounty_submissions", metadata,
+    sa.Column("bounty_id", sa.BigInteger, primary_key=True),
+    sa.Column("submission_id", sa.BigInteger, primary_key=True),
+    sa.Column("submitter", sa.String(42), nullable=False, index=True),
+    sa.Column("cid", sa.Text, nullable=False),
+    sa.Column("awarded", U256, nullable=False),  # sum of its awards
+    sa.Column("minted", sa.Boolean, nullable=False),
+    sa.Column("design_id", U256, nullable=True),  # the design it was minted as
+    sa.Column("royalty_receiver", sa.String(42), nullable=True),  # the design's (a split with the sponsors, or the designer)
+    sa.Column("submitted_block", sa.BigInteger, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+bounty_approvals = sa.Table(  # pending approvals of one award (cleared when the quorum executes it)
+    "bounty_approvals", metadata,
+    sa.Column("bounty_id", sa.BigInteger, primary_key=True),
+    sa.Column("submission_id", sa.BigInteger, primary_key=True),
+    sa.Column("amount", U256, primary_key=True),
+    sa.Column("approvers", sa.JSON, nullable=False),  # in approval order
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
+bounty_awards = sa.Table(  # every BountyAwarded (append-only)
+    "bounty_awards", metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True),
+    sa.Column("bounty_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("submission_id", sa.BigInteger, nullable=False),
+    sa.Column("submitter", sa.String(42), nullable=False, index=True),
+    sa.Column("amount", U256, nullable=False),
+    sa.Column("decided_by", sa.String(42), nullable=False),  # the approver that reached the quorum, or the caller
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+)
+
+bounty_balances = sa.Table(  # awards waiting for withdraw (BountyBoard.balanceOf); no row: none
+    "bounty_balances", metadata,
+    sa.Column("token", sa.String(42), primary_key=True),
+    sa.Column("account", sa.String(42), primary_key=True),
+    sa.Column("amount", U256, nullable=False),
+    sa.Column("updated_block", sa.BigInteger, nullable=False),
+)
+
 # Not derived from events: ERC-20 metadata the indexer reads once per token (FAB and every token with terms),
 # so that people read amounts in token units. Kept across reorgs (a token's symbol and decimals do not change).
 tokens = sa.Table(
@@ -412,8 +619,12 @@ tokens = sa.Table(
 DERIVED = {t.name: t for t in (jobs, job_history, disputes, taken_orders, cancelled_orders, order_counters, nodes,
                                stakes, unbond_requests, slashes, balances, fees, designs, token_terms, settings,
                                proposals, proposal_history, votes, delegations, delegates, voting_power, arbiters,
-                               dispute_assignments, manifests, timelock_operations, roles)}
+                               dispute_assignments, manifests, timelock_operations, roles, currencies, design_sales,
+                               design_orders, design_cancelled_orders, design_order_counters, royalties, licence_terms,
+                               licence_purchases, licence_uses, licence_balances, bounties, bounty_contributions,
+                               bounty_submissions, bounty_approvals, bounty_awards, bounty_balances)}
 # Append-only tables keyed by (…, block_number, log_index): a reorg deletes their rows above the ancestor.
-APPEND_ONLY = {t.name: t for t in (job_history, slashes, proposal_history, votes, voting_power, dispute_assignments)}
+APPEND_ONLY = {t.name: t for t in (job_history, slashes, proposal_history, votes, voting_power, dispute_assignments,
+                                   design_sales, royalties, licence_purchases, bounty_awards)}
 # Tables holding one row per entity (rolled back through the undo log).
 STATEFUL = {name: t for name, t in DERIVED.items() if name not in APPEND_ONLY}

@@ -33,7 +33,7 @@ from .notify import PG_CHANNEL, Notification, Notifier
 from .rpc import Rpc
 from .onchain import Call, ChainView
 from .rpc import RpcError
-from .schema import blocks, checkpoint, events, token_terms, tokens, undo_log
+from .schema import blocks, checkpoint, currencies, events, token_terms, tokens, undo_log
 
 log = logging.getLogger(__name__)
 COLLECT_EVERY = 64  # batches between two collections of reference cycles during a long sync
@@ -353,10 +353,12 @@ class Indexer:
 
     # ------------------------------------------------------------------ token metadata
     def _learn_tokens(self) -> None:
-        """Record symbol and decimals of FAB and of every token with terms, once each (for amounts in units)."""
+        """Record symbol and decimals of FAB, of every token with terms and of every currency the design economy
+        accepts, once each (for amounts in units)."""
         with self.engine.connect() as conn:
             known = set(conn.execute(sa.select(tokens.c.address)).scalars())
-            wanted = {self.fab} | set(conn.execute(sa.select(token_terms.c.token)).scalars())
+            wanted = ({self.fab} | set(conn.execute(sa.select(token_terms.c.token)).scalars())
+                      | set(conn.execute(sa.select(currencies.c.token)).scalars()))
         found = []
         view = ChainView(self.rpc, self.deployment, "latest")
         for address in sorted(wanted - known):

@@ -10,6 +10,8 @@ The DAO's tables are checked the same way where the manifest has its contracts: 
 snapshot, deadline (late-quorum extensions included), eta and proposer on the governor; every vote by `hasVoted`;
 each delegation and each delegate's current votes on both sources (FabToken, NodeRegistry); the arbiter panel's
 members; the market's pause flag and guardian; the manifest version; timelock operations, delay and roles.
+So is the design economy (`verify_design`): designs, licence balances, terms and uses, filled and cancelled
+design-market orders, bounties' pots, contributions, submissions, approvals and awarded balances.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from fabrica.protocol.deployment import Deployment
 from sqlalchemy.engine import Engine
 
+from . import verify_design
 from .onchain import Call, ChainView
 from .rpc import Rpc
 from .schema import (DERIVED, arbiters, balances, blocks, cancelled_orders, checkpoint, delegates, delegations,
@@ -164,6 +167,7 @@ def check_chain(engine: Engine, rpc_url: str, deployment: Deployment, block: int
         tables = {t.name: rows(t) for t in (jobs, disputes, balances, fees, stakes, unbond_requests,
                                             cancelled_orders, order_counters, nodes, token_terms, proposals, votes,
                                             delegations, delegates, arbiters, manifests, timelock_operations, roles)}
+        tables |= verify_design.load(conn)
         named = {r["name"]: r["value"] for r in rows(settings)}
         now = conn.execute(sa.select(blocks.c.timestamp).where(blocks.c.number == block)).scalar()
     checks = _Checks()
@@ -186,6 +190,7 @@ def check_chain(engine: Engine, rpc_url: str, deployment: Deployment, block: int
             _check_manifest(checks, tables["manifests"])
         if "FabTimelock" in deployment.contracts:
             _check_timelock(checks, tables["timelock_operations"], tables["roles"], named)
+        verify_design.check_design_economy(checks, tables, named, deployment.contracts)
         out += checks.run(view)
     finally:
         rpc.close()

@@ -17,8 +17,9 @@ Refusal rules, checked before the claim (`[node]` keys in backquotes):
 * no machine here does the process and material (for a targeted job: the target's machine);
 * a sealed design in a job open to any node: a design sealed to one node's key must come in a job targeted at
   that node (the sealed box does not name its recipient, so the target is what says whose key it is);
-* a public design file that is a registered design (`DesignNFT`, looked up by the plaintext's CIDs) the job
-  does not name: making it would skip the designer's royalty;
+* a public design file that is a registered design (`DesignNFT`: its id is the plaintext's digest) the job
+  does not name: making it would skip the designer's royalty; and a job that names a design but neither pays its
+  royalty nor used a fabrication licence the licence contract recorded for it;
 * a file that is neither STL nor G-code, a part that does not fit, a G-code line the firmware cannot take;
 * a delivery window shorter than the print-time estimate x quantity x `time_margin` + `min_slack_s`
   (estimate.py: the slicer's figure or the G-code's own moves, whichever is longer; an STL is sliced before the
@@ -632,6 +633,26 @@ class JobLoop:
             raise JobRejected(f"design file {f.name!r} ({cids[0]}) is registered design {names}, but the job names "
                               f"{f'design #{rec.design_id}' if rec.design_id else 'no design'}: making it would skip "
                               "the designer's royalty")
+        if rec.design_id:
+            self._check_paid(rec)
+
+    def _check_paid(self, rec: JobRecord) -> None:
+        """Refuse a job naming a design unless it pays the design's royalty or used a fabrication licence for it."""
+        licences = self.client.contracts["FabricationLicences"]
+        job = rec.job
+        if job.royalty_receiver == licences.address:
+            customer, design = licences.functions.licenceOf(rec.job_id).call()
+            if (customer, design) != (job.customer, rec.design_id):
+                raise JobRejected(f"job {rec.job_id} claims a fabrication licence of design #{rec.design_id} that "
+                                  "the licence contract has no record of")
+            return
+        if job.royalty > 0:
+            return
+        # No royalty and no licence: only right when the design asks none or the customer holds it.
+        owner, bps, _state, _licensed = self.client.contracts["DesignNFT"].functions.rightsOf(rec.design_id).call()
+        if bps and owner != job.customer:
+            raise JobRejected(f"job {rec.job_id} names design #{rec.design_id} but pays neither its "
+                              f"{bps / 100:g} % royalty nor a fabrication licence")
 
     def _slice(self, m: Machine, spec: JobSpec, name: str, data: bytes) -> SliceResult:
         """Slice (or pass through) for machine `m`, reusing a slice made while matching."""

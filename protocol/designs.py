@@ -158,8 +158,10 @@ class Designs:
         return self.fab._send(self.nft, "mint", Cid.parse(cid).to_bytes(), Cid.parse(metadata_cid).to_bytes(),
                               royalty_bps, value_from="DesignMinted.tokenId")
 
-    def check_mint(self, cid: str, royalty_bps: int) -> None:
-        """Raise what the contract would (royalty over the cap, content minted already) before anything is sent."""
+    def check_mint(self, cid: str, royalty_bps: int, data: bytes | None = None) -> None:
+        """Raise what the contract would (royalty over the cap, content minted already) before anything is sent;
+        with the file's `data`, also refuse a file minted under its other `ipfs add` CID (v0 dag-pb or v1 raw
+        leaves hash different bytes, so the chain sees two digests)."""
         if not 0 <= royalty_bps <= 10_000:
             raise FabricaValueError(f"royalty {royalty_bps} bps: basis points run from 0 to 10000 (500 = 5 %)")
         cap = self.max_royalty_bps()
@@ -171,6 +173,15 @@ class Designs:
             raise make_error("DesignNFT__AlreadyMinted", (token_id,),
                              f"content {cid} is design {token_id} already (the same file in any CID form is one "
                              f"design); see `fabrica design show {cid}`")
+        if data is not None:
+            from .proof import plaintext_cids
+
+            for other in plaintext_cids(data):
+                other_id = design_id(other)
+                if other_id != token_id and self.exists(other_id):
+                    raise make_error("DesignNFT__AlreadyMinted", (other_id,),
+                                     f"this file is design {other_id} already, minted as {other}; see "
+                                     f"`fabrica design show {other}`")
 
     def max_royalty_bps(self) -> int:
         """The royalty cap the DAO set for new designs."""

@@ -65,7 +65,7 @@ def mint(
             raise FabricaLookupError(f"design CID {parsed}: no such content in the content store; add the design "
                                      "first with `fabrica content add FILE` and mint the CID it prints")
         designs = _designs(rpc_url, home, account)
-        designs.check_mint(str(parsed), royalty_bps)  # refused before anything is stored or sent
+        designs.check_mint(str(parsed), royalty_bps, store.get(parsed))  # refused before anything is stored or sent
         preview_cid = _cid_or_file("--preview", preview, s, "a preview image") if preview else None
         meta = design_metadata(name=name or f"design {parsed}", model_cid=str(parsed), description=description,
                                preview_cid=preview_cid, licence=licence)

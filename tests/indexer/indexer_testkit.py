@@ -17,11 +17,12 @@ from typing import Any
 
 import httpx
 from eth_account import Account
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fabrica.indexer.sync import Indexer, IndexerConfig
 from fabrica.indexer.verify import check_chain, snapshot
 from fabrica.indexer.verify import diff as _diff
-from fabrica.protocol.accounts import DEV_ROLES, dev_account
+from fabrica.protocol.accounts import DEV_ACCOUNTS, DEV_ROLES, dev_account
 from fabrica.protocol.artifacts import abi, canonical_type
 from fabrica.protocol.deployment import Deployment
 from fabrica.protocol.gas import gas_limit
@@ -160,6 +161,14 @@ class ChainDriver:
         self.rng = random.Random(seed)
         self.node_id: int | None = None
         self.nonce = 0  # the customer's next order nonce
+        self.keys = {dev_account(i).address: dev_account(i).key for i in range(DEV_ACCOUNTS)}
+        self.collector = dev_account(DEV_ROLES["collector"]).address
+        self.sponsor = dev_account(DEV_ROLES["sponsor"]).address
+        self.validator = dev_account(DEV_ROLES["validator"]).address
+        self.licences = self._contract("FabricationLicences")
+        self.design_market = self._contract("DesignMarket")
+        self.board = self._contract("BountyBoard")
+        self.bounty_terms: dict[int, tuple] = {}  # the terms each bounty was posted (or extended) with
         self._events = {"0x" + keccak(text=f"{e['name']}({','.join(canonical_type(i) for i in e['inputs'])})").hex():
                         e["name"] for e in abi("JobMarket") if e["type"] == "event"}
 
@@ -355,9 +364,117 @@ class ChainDriver:
     def withdraw(self, who: str, token: str | None = None) -> None:
         self.send(self.market.functions.withdraw(token or self.usd, who), who)
 
-    def mint_design(self, data: bytes, royalty_bps: int) -> int:
-        r = self.send(self.designs.functions.mint(self.designer, self.cid_bytes(data), royalty_bps), self.designer)
+    def mint_design(self, data: bytes, royalty_bps: int, who: str | None = None) -> int:
+        """Mint the design of content `data` (its metadata document alongside) to `who` (the designer); its id."""
+        r = self.send(self.designs.functions.mint(self.cid_bytes(data), self.cid_bytes(b"metadata of " + data),
+                                                  royalty_bps), who or self.designer)
         return self.emitted(r, "DesignMinted", self.designs)[0]["tokenId"]
+
+    # ------------------------------------------------------------------ the design economy
+    def allow_usd(self, who: str, spender: str) -> None:
+        """`who`'s standing fUSD allowance to `spender` (again, if a fork dropped it)."""
+        if self.usd_token.functions.allowance(who, spender).call() < 10**29:
+            self.send(self.usd_token.functions.approve(spender, 10**30), who)
+
+    def approve_collection(self, who: str, collection: Any) -> None:
+        """`who` lets the design market move its designs or licences."""
+        if not collection.functions.isApprovedForAll(who, self.design_market.address).call():
+            self.send(collection.functions.setApprovalForAll(self.design_market.address, True), who)
+
+    def design_order(self, maker: str, token_id: int, price: int, *, side: int = 0, asset: int = 0,
+                     amount: int = 1, nonce: int = 0, creator: str | None = None) -> tuple[tuple, bytes]:
+        """A signed design-market order of `maker` (side 0 listing, 1 offer; asset 0 design, 1 licence; with
+        `creator`, an offer on any of its designs): the EIP-712 digest from the market, signed with the key."""
+        counter = self.design_market.functions.counterOf(maker).call()
+        order = (maker, side, asset, 1 if creator else 0, 0 if creator else token_id, creator or ZERO, self.usd,
+                 price, amount, self.now() + DAY, nonce, counter)
+        digest = self.design_market.functions.orderHash(order).call()
+        return order, bytes(Account.unsafe_sign_hash(digest, self.keys[maker]).signature)
+
+    def fill(self, order: tuple, signature: bytes, taker: str, units: int = 1, token_id: int = 0) -> dict[str, Any]:
+        """`taker` fills `units` of a signed order (approvals made as needed); the OrderFilled args."""
+        maker, side, asset = order[0], order[1], order[2]
+        seller, buyer = (maker, taker) if side == 0 else (taker, maker)
+        self.allow_usd(buyer, self.design_market.address)
+        self.approve_collection(seller, self.designs if asset == 0 else self.licences)
+        r = self.send(self.design_market.functions.fill(order, signature, units, token_id), taker)
+        return self.emitted(r, "OrderFilled", self.design_market)[0]
+
+    def cancel_design_orders(self, maker: str, nonces: list[int]) -> None:
+        self.send(self.design_market.functions.cancel(nonces), maker)
+
+    def increment_design_counter(self, maker: str) -> None:
+        self.send(self.design_market.functions.incrementCounter(), maker)
+
+    def set_licence_terms(self, design_id: int, owner: str, per_print: int, block_size: int = 0,
+                          block_price: int = 0, max_prints: int = 0) -> None:
+        self.send(self.licences.functions.setTerms(design_id, self.usd, per_print, block_size, block_price,
+                                                   max_prints), owner)
+
+    def buy_licences(self, design_id: int, buyer: str, prints: int, to: str | None = None) -> int:
+        """`buyer` buys `prints` licences (for `to`); the cost."""
+        _token, cost, _fee = self.licences.functions.quote(design_id, prints).call()
+        self.allow_usd(buyer, self.licences.address)
+        self.send(self.licences.functions.buy(design_id, prints, to or buyer, self.usd, cost), buyer)
+        return cost
+
+    def takedown(self, design_id: int, by: str | None = None) -> None:
+        """The DAO (its timelock, impersonated) or the moderator takes a design down."""
+        self.send(self.designs.functions.takedown(design_id, self.cid_bytes(b"copied %d" % design_id)),
+                  by or self.timelock)
+
+    def post_bounty(self, poster: str, amount: int, *, approvers: tuple[str, ...] = (), quorum: int = 0,
+                    evaluator: str = ZERO, days: int = 7, sponsor_bps: int = 0, design_bps: int = 0) -> int:
+        terms = (self.usd, self.cid_bytes(b"brief %d" % self.rng.getrandbits(32)), self.now() + days * DAY,
+                 list(approvers), quorum, evaluator, sponsor_bps, design_bps)
+        self.allow_usd(poster, self.board.address)
+        r = self.send(self.board.functions.post(terms, amount), poster)
+        bounty_id = self.emitted(r, "BountyPosted", self.board)[0]["id"]
+        self.bounty_terms[bounty_id] = terms
+        return bounty_id
+
+    def fund_bounty(self, bounty_id: int, sponsor: str, amount: int) -> None:
+        terms_hash = self.board.functions.bountyOf(bounty_id).call()[-1]
+        self.allow_usd(sponsor, self.board.address)
+        self.send(self.board.functions.fund(bounty_id, amount, terms_hash), sponsor)
+
+    def extend_bounty(self, bounty_id: int, days: int) -> None:
+        terms = self.bounty_terms[bounty_id]
+        deadline = terms[2] + days * DAY
+        self.send(self.board.functions.extendDeadline(bounty_id, terms, deadline), self.board.functions.bountyOf(
+            bounty_id).call()[0])
+        self.bounty_terms[bounty_id] = (*terms[:2], deadline, *terms[3:])
+
+    def submit(self, bounty_id: int, who: str, data: bytes) -> int:
+        r = self.send(self.board.functions.submit(bounty_id, self.cid_bytes(data)), who)
+        return self.emitted(r, "SubmissionAdded", self.board)[0]["submissionId"]
+
+    def award(self, bounty_id: int, submission_id: int, amount: int, approver: str) -> None:
+        self.send(self.board.functions.award(bounty_id, submission_id, amount), approver)
+
+    def revoke_approval(self, bounty_id: int, submission_id: int, amount: int, approver: str) -> None:
+        self.send(self.board.functions.revokeApproval(bounty_id, submission_id, amount), approver)
+
+    def award_by_score(self, bounty_id: int, submission_id: int, score: int, payout_bps: int) -> None:
+        """The bounty's validator-score evaluator awards `payout_bps` of the pot on the dev validator's signature."""
+        evaluator = self._contract("ValidatorScoreEvaluator")
+        digest = evaluator.functions.scoreDigest(bounty_id, submission_id, score, payout_bps).call()
+        signature = bytes(Account.unsafe_sign_hash(digest, self.keys[self.validator]).signature)
+        data = abi_encode(["uint256", "uint16", "address[]", "bytes[]"],
+                          [score, payout_bps, [self.validator], [signature]])
+        self.send(self.board.functions.awardByEvaluator(bounty_id, submission_id, data), self.stranger)
+
+    def refund_bounty(self, bounty_id: int, sponsor: str) -> None:
+        self.send(self.board.functions.refund(bounty_id), sponsor)
+
+    def withdraw_awards(self, who: str) -> None:
+        self.send(self.board.functions.withdraw(self.usd), who)
+
+    def mint_winner(self, bounty_id: int, submission_id: int, who: str) -> int:
+        r = self.send(self.board.functions.mintWinner(bounty_id, submission_id,
+                                                      self.cid_bytes(b"winner %d/%d" % (bounty_id, submission_id))),
+                      who)
+        return self.emitted(r, "WinnerMinted", self.board)[0]["tokenId"]
 
     # ------------------------------------------------------------------ views
     def balance(self, token: str, who: str) -> int:

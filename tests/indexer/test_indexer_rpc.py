@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,21 @@ from fabrica.indexer.notify import PG_CHANNEL, Notification
 from fabrica.indexer.sync import Indexer, IndexerConfig
 from indexer_testkit import ChainDriver, JsonRpcProxy, diff, oracle_snapshot, snapshot
 
-LIMIT = 8  # above the most logs one block holds here (6: a first stake), below what a range holds
+def result_cap(chain: ChainDriver) -> int:
+    """A provider's cap on getLogs results: above the most logs one block of the deployment holds (the DAO's set-up
+    batch accepts every contract's ownership in one transaction), below what a range of blocks holds."""
+    logs = chain.rpc("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest",
+                                      "address": list(chain.deployment.contracts.values())}])
+    return max(8, max(Counter(lg["blockNumber"] for lg in logs).values()) + 1)
 
 
 class ProviderProxy(JsonRpcProxy):
-    """Forwards JSON-RPC to anvil; caps eth_getLogs at LIMIT results and answers every 4th request with 429."""
+    """Forwards JSON-RPC to anvil; caps eth_getLogs at `limit` results and answers every 4th request with 429."""
 
-    def __init__(self, upstream: str, suggest: bool) -> None:
+    def __init__(self, upstream: str, suggest: bool, limit: int) -> None:
         super().__init__(upstream)
         self.suggest = suggest
+        self.limit = limit
         self.requests = 0
         self.too_many = 0
         self.rate_limited = 0
@@ -36,10 +43,10 @@ class ProviderProxy(JsonRpcProxy):
         if isinstance(body, dict) and body["method"] == "eth_getLogs" and "fromBlock" in body["params"][0]:
             start, end = (int(body["params"][0][k], 16) for k in ("fromBlock", "toBlock"))
             logs = answer.get("result", [])
-            if len(logs) > LIMIT:
+            if len(logs) > self.limit:
                 self.too_many += 1
-                msg = f"query returned more than {LIMIT} results"
-                cut = max(start, int(logs[LIMIT]["blockNumber"], 16) - 1)
+                msg = f"query returned more than {self.limit} results"
+                cut = max(start, int(logs[self.limit]["blockNumber"], 16) - 1)
                 if self.suggest:
                     msg += f". Try with this block range [{hex(start)}, {hex(cut)}]."
                 answer = {"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32005, "message": msg}}
@@ -61,7 +68,7 @@ def test_adaptive_ranges_and_backoff(busy_chain: ChainDriver, tmp_path: Path, su
     chain = busy_chain
     head = chain.head
     cfg = IndexerConfig(confirmations=2, max_reorg_depth=8, initial_range=64, max_range=1024)
-    with ProviderProxy(chain.rpc_url, suggest) as proxy, \
+    with ProviderProxy(chain.rpc_url, suggest, result_cap(chain)) as proxy, \
             Indexer(f"sqlite:///{tmp_path / 'ix.db'}", proxy.url, chain.deployment, cfg) as ix:
         ix.rpc.max_backoff = 0.05
         ix.sync(until=head)

@@ -1,5 +1,6 @@
 """`fabrica demo` (what `make demo` runs) on a devnet of its own: the main job on the v2 rules, a signed order taken
-by the shop, gas per step; run twice, the second run recycles the first run's finished slot."""
+by the shop, the DAO's fee vote, a design sale and a bounty, gas per step; run twice, the second run recycles the
+first run's finished slot and sells the design back."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,12 +29,21 @@ def test_demo_runs_the_job_and_a_signed_order_and_reuses_slots(tmp_path: Path) -
             "customer posts job", "shop claims job", "shop delivers proof", "customer accepts"))
         assert steps["shop takes signed order"]["value"] == first.order_job_id == 2
         assert any("(a fresh slot)" in line for line in lines)
-        assert first.balances["customer"]["change"] == "-49"  # 25 fUSD for the job, 12 for the order, 12 the next
+        # 25 fUSD for the job, 12 for the order, 12 the next, 50 into the bounty
+        assert first.balances["customer"]["change"] == "-99"
         # The DAO step: the proposal passed and was executed, and the job posted after it pays the new fee.
         assert (first.fee_bps_before, first.fee_bps_after) == (250, 200) and first.proposal_id > 0
         assert client_fee(first, tmp_path) == 200 and first.next_job_fee == "0.24"
         treasury_change = first.balances["treasury"]["change"]
-        assert treasury_change == "1.165"  # 2.5 % of 25 and of 12, then 2 % of 12: all paid to the timelock
+        # 2.5 % of 25 and of 12, then 2 % of 12, then 2.5 % of the design's 50 fUSD sale: all paid to the timelock
+        assert treasury_change == "2.415"
+        # The design sale paid fee and the creator's royalty; the bounty paid 120 of its 150 and minted the winner.
+        designer = first.balances["designer"]["address"]
+        assert {k: first.sale[k] for k in ("seller", "buyer", "price", "fee", "royalty", "royalty_receiver")} == {
+            "seller": "designer", "buyer": "collector", "price": "50", "fee": "1.25", "royalty": "2.5",
+            "royalty_receiver": designer}
+        assert first.bounty["pot_left"] == "30" and int(first.bounty["design_id"]) > 0
+        assert first.bounty["royalty_receiver"] != designer  # a split with the sponsors
 
         second = run_demo(tmp_path, port=port, say=lines.append)  # the devnet is up: it is reused
         assert any("recycled from a finished job" in line for line in lines)
@@ -44,5 +54,9 @@ def test_demo_runs_the_job_and_a_signed_order_and_reuses_slots(tmp_path: Path) -
         assert client.job(second.order_job_id).order_hash is not None
         # The second run voted the fee back up; its next job paid 2.5 %.
         assert (second.fee_bps_before, second.fee_bps_after) == (200, 250) and second.next_job_fee == "0.3"
+        # The collector sells the design back; the royalty still goes to its creator.
+        assert (second.sale["seller"], second.sale["buyer"], second.sale["royalty_receiver"]) == \
+            ("collector", "designer", designer)
+        assert second.design_id == first.design_id and second.bounty["design_id"] != first.bounty["design_id"]
     finally:
         Devnet(tmp_path, port=port).down()

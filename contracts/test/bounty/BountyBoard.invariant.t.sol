@@ -60,9 +60,9 @@ contract BountyBoardInvariantTest is BountyFixture {
     /// @notice Checked after every handler call, cheaply: no surprise; per token, the board's balance is what the
     /// bounties hold plus what the winners are owed, and what arrived less what left; the bounty the call
     /// touched and one more in turn match the model and balance. `afterInvariant` checks everything.
-    // CI: 100 runs x 500 calls (50 000 handler calls) keeps the whole CI run inside its budget; the
+    // CI: 40 runs x 500 calls (20 000 handler calls) keeps the whole CI run inside its budget; the
     // market invariant (JobMarket.invariant.t.sol) keeps the long 500 x 1 000 campaign.
-    /// forge-config: ci.invariant.runs = 100
+    /// forge-config: ci.invariant.runs = 40
     /// forge-config: ci.invariant.depth = 500
     function invariant_bountyBoard() public view {
         vm.assertEq(handler.surprises(), 0, handler.lastSurprise());

@@ -47,9 +47,9 @@ contract FabricationLicencesInvariantTest is Fixture {
         targetSelector(FuzzSelector(address(handler), s));
     }
 
-    // CI: 100 runs x 500 calls (50 000 handler calls) keeps the whole CI run inside its budget; the
+    // CI: 40 runs x 500 calls (20 000 handler calls) keeps the whole CI run inside its budget; the
     // market invariant (JobMarket.invariant.t.sol) keeps the long 500 x 1 000 campaign.
-    /// forge-config: ci.invariant.runs = 100
+    /// forge-config: ci.invariant.runs = 40
     /// forge-config: ci.invariant.depth = 500
     function invariant_licencesAreConservedAndNeverPaidFor() public view {
         vm.assertEq(handler.failure(), "", "a handler prediction failed");
