@@ -52,17 +52,19 @@ def mint(
         from ..errors import FabricaLookupError
         from ..storage.cid import Cid
         from ..storage.errors import InvalidCidError
-        from .job import _cid_or_file
+        from .job import _cid_or_file, _where
 
         try:
             parsed = Cid.parse(cid.strip())
         except InvalidCidError as exc:
             raise FabricaValueError(f"design CID {cid!r}: {exc}") from None
+        if not 0 <= royalty_bps <= 10_000:
+            raise FabricaValueError(f"--royalty-bps {royalty_bps}: basis points run from 0 to 10000 (500 = 5 %)")
         s = settings(rpc_url, home, account)
         store = s.content_store()
         # A design nobody can fetch earns royalties on jobs no node can make: mint only what is stored.
         if not store.has(parsed):
-            raise FabricaLookupError(f"design CID {parsed}: no such content in the content store; add the design "
+            raise FabricaLookupError(f"design CID {parsed}: no such content in {_where(store)}; add the design "
                                      "first with `fabrica content add FILE` and mint the CID it prints")
         designs = _designs(rpc_url, home, account)
         designs.check_mint(str(parsed), royalty_bps, store.get(parsed))  # refused before anything is stored or sent

@@ -17,8 +17,8 @@ def test_dev_roles_are_anvils_well_known_accounts() -> None:
     assert dev_account(0).address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
     assert resolve_account("customer").address == dev_account(DEV_ROLES["customer"]).address
     assert resolve_account("4").address == dev_account(4).address
-    with pytest.raises(FabricaValueError, match=r"funds 10 dev accounts, 0\.\.9"):
-        dev_account(10)
+    with pytest.raises(FabricaValueError, match=r"funds 12 dev accounts, 0\.\.11"):
+        dev_account(12)
 
 
 def test_account_new_writes_a_keystore_the_sdk_can_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

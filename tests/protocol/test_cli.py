@@ -8,6 +8,7 @@ import pytest
 from fabrica.protocol.cli.main import app
 from fabrica.protocol.demo import box_stl
 from fabrica.protocol.devnet import Devnet
+from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.storage.store import LocalContentStore
 from fabrica.protocol.storage.unixfs import compute_cid
 from fabrica.protocol.types import JobSpec
@@ -90,10 +91,10 @@ def test_cli_other_actions(cli: Cli, chain: Chain, tmp_path: Path) -> None:
     part.write_bytes(box_stl(5, 5, 5))
     cid = str(LocalContentStore(cli.home / "content").add(part))
     minted = cli.json("design", "mint", cid, "--royalty-bps", "300", account="designer")
-    assert minted["value"] == 1
+    assert minted["value"] == int(minted["design_id"]) == int.from_bytes(Cid.parse(cid).digest, "big")
     spec = JobSpec(title="part", process="FDM", material="PLA", files=[{"cid": cid, "name": "part.stl"}])
     spec_cid = str(LocalContentStore(cli.home / "content").add(spec.to_json_bytes()))
-    posted = cli.json("job", "post", "--spec-cid", spec_cid, "--amount", "5", "--design", "1", account="customer")
+    posted = cli.json("job", "post", "--spec-cid", spec_cid, "--amount", "5", "--design", cid, account="customer")
     job_id = posted["job_id"]
     assert cli.json("job", "show", str(job_id))["job"]["royalty"] == 150_000
     cancelled = cli.json("job", "cancel", str(job_id), account="customer")
@@ -156,7 +157,9 @@ def test_devnet_up_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert a == b
         assert a["rpc_url"] == f"http://127.0.0.1:{port}" and a["chain_id"] == 31337
         assert set(a["contracts"]) == {"FabToken", "DesignNFT", "NodeRegistry", "JobMarket", "JobMarketModule",
-                                       "FabTimelock", "FabGovernor", "ArbiterPanel", "ManifestRegistry"}
+                                       "FabTimelock", "FabGovernor", "ArbiterPanel", "ManifestRegistry",
+                                       "FabricationLicences", "DesignMarket", "BountyBoard",
+                                       "ValidatorScoreEvaluator"}
         assert "fUSD" in a["payment_tokens"] and a["accounts"]["customer"].startswith("0x")
         # The DAO governs: its timelock is the owner, treasury and appeal court; the arbiter is the panel.
         timelock = a["contracts"]["FabTimelock"]

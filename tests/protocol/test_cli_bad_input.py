@@ -12,6 +12,7 @@ import httpx
 import pytest
 from bad_input_testkit import State
 from cli_refusal import failed_cleanly, refused_cleanly
+from fabrica.protocol.storage.cid import Cid
 from fabrica.protocol.client import Fabrica
 from fabrica.protocol.deployment import Deployment
 from fabrica.protocol.devnet import find_anvil
@@ -176,7 +177,7 @@ def test_market_rules_are_shown_in_units_and_dates(cli: Cli, chain: Chain, tmp_p
     message = refused(cli, chain, tmp_path, *post, "--claim-within", "400d", account="customer")
     assert "at most 365 days" in message
     message = refused(cli, chain, tmp_path, *post, "--design", "3", account="customer")
-    assert "JobMarket__UnknownDesign(designId=3)" in message and "no design has been minted yet" in message
+    assert "Licences__UnknownDesign(designId=3)" in message and "no design has this id" in message
     message = refused(cli, chain, tmp_path, *post, "--token", chain.fab_token, account="customer")
     assert "JobMarket__TokenNotAllowed" in message and "pay with one of: fUSD" in message
     for flag, value in [("--amount", "1.0000001"), ("--amount", "NaN"), ("--collateral", "-3"),
@@ -227,7 +228,12 @@ def test_design_mint_of_content_not_in_the_store(cli: Cli, chain: Chain, tmp_pat
     message = refused(cli, chain, tmp_path, "design", "mint", cid, "--royalty-bps", "20000", account="designer")
     assert "--royalty-bps 20000: basis points run from 0 to 10000" in message
     minted = cli.json("design", "mint", cid, account="designer")
-    assert minted["value"] == 1
+    assert minted["value"] == int(minted["design_id"]) == int.from_bytes(Cid.parse(cid).digest, "big")
+    # The same file under its other `ipfs add` CID (v1, raw leaves: another digest) is refused too.
+    other = str(LocalContentStore(cli.home / "content").add(BRACKET, cid_version=1))
+    assert other != cid
+    message = refused(cli, chain, tmp_path, "design", "mint", other, account="designer")
+    assert f"this file is design {minted['design_id']} already, minted as {cid}" in message
 
 
 # -------------------------------------------------------------------------------------- settings, chain
