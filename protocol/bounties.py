@@ -193,12 +193,20 @@ class Bounties:
 
     # ------------------------------------------------------------------------------ sponsors
 
-    def post(self, terms: BountyTerms, amount: int) -> TxResult:
-        """Post a bounty under `terms`, funding it with `amount` from the wallet; value = its id."""
+    def check_post(self, terms: BountyTerms, amount: int) -> None:
+        """Raise what posting would meet (past deadline, token not allowed, too little in the wallet), sending nothing."""
+        if amount < 0:
+            raise FabricaValueError("a bounty's funding cannot be negative")
         if terms.deadline <= self.fab.now():
             raise FabricaValueError("the bounty's deadline is already past: give designers time to submit")
         if not self.board.functions.isTokenAllowed(to_checksum_address(terms.token)).call():
             raise make_error("BountyBoard__TokenNotAllowed", (terms.token,), "fund bounties in a token the DAO allows")
+        if amount:
+            self.fab.check_wallet(terms.token, amount, what="the bounty's first funding")
+
+    def post(self, terms: BountyTerms, amount: int) -> TxResult:
+        """Post a bounty under `terms`, funding it with `amount` from the wallet; value = its id."""
+        self.check_post(terms, amount)
         return self.fab.pay_from_wallet(
             terms.token, self.board.address, amount,
             lambda: self.fab._send(self.board, "post", terms.to_abi(), amount, value_from="BountyPosted.id"),
@@ -229,9 +237,19 @@ class Bounties:
 
     # ------------------------------------------------------------------------------ designers and deciders
 
+    def check_open(self, bounty_id: int) -> None:
+        """Raise unless bounty `bounty_id` exists and still takes submissions."""
+        self.require(bounty_id)
+        deadline = self.board.functions.bountyOf(bounty_id).call()[2]
+        if self.fab.now() > deadline:
+            from .display import format_time
+
+            raise make_error("BountyBoard__DeadlinePassed", (bounty_id, deadline),
+                             f"bounty {bounty_id} took submissions until {format_time(deadline)}")
+
     def submit(self, bounty_id: int, cid: str) -> TxResult:
         """Submit design `cid` to bounty `bounty_id`; value = the submission id."""
-        self.require(bounty_id)
+        self.check_open(bounty_id)
         return self.fab._send(self.board, "submit", bounty_id, Cid.parse(cid).to_bytes(),
                               value_from="SubmissionAdded.submissionId")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,6 +25,12 @@ def _bounties(rpc_url: str | None, home: str | None, account: str | None, *, nee
     from ..bounties import Bounties
 
     return Bounties(client(rpc_url, home, account, need_account=need_account))
+
+
+def _compute_cid(data: bytes):
+    from ..storage.unixfs import compute_cid
+
+    return compute_cid(data)
 
 
 def _amount(b: Bounties, bounty_id: int, text: str, flag: str = "--amount") -> int:
@@ -56,9 +63,17 @@ def post(
         from .job import _cid_or_file
 
         s = settings(rpc_url, home, account)
-        if brief is not None:
-            brief_cid = _cid_or_file("--brief", brief, s, "the bounty's brief")
-        else:
+        b = _bounties(rpc_url, home, account)
+        try:
+            approvers = tuple(_checksum(a) for a in (approver or ([] if evaluator else [b.fab.address])))
+            judge = _checksum(evaluator) if evaluator else ZERO
+        except ValueError as exc:
+            raise FabricaValueError(f"--approver/--evaluator: {exc}") from None
+        token_address = b.fab.deployment.token(token)
+        funding = units("--amount", amount, b.fab.token_decimals(token_address))
+        seconds = duration("--deadline", deadline)
+        doc = None
+        if brief is None:
             box = None
             if bbox:
                 try:
@@ -67,19 +82,15 @@ def post(
                     raise FabricaValueError(f"--bbox {bbox!r}: sizes in mm as XxYxZ, e.g. 80x40x20") from None
             doc = bounty_brief(title=title, description=description, material=material,
                                bounding_box_mm=box)  # type: ignore[arg-type]
-            brief_cid = str(s.content_store().add(doc))
-        b = _bounties(rpc_url, home, account)
-        try:
-            approvers = tuple(_checksum(a) for a in (approver or ([] if evaluator else [b.fab.address])))
-            judge = _checksum(evaluator) if evaluator else ZERO
-        except ValueError as exc:
-            raise FabricaValueError(f"--approver/--evaluator: {exc}") from None
-        terms = BountyTerms(token=b.fab.deployment.token(token), brief_cid=brief_cid,
-                            deadline=b.fab.now() + duration("--deadline", deadline), approvers=approvers,
+        # Everything is checked against the chain with a stand-in brief CID before the brief is stored.
+        probe = BountyTerms(token=token_address, brief_cid=str(_compute_cid(doc or b"brief")),
+                            deadline=b.fab.now() + seconds, approvers=approvers,
                             quorum=0 if evaluator else (quorum or len(approvers)), evaluator=judge,
                             sponsor_royalty_bps=sponsor_royalty_bps, design_royalty_bps=design_royalty_bps)
-        funding = units("--amount", amount, b.fab.token_decimals(terms.token))
-        result = b.post(terms, funding)
+        b.check_post(probe, funding)
+        brief_cid = _cid_or_file("--brief", brief, s, "the bounty's brief") if brief is not None \
+            else str(s.content_store().add(doc))
+        result = b.post(replace(probe, brief_cid=brief_cid), funding)
         print_tx("bounty posted", result, json_out, {"bounty_id": result.value, "brief_cid": brief_cid})
 
     run(body)
@@ -111,8 +122,10 @@ def submit(
     def body() -> None:
         from .job import _cid_or_file
 
+        b = _bounties(rpc_url, home, account)
+        b.check_open(bounty)  # before the design is stored
         cid = _cid_or_file("DESIGN", design, settings(rpc_url, home, account), "your design")
-        result = _bounties(rpc_url, home, account).submit(bounty, cid)
+        result = b.submit(bounty, cid)
         print_tx("design submitted", result, json_out, {"bounty_id": bounty, "submission_id": result.value,
                                                          "cid": cid})
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from bad_input_testkit import State, numbered_file, reverted
 from cli_refusal import PROPERTY, refused_cleanly
+from fabrica.protocol.bounties import Bounties, BountyTerms
 from fabrica.protocol.client import Fabrica
 from fabrica.protocol.orders import OrderFile
 from fabrica.protocol.storage.unixfs import compute_cid
@@ -63,6 +64,12 @@ def world(devnet: DevnetInfo, base: Fabrica, clients: dict[str, Fabrica],
         chain.customer.dispute_job(jobs["disputed"], chain.cid(b"it broke"))
         chain.customer.dispute_job(jobs["ruled"], chain.cid(b"it broke too"))
         chain.arbiter.rule_dispute(jobs["ruled"], 1_000, 0)
+        # A design the designer may list, and a bounty to fund and submit to (issue 14's commands).
+        jobs["design"] = chain.designer.mint_design(chain.cid(b"a design to list"), 500).value
+        sponsor = Bounties(chain.sponsor)
+        jobs["bounty"] = sponsor.post(BountyTerms(
+            token=chain.usd, brief_cid=chain.cid(b"a brief"), deadline=chain.base.now() + 30 * 86_400,
+            approvers=(chain.sponsor.address,), quorum=1), 10 * USD).value
         for folder in ("cwd", "inputs", "orders"):
             (root / folder).mkdir()
         # A signed order (with a permit, so the customer needs no approval) for `job take`.
@@ -295,6 +302,36 @@ DESIGN = [
 ]
 
 
+def listing(*args: str, design: bool = True) -> Callable[[World], list[str]]:
+    """`design list [ID] … --out` with a fresh output file in the inputs folder."""
+    return lambda w: ["design", "list", *([str(w.jobs["design"])] if design else []), *args,
+                      "--out", str(w.inputs / "listing.json")]
+
+
+def bounty(verb: str, *args: str, with_id: bool = True) -> Callable[[World], list[str]]:
+    """`bounty VERB [ID] ARGS…` on the world's bounty."""
+    return lambda w: ["bounty", verb, *([str(w.jobs["bounty"])] if with_id else []), *args]
+
+
+DESIGN += [
+    Case("design-list", "--price", listing(), amounts, "designer"),
+    Case("design-list", "--expiry", listing("--price", "5"), durations, "designer"),
+    Case("design-list", "--token", listing("--price", "5"), st.one_of(not_addresses, st.just("FAB")), "designer"),
+    Case("design-list", "ID", listing("--price", "5", design=False), ints(above=2), "designer"),
+    Case("design-buy", "FILE", lambda w: ["design", "buy"], order_files, "collector"),
+    Case("design-cancel", "ID", lambda w: ["design", "cancel"], nonces, "designer"),
+    Case("bounty-post", "--amount", bounty("post", "--title", "clip", with_id=False), amounts, "sponsor"),
+    Case("bounty-post", "--deadline", bounty("post", "--title", "clip", "--amount", "5", with_id=False), durations,
+         "sponsor"),
+    Case("bounty-post", "--approver", bounty("post", "--title", "clip", "--amount", "5", with_id=False),
+         not_addresses, "sponsor"),
+    Case("bounty-fund", "ID", lambda w: ["bounty", "fund", "5"], JOB_IDS, "customer"),
+    Case("bounty-fund", "AMOUNT", lambda w: ["bounty", "fund", str(w.jobs["bounty"])], amounts, "customer"),
+    Case("bounty-submit", "ID", lambda w: ["bounty", "submit", str(BRACKET)], JOB_IDS, "designer"),
+    Case("bounty-award", "AMOUNT", lambda w: ["bounty", "award", str(w.jobs["bounty"]), "1"], amounts, "sponsor"),
+]
+
+
 def command_line(w: World, case: Case, value: str) -> tuple[list[str], str | None]:
     """The case's valid command line with `value` in its option's place (and the connection options)."""
     argv = case.base(w)
@@ -302,6 +339,8 @@ def command_line(w: World, case: Case, value: str) -> tuple[list[str], str | Non
     rpc, home = w.cli.rpc_url, str(w.cli.home)
     if case.option in ("ID", "CID", "FILE"):
         argv = [*argv[:2], value, *argv[2:]]
+    elif case.option == "AMOUNT":  # the last positional argument
+        argv = [*argv, value]
     elif case.option == "--rpc-url":
         rpc = value
     elif case.option == "--home":
