@@ -125,7 +125,7 @@ def test_claim_deliver_accept_pays_node_treasury_and_designer(chain: Chain) -> N
     c, shop, designer = chain.customer, chain.shop, chain.designer
     design = designer.mint_design(chain.cid(b"design stl"), 500)
     design_id = design.value
-    assert design.event("DesignMinted").args["owner"] == designer.address
+    assert design.event("DesignMinted").args["creator"] == designer.address
     job_id = chain.post(amount=25 * USD, design_id=design_id)
     record = c.job(job_id)
     assert record.design_id == design_id
