@@ -202,3 +202,18 @@ def test_design_ids_are_content_digests_and_takedowns_freeze_a_copy(chain: Chain
     assert designer.info(token_id).state == DesignState.ACTIVE
     collector.fill(order, sig)
     assert designer.nft.functions.ownerOf(token_id).call() == collector.fab.address
+
+
+def test_the_dao_owns_every_design_economy_contract(chain: Chain) -> None:
+    from fabrica.protocol.deploy import OWNED
+
+    for name in OWNED:
+        contract = chain.base.contracts[name]
+        assert contract.functions.owner().call() == chain.timelock, name
+        if any(e.get("name") == "pendingOwner" for e in contract.abi):
+            assert int(contract.functions.pendingOwner().call(), 16) == 0, name  # accepted, nothing pending
+    nft = chain.base.contracts["DesignNFT"]
+    assert nft.functions.isMinter(chain.deployment.contracts["BountyBoard"]).call()
+    assert not nft.functions.isMinter(chain.deployer.address).call()
+    assert nft.functions.moderator().call() == chain.guardian.address
+    assert nft.functions.licences().call() == chain.deployment.contracts["FabricationLicences"]
