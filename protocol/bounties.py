@@ -147,6 +147,10 @@ class Bounties:
     def terms(self, bounty_id: int) -> BountyTerms:
         """Bounty `bounty_id`'s current terms, rebuilt from its logs and checked against the stored hash."""
         self.require(bounty_id)
+        return self._terms(bounty_id, bytes(self.board.functions.bountyOf(bounty_id).call()[-1]))
+
+    def _terms(self, bounty_id: int, stored_hash: bytes) -> BountyTerms:
+        """The terms in the bounty's logs, checked against `stored_hash` (its `bountyOf(...).termsHash`)."""
         posted = self.fab._logs(self.board, [self.fab._topic("BountyBoard", "BountyPosted"), self._word(bounty_id)])
         if not posted:
             raise FabricaLookupError(f"bounty {bounty_id}: its BountyPosted log is not available from this node")
@@ -154,8 +158,7 @@ class Bounties:
         for e in self.fab._logs(self.board, [self.fab._topic("BountyBoard", "DeadlineExtended"),
                                              self._word(bounty_id)]):
             terms = replace(terms, deadline=e.args["deadline"])
-        stored = bytes(self.board.functions.bountyOf(bounty_id).call()[-1])
-        if self.hash_terms(terms) != stored:
+        if self.hash_terms(terms) != stored_hash:
             raise FabricaLookupError(f"bounty {bounty_id}: the terms in its logs do not match the hash on chain")
         return terms
 
@@ -165,9 +168,10 @@ class Bounties:
 
     def bounty(self, bounty_id: int) -> Bounty:
         """Bounty `bounty_id` with its contributions and submissions."""
-        terms = self.terms(bounty_id)
+        self.require(bounty_id)
         v = self.board.functions.bountyOf(bounty_id).call()
         poster, contributed, paid, refunded, terms_hash = v[0], v[10], v[11], v[12], bytes(v[13])
+        terms = self._terms(bounty_id, terms_hash)
         sponsors: dict[str, int] = {}
         for e in self.fab._logs(self.board, [self.fab._topic("BountyBoard", "BountyFunded"), self._word(bounty_id)]):
             sponsors[e.args["sponsor"]] = 0

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .errors import FabricaValueError
-from .orders import DOMAIN_TYPE, _checksum, _snake, domain_separator, hash_struct, read_model_file, struct_fields
+from .orders import (DOMAIN_TYPE, _checksum, _snake, check_order_file, domain_separator, hash_struct,
+                     read_model_file, struct_fields)
 
 DOMAIN_NAME = "Fabrica DesignMarket"  # DesignMarket's EIP712 constructor arguments
 DOMAIN_VERSION = "1"
@@ -175,12 +175,7 @@ class DesignOrderFile(BaseModel):
 
     def check(self, source: str) -> None:
         """Raise unless the digest and typed data still describe the order (no half-edited file is filled)."""
-        if self.digest.lower() != "0x" + self.order.digest(self.chain_id, self.market).hex():
-            raise FabricaValueError(f"{source}: its digest does not match its order (was the file edited?); "
-                                    "write the order again with `fabrica design list` or `offer`")
-        if self.typed_data != self.order.typed_data(self.chain_id, self.market):
-            raise FabricaValueError(f"{source}: its typedData does not match its order (was the file edited?); "
-                                    "write the order again with `fabrica design list` or `offer`")
+        check_order_file(self, source, "`fabrica design list` or `offer`")
 
     @classmethod
     def read(cls, path: Path) -> DesignOrderFile:

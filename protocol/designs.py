@@ -15,7 +15,6 @@ from typing import Any
 from eth_utils import to_checksum_address
 from web3.contract import Contract
 
-from .artifacts import abi
 from .chain_errors import make_error
 from .client import Fabrica, TxResult
 from .design_orders import ZERO_ADDRESS, Asset, DesignOrder, Scope, Side
@@ -200,11 +199,19 @@ class Designs:
     def info(self, token_id: int) -> DesignInfo:
         """Design `token_id`: content CID, owner, creator, royalty and state."""
         self.require(token_id)
-        owner, creator, receiver, bps, state = self.nft.functions.designOf(token_id).call()
-        cid = str(Cid.parse(bytes(self.nft.functions.cidOf(token_id).call())))
         minted = self._minted_logs(token_id)
-        metadata = str(Cid.parse(bytes(minted[0].args["metadataCid"]))) if minted else None
-        block = minted[0].block_number if minted else None
+        if not minted:  # minted before the logs this node serves: the chain's views still say the rest
+            cid = str(Cid.parse(bytes(self.nft.functions.cidOf(token_id).call())))
+            return self._info(token_id, cid, None, None)
+        return self._from_event(minted[0])
+
+    def _from_event(self, e: Any) -> DesignInfo:
+        """The design a DesignMinted log names: CID and metadata from the log, the rest from the chain now."""
+        return self._info(e.args["tokenId"], str(Cid.parse(bytes(e.args["cid"]))),
+                          str(Cid.parse(bytes(e.args["metadataCid"]))), e.block_number)
+
+    def _info(self, token_id: int, cid: str, metadata: str | None, block: int | None) -> DesignInfo:
+        owner, creator, receiver, bps, state = self.nft.functions.designOf(token_id).call()
         return DesignInfo(id=token_id, cid=cid, owner=owner, creator=creator, royalty_receiver=receiver,
                           royalty_bps=bps, state=DesignState(state), metadata_cid=metadata, minted_block=block)
 
@@ -216,8 +223,9 @@ class Designs:
         return self.fab._logs(self.nft, topics)
 
     def designs(self, *, creator: str | None = None, owner: str | None = None) -> list[DesignInfo]:
-        """Designs minted on this deployment (optionally only one creator's, or those `owner` holds now)."""
-        out = [self.info(e.args["tokenId"]) for e in self._minted_logs(creator=creator)]
+        """Designs minted on this deployment (optionally only one creator's, or those `owner` holds now): one log
+        query, then one view call per design."""
+        out = [self._from_event(e) for e in self._minted_logs(creator=creator)]
         if owner is not None:
             out = [d for d in out if d.owner == to_checksum_address(owner)]
         return out
@@ -413,10 +421,4 @@ class Designs:
         return out
 
 
-def market_abi() -> list[dict[str, Any]]:
-    """The DesignMarket ABI (for scripts that build calls themselves)."""
-    return abi("DesignMarket")
-
-
-__all__ = ["DesignInfo", "DesignState", "Designs", "LicenceTerms", "design_id", "design_metadata", "market_abi",
-           "parse_design"]
+__all__ = ["DesignInfo", "DesignState", "Designs", "LicenceTerms", "design_id", "design_metadata", "parse_design"]

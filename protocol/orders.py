@@ -271,12 +271,7 @@ class OrderFile(BaseModel):
 
     def check(self, source: str) -> None:
         """Raise unless the digest and typed data still describe the order (no half-edited file is signed or taken)."""
-        if self.digest.lower() != "0x" + self.order.digest(self.chain_id, self.market).hex():
-            raise FabricaValueError(f"{source}: its digest does not match its order (was the file edited?); "
-                                    "write the order again with `fabrica job order`")
-        if self.typed_data != self.order.typed_data(self.chain_id, self.market):
-            raise FabricaValueError(f"{source}: its typedData does not match its order (was the file edited?); "
-                                    "write the order again with `fabrica job order`")
+        check_order_file(self, source, "`fabrica job order`")
 
     @classmethod
     def read(cls, path: Path) -> OrderFile:
@@ -284,6 +279,17 @@ class OrderFile(BaseModel):
         file = read_model_file(cls, path, "the JSON `fabrica job order --out` wrote")
         file.check(f"order file {path}")
         return file
+
+
+def check_order_file(file: Any, source: str, writer: str) -> None:
+    """Raise unless an order file's digest and typed data still describe its order; `writer` names the command
+    that writes such files."""
+    if file.digest.lower() != "0x" + file.order.digest(file.chain_id, file.market).hex():
+        raise FabricaValueError(f"{source}: its digest does not match its order (was the file edited?); "
+                                f"write the order again with {writer}")
+    if file.typed_data != file.order.typed_data(file.chain_id, file.market):
+        raise FabricaValueError(f"{source}: its typedData does not match its order (was the file edited?); "
+                                f"write the order again with {writer}")
 
 
 def read_model_file(model: Any, path: Path, expected: str) -> Any:
