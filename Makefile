@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 
 install: $(VENV)/.installed $(VENV)/.bytecode node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
 	bash scripts/slicer-setup.sh
-	$(BIN)/python -m compileall -qq protocol validators miners indexer node-client  # see $(VENV)/.bytecode
+	$(BIN)/python -m compileall -qq protocol validators miners indexer gateway node-client  # see $(VENV)/.bytecode
 	$(BIN)/python -m fabrica.miners.solvers.warmup  # the miner's tabu kernels into .cache/numba, not into its first solve
 
 # Test peers (OctoPrint's virtual printer, Printrun) in their own venv: their pins conflict with ours.
@@ -46,7 +46,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 lock:  ## re-resolve Python dependencies (then commit requirements.lock)
-	$(BIN)/uv pip compile pyproject.toml --extra ape --extra subnet --extra indexer --extra node --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra ape --extra subnet --extra indexer --extra node --extra gateway --extra dev --python-version 3.11 -o requirements.lock
 
 build: install
 	cd contracts && $(FORGE) build
@@ -61,7 +61,7 @@ demo: install  ## run one job end to end on a fresh devnet, then mirror it into 
 	$(BIN)/fabrica indexer verify --db sqlite:///.fabrica/demo-index.db
 
 test: install
-	$(BIN)/ruff check protocol validators miners indexer node-client tests scripts bench
+	$(BIN)/ruff check protocol validators miners indexer gateway node-client tests scripts bench
 	cd contracts && $(FORGE) build
 	$(BIN)/python scripts/gen_artifacts.py --check
 	$(MAKE) --no-print-directory test-contracts
@@ -79,7 +79,7 @@ slither: install
 	bash scripts/slither.sh
 
 lint: install
-	$(BIN)/ruff check protocol validators miners indexer node-client tests scripts bench
+	$(BIN)/ruff check protocol validators miners indexer gateway node-client tests scripts bench
 
 clean:
 	rm -rf contracts/out contracts/cache .build .cache
