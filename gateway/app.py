@@ -72,6 +72,22 @@ def create_app(config: GatewayConfig, settings: Settings, db_url: str) -> FastAP
     async def _fabrica(request: Request, exc: FabricaError) -> JSONResponse:
         return _error(request, 502, "upstream", str(exc))
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        return _error(request, 400, "out_of_range", "a number in the request is out of range for the index")
+
+    import sqlalchemy.exc
+
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _data(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL refuses a value its column cannot hold (a 2^63 id): the client's input, not our fault.
+        return _error(request, 400, "out_of_range", "a value in the request is out of range for the index")
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    async def _db_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database error: %s", exc)
+        return _error(request, 503, "unavailable", "the database is unavailable; retry shortly", {"Retry-After": "5"})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg")}

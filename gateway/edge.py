@@ -88,15 +88,27 @@ class Edge:
                 await reply_error(TooLarge(f"request body over the {limit:,}-byte limit for {path}"))
                 self._log(scope, ip, rid, 413, start)
                 return
-        seen = [0]
+        receive_body = receive
+        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE"):
+            # No Content-Length (chunked): read the body here, counting, so an endless one is cut off at the
+            # limit with a 413 before any handler buffers it; the handler then reads it from memory.
+            messages, seen = [], 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    messages.append(message)
+                    break
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    await reply_error(TooLarge(f"request body over the {limit:,}-byte limit for {path}"))
+                    self._log(scope, ip, rid, 413, start)
+                    return
+                messages.append(message)
+                if not message.get("more_body"):
+                    break
 
-        async def limited_receive() -> dict:
-            message = await receive()
-            if message["type"] == "http.request":
-                seen[0] += len(message.get("body", b""))
-                if seen[0] > limit:  # chunked bodies have no Content-Length: count what arrives
-                    raise _BodyTooLarge(limit)
-            return message
+            async def receive_body() -> dict:
+                return messages.pop(0) if messages else await receive()
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -107,10 +119,7 @@ class Edge:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except _BodyTooLarge as exc:
-            if status_box[0] == 0:
-                await reply_error(TooLarge(f"request body over the {exc.limit:,}-byte limit for {path}"))
+            await self.app(scope, receive_body, send_with_headers)
         finally:
             self._log(scope, ip, rid, status_box[0], start)
 
@@ -123,7 +132,3 @@ class Edge:
             log.info("request", extra={"request_id": rid, "method": scope.get("method"), "path": scope.get("path"),
                                        "status": status, "ms": round(elapsed * 1000, 2), "ip": ip})
 
-
-class _BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit

@@ -123,6 +123,8 @@ def allow(*roles: str) -> Any:
     def check(request: Request) -> Principal | None:
         who = principal(request)
         request.state.principal = who
+        if who is not None:  # a signed-in wallet has its own budget, whichever IPs it comes from
+            request.app.state.gw.address_limiter.take(who.address, "requests")
         if "public" in roles:
             return who
         if who is None:

@@ -185,7 +185,7 @@ def _model(model: Any, data: dict[str, Any], what: str) -> Any:
 class RelayBody(BaseModel):
     kind: str = Field(pattern="^(job|design)$")
     order: dict[str, Any]
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{2,8192}$")
+    signature: str = Field(pattern=r"^0x([0-9a-fA-F]{2}){64,4096}$", description="0x hex, 65 bytes for an EOA")
 
 
 @router.post("/orders", dependencies=[allow("public")])

@@ -54,14 +54,14 @@ class GatewayProcess:
     """`fabrica gateway serve` in a subprocess on a free port."""
 
     def __init__(self, db_url: str, home: Path, rpc_url: str, workers: int = 1, env: dict[str, str] | None = None,
-                 extra: list[str] | None = None) -> None:
+                 extra: list[str] | None = None, access_log: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(home / f"gateway-{self.port}.log", "w")  # noqa: SIM115 - closed in stop()
         full_env = {**os.environ, "FABRICA_HOME": str(home), "FABRICA_RPC_URL": rpc_url, **(env or {})}
         self.proc = subprocess.Popen(
             [FABRICA, "gateway", "serve", "--db", db_url, "--port", str(self.port), "--workers", str(workers),
-             "--no-access-log", *(extra or [])],
+             *([] if access_log else ["--no-access-log"]), *(extra or [])],
             cwd=home, env=full_env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.log_path = Path(self.log.name)
         deadline = time.monotonic() + 60

@@ -51,4 +51,5 @@ def test_no_server_errors(case, served) -> None:
     _gw, token = served
     for headers in ({}, {"authorization": f"Bearer {token}"}):
         response = case.call(headers=headers, timeout=30)
-        assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+        assert response.status_code < 500, (f"{case.method} {case.formatted_path}: {response.status_code} "
+                                            f"{response.text[:300]}\n{_gw.log_path.read_text()[-3000:]}")
