@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # ape-solidity finds compilers through py-solc-x's folder: point it at our solc-js adapter.
 export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 
-.PHONY: peers-lock install demo test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
+.PHONY: peers-lock install demo demo-stop test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
 
 install: $(VENV)/.installed $(VENV)/.bytecode node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
 	bash scripts/slicer-setup.sh
@@ -55,10 +55,15 @@ artifacts: build  ## regenerate protocol/artifacts from forge output
 	$(BIN)/python scripts/gen_artifacts.py
 
 demo: install  ## run one job end to end on a fresh devnet, then mirror it into SQL and check the mirror
+	bash scripts/demo-services.sh stop  # a previous demo's indexer and gateway hold the old index
 	$(BIN)/fabrica demo
 	rm -f .fabrica/demo-index.db
 	$(BIN)/fabrica indexer sync --db sqlite:///.fabrica/demo-index.db
 	$(BIN)/fabrica indexer verify --db sqlite:///.fabrica/demo-index.db
+	bash scripts/demo-services.sh  # the indexer keeps following the devnet; the gateway serves it
+
+demo-stop:  ## stop the demo's indexer and gateway (the devnet: `fabrica devnet down`)
+	bash scripts/demo-services.sh stop
 
 test: install
 	$(BIN)/ruff check protocol validators miners indexer gateway node-client tests scripts bench
