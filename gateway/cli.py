@@ -81,7 +81,7 @@ def serve(
     print(f"gateway on {cfg.public_url} (API {cfg.public_url}/docs, OpenAPI {cfg.public_url}/openapi.json), "
           f"{cfg.workers} worker(s), index {url.split('?')[0]}", file=sys.stderr, flush=True)
     uvicorn.run("fabrica.gateway.asgi:build", factory=True, host=cfg.host, port=cfg.port, workers=cfg.workers,
-                loop="uvloop", http="httptools", ws="websockets", log_config=None, access_log=False,
+                loop="uvloop", http="httptools", ws="websockets-sansio", log_config=None, access_log=False,
                 proxy_headers=False, server_header=False, timeout_graceful_shutdown=5)
 
 

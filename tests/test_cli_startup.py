@@ -40,7 +40,7 @@ GROUP_MODULES = {
     "fabrica.protocol.cli.devnet", "fabrica.protocol.cli.job", "fabrica.protocol.cli.node",
     "fabrica.protocol.cli.account", "fabrica.protocol.cli.subnet", "fabrica.protocol.cli.content",
     "fabrica.protocol.cli.demo", "fabrica.indexer.cli", "fabrica.miners.cli", "fabrica.validators.cli",
-    "fabrica.node_client.cli",
+    "fabrica.node_client.cli", "fabrica.gateway.cli",
 }
 
 
@@ -96,7 +96,7 @@ def test_content_cid_loads_only_the_cid_code(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("group", ["devnet", "job", "account", "subnet", "design", "content", "indexer",
-                                   "miner", "validator"])
+                                   "miner", "validator", "gateway"])
 def test_group_help_loads_only_that_group(tmp_path: Path, group: str) -> None:
     proc, loaded = run_probe(tmp_path, group, "--help")
     assert proc.returncode == 0, proc.stderr
