@@ -11,12 +11,13 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from .. import schema as gws
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, Conflict, NotFound, RateLimited
 from ..roles import allow
 from .common import address, gw_of, jsonable
 
 router = APIRouter(prefix="/v1", tags=["transactions"])
 ContractName = Annotated[str, Path(max_length=48, pattern=r"^[A-Za-z][A-Za-z0-9]*$")]
+MAX_LIVE_ORDERS = 200
 FunctionName = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -220,6 +221,11 @@ def relay_order(request: Request, body: RelayBody) -> dict[str, Any]:
         raise Conflict("the order was cancelled, superseded by a newer counter, or already taken")
     t = gws.signed_orders
     with gw.engine.begin() as conn:
+        live = conn.execute(sa.select(sa.func.count()).select_from(t)
+                            .where(t.c.maker == maker, t.c.expiry > int(time.time()))).scalar()
+        if live >= MAX_LIVE_ORDERS:  # anyone can sign orders for free: one maker may not fill the relay
+            raise RateLimited(f"{maker} has {live} live relayed orders (at most {MAX_LIVE_ORDERS}); withdraw some "
+                              "or let them expire", headers={"Retry-After": "60"})
         if conn.execute(sa.select(t.c.order_hash).where(t.c.order_hash == digest)).first() is None:
             conn.execute(t.insert().values(order_hash=digest, kind=body.kind, maker=maker, order=o.to_json(),
                                            signature=body.signature, expiry=o.expiry, relayed_at=time.time()))

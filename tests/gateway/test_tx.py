@@ -30,7 +30,7 @@ def _send(chain, tx: dict, key) -> dict:
     w3 = chain.w3
     acct = Account.from_key(key)
     full = {**tx, "value": int(tx["value"], 16), "gas": 500_000, "nonce": w3.eth.get_transaction_count(acct.address),
-            "maxFeePerGas": w3.eth.gas_price * 2, "maxPriorityFeePerGas": 1}
+            "maxFeePerGas": 2 * w3.eth.get_block("latest")["baseFeePerGas"] + 10**9, "maxPriorityFeePerGas": 1}
     full.pop("from", None)
     signed = acct.sign_transaction(full)
     return w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
