@@ -283,12 +283,15 @@ def run(
     account: Annotated[str | None, typer.Option("--account", help="overrides \\[fabrica] account")] = None,
     max_jobs: Annotated[int | None, typer.Option("--max-jobs", min=1,
                                                  help="exit after delivering this many jobs (1 or more)")] = None,
+    gateway: Annotated[str | None, typer.Option(
+        "--gateway", help="push signed print telemetry and logs to this gateway URL (overrides "
+                          "FABRICA_GATEWAY_URL and \\[node] gateway_url)")] = None,
 ) -> None:
     r"""Run the shop's job loop: check machines, register them, claim jobs they can make, slice, print, deliver.
 
     node.toml has three parts: \[fabrica] (rpc_url, home, account: dev role, index or keystore path), \[node]
     (state_db, encryption_key_file, poll_interval, max_attempts, deactivate_on_abandon, max_collateral in FAB,
-    max_collateral_share with fab_prices, min_time_left, time_margin, min_slack_s, unestimated_min_window) and one \[\[machines]] table per machine (name, port, baud, firmware marlin|grbl, profile,
+    max_collateral_share with fab_prices, min_time_left, time_margin, min_slack_s, unestimated_min_window, gateway_url) and one \[\[machines]] table per machine (name, port, baud, firmware marlin|grbl, profile,
     process, materials, node_id, boot_wait, connect_timeout, print_timeout, max_cmd_size for a Marlin
     built with another MAX_CMD_SIZE). Every machine is probed first;
     nothing is registered or claimed for one whose firmware does not answer. The full format with a working
@@ -300,7 +303,7 @@ def run(
     loop = None
     try:
         cfg = load_node_config(config, rpc_url=rpc_url, account=account)
-        loop = JobLoop(cfg, say=lambda m: err.print(m, markup=False, highlight=False))
+        loop = JobLoop(cfg, say=lambda m: err.print(m, markup=False, highlight=False), gateway_url=gateway)
     except FabricaError as exc:
         _say_error(exc)
         raise typer.Exit(2) from None

@@ -18,6 +18,8 @@
     time_margin = 1.25                  # the delivery window must hold estimate x quantity x time_margin
     min_slack_s = 1800                  #   + min_slack_s seconds
     unestimated_min_window = 172800     # window a job needs when its time cannot be estimated before the claim
+    gateway_url = "https://gw.example"  # optional: push print telemetry and logs there (FABRICA_GATEWAY_URL,
+                                        # `fabrica node run --gateway URL` override it)
 
     [[machines]]
     name = "mk4-1"
@@ -149,6 +151,18 @@ class NodeOptions(BaseModel):
     # A sealed design is read only once claimed, so its time is unknown before the claim: such a job is claimed
     # only with at least this window, and handed back (free, at once) when the estimate then does not fit.
     unestimated_min_window: Annotated[int, Field(ge=0)] = 172_800
+    # The gateway that takes this node's signed telemetry (telemetry_push.py); None: telemetry stays local.
+    gateway_url: str | None = None
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_url(cls, v: str | None) -> str | None:
+        from .telemetry_push import check_gateway_url
+
+        try:
+            return None if v is None else check_gateway_url(v)
+        except NodeConfigError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class NodeConfig(BaseModel):

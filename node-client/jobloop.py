@@ -102,6 +102,7 @@ from .slicer import (
     stl_bounding_box,
 )
 from .state import PHASES, NodeState
+from .telemetry_push import SEQ_FILE, TelemetryPusher, resolve_gateway_url
 
 RECHECK_S = 60.0  # how often a machine that stopped answering is tried again
 SLICE_CACHE = 8  # slices made before a claim, kept for the claimed job to reuse
@@ -177,6 +178,7 @@ class JobLoop:
         threaded: bool = True,
         telemetry_interval: float = 1.0,
         recheck_interval: float = RECHECK_S,
+        gateway_url: str | None = None,
     ) -> None:
         self.config = config
         self.recheck_interval = recheck_interval
@@ -203,6 +205,12 @@ class JobLoop:
         # (machine, sha256 of the design, material) -> a slice made to estimate a job before claiming it
         self._slices: OrderedDict[tuple[str, str, str], SliceResult] = OrderedDict()
         self._tokens: dict[str, tuple[str, int]] = {}  # payment token -> (symbol, decimals)
+        # Telemetry goes to the gateway too when one is named (--gateway, FABRICA_GATEWAY_URL, [node] gateway_url).
+        self.pusher: TelemetryPusher | None = None
+        url = resolve_gateway_url(gateway_url, config.node.gateway_url)
+        if url:
+            self.pusher = TelemetryPusher(url, self.client.account, self.client.deployment.chain_id,
+                                          config.state_db.parent / SEQ_FILE, say=say)
 
     # The state file and the key are made on first use, so a start that fails its checks leaves nothing behind.
     @cached_property
@@ -216,7 +224,9 @@ class JobLoop:
         return load_or_create_key(self.config.key_file)
 
     def close(self) -> None:
-        """Close the state file if it was opened."""
+        """Flush telemetry still queued (a few seconds at most), then close the state file if it was opened."""
+        if self.pusher is not None:
+            self.pusher.close()
         if "state" in self.__dict__:
             self.state.close()
 
@@ -766,17 +776,33 @@ class JobLoop:
         log_id = self.state.start_print(job_id, attempt, m.cfg.name)
         self.say(f"job {job_id}: printing on {m.cfg.name}, attempt {attempt} ({len(commands)} lines)")
 
+        pusher = self.pusher
+        self._push_log(m, job_id, f"attempt {attempt}: printing {len(commands)} lines on {m.cfg.name}")
+
         def telemetry(p: JobProgress) -> None:
             self.state.add_telemetry(log_id, p.acked, p.total, p.temperatures, p.state)
+            if pusher is not None:  # a queue append: the print loop never waits on the gateway
+                pusher.record(m.node_id, m.cfg.name, p, job_id)
+
+        def warned(text: str) -> None:
+            self._push_log(m, job_id, text, "warning")
 
         try:
-            m.runner = PrintRunner(driver, on_progress=telemetry, progress_interval=self.telemetry_interval)
+            m.runner = PrintRunner(driver, on_progress=telemetry, progress_interval=self.telemetry_interval,
+                                   on_warning=warned)
             result = m.runner.run(commands, timeout=m.cfg.print_timeout)
         except NodeClientError as exc:
             result = PrintResult(False, "failed", 0, len(commands), 0.0, f"{exc.__class__.__name__}: {exc}")
         finally:
             driver.close()
             m.runner = None
+        if pusher is not None and not result.ok:  # the failure itself, as the last sample of the attempt
+            pusher.record(m.node_id, m.cfg.name, JobProgress(result.acked, result.total, result.elapsed, {},
+                                                             "failed"), job_id, error=result.reason)
+        self._push_log(m, job_id, f"attempt {attempt} {result.state}: {result.acked}/{result.total} lines acknowledged, "
+                       f"{result.resends} resent in {result.elapsed:.1f} s" + (f"; {result.reason}" if result.reason
+                                                                               else ""),
+                       "info" if result.ok else "error")
         self.state.finish_print(log_id, ok=result.ok, state=result.state, reason=result.reason,
                                 result={**result.as_dict(), "firmware": identity.get("firmware", {})})
         if result.ok:
@@ -795,6 +821,11 @@ class JobLoop:
             return False
         self.state.advance(job_id, "sliced", error=reason, note="retry")
         return True
+
+    def _push_log(self, m: Machine, job_id: int, line: str, level: str = "info") -> None:
+        """One print-log line for the gateway (nothing when no gateway is configured)."""
+        if self.pusher is not None:
+            self.pusher.log(m.node_id, m.cfg.name, line, level=level, job_id=job_id)
 
     def _abandon(self, m: Machine, job_id: int, reason: str, *, machine_fault: bool = True) -> None:
         """Give up on a job that stays claimed on chain; a machine fault also takes its node out of service."""
@@ -881,6 +912,7 @@ class JobLoop:
         self.state.advance(job_id, "delivered", proof_cid=proof, deliver_tx=tx.tx_hash)
         self._phase(job_id, "delivered")
         self.delivered.append(job_id)
+        self._push_log(m, job_id, f"delivered, proof {proof}")
         self.say(f"job {job_id}: delivered, proof {proof} (tx {tx.tx_hash})")
 
 

@@ -50,6 +50,9 @@ _OK_B = re.compile(r"\bB(\d+)\b")
 _OK_P = re.compile(r"\bP(\d+)\b")
 _LAST_LINE = re.compile(r"last line:?\s*(\d+)", re.IGNORECASE)
 _TEMP = re.compile(r"(?:^|\s)([TBC]\d*|[A-Z]):\s*(-?\d+(?:\.\d+)?)(?:\s*/\s*(-?\d+(?:\.\d+)?))?")
+# Heater power in a temperature report: `@:` (hotend), `@0:`/`@1:` (each hotend), `B@:` (bed), `C@:` (chamber).
+_POWER = re.compile(r"(?:^|\s)([BC]?)@(\d*):\s*(\d+(?:\.\d+)?)")
+HEATER_POWER_MAX = 127  # Marlin and Prusa firmware report soft-PWM power 0..127 (PID output >> 1): 127 is full on
 _FW_FIELD = re.compile(r"([A-Z_]+):(.*?)(?=\s+[A-Z_]+:|$)")
 _CAP = re.compile(r"^Cap:([A-Z0-9_]+):([01])", re.IGNORECASE)
 _BUSY = re.compile(r"^(?:echo:)?\s*busy\b", re.IGNORECASE)
@@ -76,6 +79,15 @@ def parse_temperatures(line: str) -> dict[str, tuple[float, float | None]] | Non
         target = float(m.group(3)) if m.group(3) is not None else None
         out[name] = (float(m.group(2)), target)
     return out or None
+
+
+def parse_heater_power(line: str) -> dict[str, float]:
+    """Heater power of a temperature report as a 0..1 duty per heater (`T`, `T0`…, `B`, `C`); empty when none."""
+    out: dict[str, float] = {}
+    for m in _POWER.finditer(line):
+        name = (m.group(1) or "T") + m.group(2)
+        out[name] = min(1.0, float(m.group(3)) / HEATER_POWER_MAX)
+    return out
 
 
 def parse_firmware_info(line: str) -> dict[str, str] | None:
@@ -113,6 +125,7 @@ class MarlinProtocol(HostQueue):
     capabilities: dict[str, bool] = field(default_factory=dict)
     firmware: dict[str, str] = field(default_factory=dict)
     temperatures: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    heater_power: dict[str, float] = field(default_factory=dict)  # duty 0..1 per heater, from the last report
     halt_reason: str | None = None
 
     ESTOP = b"M112\n"
@@ -230,7 +243,7 @@ class MarlinProtocol(HostQueue):
                 self._on_ok(line, events)
             temps = parse_temperatures(line)
             if temps:
-                self._on_temps(temps, events)
+                self._on_temps(temps, events, line)
         elif _RESEND.match(line):
             number = int(_RESEND.match(line).group(1))  # type: ignore[union-attr]
             if absorb is not None and number == absorb:
@@ -256,7 +269,7 @@ class MarlinProtocol(HostQueue):
             self.firmware = info
             events.append(FirmwareInfo(info))
         elif (temps := parse_temperatures(line)) is not None:
-            self._on_temps(temps, events)
+            self._on_temps(temps, events, line)
         else:
             if "emergency" in low and "kill" in low and self.state is not State.HALTED:
                 self._halt(line)
@@ -299,9 +312,10 @@ class MarlinProtocol(HostQueue):
         entry = self._history.get(self._in_flight[0].number)
         return entry is not None and entry.command.split(" ", 1)[0].upper() in _BLOCKING
 
-    def _on_temps(self, temps: dict[str, tuple[float, float | None]], events: list[Event]) -> None:
+    def _on_temps(self, temps: dict[str, tuple[float, float | None]], events: list[Event], line: str = "") -> None:
         self._poll_pending = False
         self.temperatures.update(temps)
+        self.heater_power.update(parse_heater_power(line))
         events.append(Temperatures(temps))
 
     def _on_ok(self, line: str, events: list[Event]) -> None:

@@ -21,6 +21,7 @@ class Progress:
     elapsed: float
     temperatures: dict[str, Any]
     state: str
+    heater_power: dict[str, float] = field(default_factory=dict)  # duty 0..1 per heater, where the firmware says
 
     @property
     def fraction(self) -> float:
@@ -67,9 +68,12 @@ class PrintRunner:
         on_progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
-        """`on_progress` is called at most every `progress_interval` seconds and once at the end."""
+        """`on_progress` is called at most every `progress_interval` seconds and once at the end; `on_warning` with
+        each recoverable problem (resend, unknown command, ack timeout) as it happens."""
         self.driver, self.on_progress, self.progress_interval, self.clock = driver, on_progress, progress_interval, clock
+        self.on_warning = on_warning
         self.state = "idle"
         self._cancel = threading.Event()
         self._start = 0.0
@@ -77,7 +81,8 @@ class PrintRunner:
     def progress(self) -> Progress:
         """Current progress."""
         p = self.driver.protocol
-        return Progress(p.job_lines_acked, p.job_lines_total, self.clock() - self._start, dict(p.temperatures), self.state)
+        return Progress(p.job_lines_acked, p.job_lines_total, self.clock() - self._start, dict(p.temperatures), self.state,
+                        dict(getattr(p, "heater_power", {})))
 
     def pause(self) -> None:
         """Hold the job after the lines already in flight."""
@@ -124,6 +129,8 @@ class PrintRunner:
                     resends += 1
                 elif isinstance(ev, marlin.Warning):
                     warnings.append(ev.text)
+                    if self.on_warning:
+                        self.on_warning(ev.text)
                 elif isinstance(ev, marlin.Halted):
                     reason = ev.reason
             now = self.clock()
