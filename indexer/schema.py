@@ -86,6 +86,17 @@ undo_log = sa.Table(
     sa.Column("row", sa.JSON, nullable=True),  # None: the row did not exist
 )
 
+# Every rollback the indexer made, in order (written in the rollback's transaction): the gateway's stream tells a
+# client resuming from a cursor that a fork removed events it had seen. Not derived, never rolled back.
+reorg_log = sa.Table(
+    "reorg_log", metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),  # 1, 2, … (one writer: max + 1)
+    sa.Column("ancestor_block", sa.BigInteger, nullable=False),  # the common ancestor the index rolled back to
+    sa.Column("depth", sa.Integer, nullable=False),  # blocks removed
+    sa.Column("old_tip", sa.BigInteger, nullable=False),  # the checkpoint block before the rollback
+    sa.Column("at", sa.Float, nullable=False),  # Unix time of the rollback
+)
+
 jobs = sa.Table(
     "jobs", metadata,
     sa.Column("job_id", sa.BigInteger, primary_key=True),

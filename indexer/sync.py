@@ -33,7 +33,7 @@ from .notify import PG_CHANNEL, Notification, Notifier
 from .rpc import Rpc
 from .onchain import Call, ChainView
 from .rpc import RpcError
-from .schema import blocks, checkpoint, currencies, events, token_terms, tokens, undo_log
+from .schema import blocks, checkpoint, currencies, events, reorg_log, token_terms, tokens, undo_log
 
 log = logging.getLogger(__name__)
 COLLECT_EVERY = 64  # batches between two collections of reference cycles during a long sync
@@ -343,6 +343,9 @@ class Indexer:
             conn.execute(sa.update(checkpoint).values(
                 block_number=ancestor.number, block_hash=ancestor.hash, updated_at=time.time(),
                 reorgs=checkpoint.c.reorgs + 1))
+            seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(reorg_log.c.seq), 0))).scalar_one() + 1
+            conn.execute(sa.insert(reorg_log).values(seq=seq, ancestor_block=ancestor.number, depth=depth,
+                                                     old_tip=tip.number, at=time.time()))
             note = Notification("reorg", ancestor.number, depth=depth)
             if not self.sqlite:
                 conn.execute(sa.select(sa.func.pg_notify(PG_CHANNEL, json.dumps(note.as_dict()))))

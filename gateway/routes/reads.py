@@ -16,8 +16,11 @@ import sqlalchemy as sa
 from fabrica.indexer import schema as ix
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from .. import schema as gws
+from ..fastpath import PgPages, parse_query, public, query_parameters
 from ..errors import BadRequest
 from ..roles import allow
 from .common import address, gw_of, jsonable
@@ -38,20 +41,26 @@ _JOB_FROM = ix.jobs.outerjoin(gws.job_specs, gws.job_specs.c.job_id == ix.jobs.c
 _STRING_COLUMNS = {"amount", "collateral", "royalty", "target_node", "design_id"}
 
 
-def _json(body: Any) -> Response:
-    return Response(_encode(body), media_type="application/json")
+def _json(body: bytes) -> Response:
+    """Encoded JSON as the response, as it is (no response model to validate it against again)."""
+    return Response(body, media_type="application/json")
 
 
 def encode_cursor(job_id: int) -> str:
+    """The opaque cursor of a page ending at `job_id` (the next page lists older jobs)."""
     return base64.urlsafe_b64encode(f"j{job_id}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> int:
+    """The job id inside a cursor this API returned, or 400."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if raw[0] != "j":
             raise ValueError
-        return int(raw[1:])
+        job_id = int(raw[1:])
+        if not 0 <= job_id < 2**63:  # job ids are BIGINTs: no page of this API ends beyond them
+            raise ValueError
+        return job_id
     except (ValueError, IndexError, UnicodeDecodeError):
         raise BadRequest(f"cursor {cursor[:40]!r} is not one this API returned") from None
 
@@ -68,45 +77,91 @@ def _block(gw: Any) -> int | None:
     return block
 
 
-@router.get("/jobs", dependencies=[allow("public")])
-def list_jobs(request: Request,
-              status: Annotated[str | None, Query(description=f"one of {', '.join(JOB_STATUSES)}")] = None,
-              customer: str | None = None, node: Annotated[str | None, Query(description="claiming operator")] = None,
-              node_id: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
-              material: Annotated[str | None, Query(max_length=32, description="PLA, PETG, …")] = None,
-              process: Annotated[str | None, Query(max_length=32, description="FDM, SLA, …")] = None,
-              limit: Annotated[int, Query(ge=1, le=100)] = 50,
-              cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the last page")] = None,
-              ) -> Response:
-    """Jobs, newest first, filtered by status, customer, claiming node, material or process; paged by cursor."""
-    gw = gw_of(request)
+# Filters of the jobs list by name: each compares one column with a named bind parameter, so a filter shape
+# compiles once (and PostgreSQL prepares it once per connection).
+_JOB_FILTERS = {"status": ix.jobs.c.status, "customer": ix.jobs.c.customer, "node": ix.jobs.c.node,
+                "node_id": ix.jobs.c.node_id, "material": gws.job_specs.c.material,
+                "process": gws.job_specs.c.process}
+
+
+def _jobs_query(shape: tuple[str, ...]) -> sa.Select:
+    """The jobs list for a shape (the filter names in use, then "cursor" when paging), newest first."""
     q = sa.select(*_JOB_LIST).select_from(_JOB_FROM)
-    if status is not None:
-        if status not in JOB_STATUSES:
-            raise BadRequest(f"status {status!r} is not one of {', '.join(JOB_STATUSES)}")
-        q = q.where(ix.jobs.c.status == status)
-    if customer is not None:
-        q = q.where(ix.jobs.c.customer == address(customer, "customer").lower())
-    if node is not None:
-        q = q.where(ix.jobs.c.node == address(node, "node").lower())
-    if node_id is not None:
-        q = q.where(ix.jobs.c.node_id == node_id)
-    if material is not None:
-        q = q.where(gws.job_specs.c.material == _flag_name("Material", material))
-    if process is not None:
-        q = q.where(gws.job_specs.c.process == _flag_name("ProcessKind", process))
-    if cursor is not None:
-        q = q.where(ix.jobs.c.job_id < decode_cursor(cursor))
-    q = q.order_by(ix.jobs.c.job_id.desc()).limit(limit)
+    for name in shape:
+        if name == "cursor":
+            q = q.where(ix.jobs.c.job_id < sa.bindparam("cursor", type_=sa.BigInteger))
+        else:
+            q = q.where(_JOB_FILTERS[name] == sa.bindparam(name, type_=_JOB_FILTERS[name].type))
+    return q.order_by(ix.jobs.c.job_id.desc()).limit(sa.bindparam("limit", type_=sa.Integer))
+
+
+def _jobs_page_sqlite(gw: Any, shape: tuple[str, ...], params: dict[str, Any]) -> bytes:
+    """A page through SQLAlchemy (SQLite, and any engine without the PostgreSQL fast path)."""
     with gw.engine.connect() as conn:
-        rows = conn.execute(q).all()
+        rows = conn.execute(_jobs_query(shape), params).all()
     keys = [c.name for c in _JOB_LIST]
     items = [dict(zip(keys, r)) for r in rows]
     for item in items:  # U256 columns come back as ints: strings for JavaScript
         for k in _STRING_COLUMNS:
             item[k] = str(item[k])
-    nxt = encode_cursor(items[-1]["job_id"]) if len(items) == limit else None
-    return _json({"items": items, "next_cursor": nxt, "block": _block(gw)})
+    nxt = encode_cursor(items[-1]["job_id"]) if len(items) == params["limit"] else None
+    return _encode({"items": items, "next_cursor": nxt, "block": _block(gw)})
+
+
+def _pg_pages(gw: Any) -> PgPages:
+    pages = getattr(gw, "_pg_pages", None)
+    if pages is None:
+        pages = gw._pg_pages = PgPages(gw.engine)
+    return pages
+
+
+class JobsQuery(BaseModel):
+    """The jobs list's query string."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: str | None = Field(None, description=f"one of {', '.join(JOB_STATUSES)}")
+    customer: str | None = None
+    node: str | None = Field(None, description="claiming operator")
+    node_id: int | None = Field(None, ge=0, le=2**63 - 1)
+    material: str | None = Field(None, max_length=32, description="PLA, PETG, …")
+    process: str | None = Field(None, max_length=32, description="FDM, SLA, …")
+    limit: int = Field(50, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=64, description="next_cursor of the last page")
+
+
+@router.get("/jobs", dependencies=[public()], openapi_extra=query_parameters(JobsQuery))
+async def list_jobs(request: Request) -> Response:
+    """Jobs, newest first, filtered by status, customer, claiming node, material or process; paged by cursor."""
+    q = parse_query(JobsQuery, request)
+    gw = gw_of(request)
+    params: dict[str, Any] = {}  # filter name -> bind value, in a fixed order: the shape names the statement
+    if q.status is not None:
+        if q.status not in JOB_STATUSES:
+            raise BadRequest(f"status {q.status!r} is not one of {', '.join(JOB_STATUSES)}")
+        params["status"] = q.status
+    if q.customer is not None:
+        params["customer"] = address(q.customer, "customer").lower()
+    if q.node is not None:
+        params["node"] = address(q.node, "node").lower()
+    if q.node_id is not None:
+        params["node_id"] = q.node_id
+    if q.material is not None:
+        params["material"] = _flag_name("Material", q.material)
+    if q.process is not None:
+        params["process"] = _flag_name("ProcessKind", q.process)
+    if q.cursor is not None:
+        params["cursor"] = decode_cursor(q.cursor)
+    shape = tuple(params)
+    params["limit"] = limit = q.limit
+    if gw.sqlite:
+        return _json(await run_in_threadpool(_jobs_page_sqlite, gw, shape, params))
+    pages = _pg_pages(gw)
+    sql = pages.sql(shape, lambda: _jobs_query(shape), "job_id")
+    block, count, last, items = await pages.page(sql, params)
+    nxt = b'"' + encode_cursor(last).encode() + b'"' if count == limit else b"null"
+    return _json(b'{"items":[' + items.encode() + b'],"next_cursor":' + nxt + b',"block":' +
+                       (b"null" if block is None else str(block).encode()) + b"}")
 
 
 def _flag_name(kind: str, value: str) -> str:

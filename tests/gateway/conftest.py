@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "indexer"))  # the indexer's chain driver
 
 from fabrica.protocol.devnet import Devnet  # noqa: E402
+from gateway_testkit import drop_schema, pg_schema_url  # noqa: E402
 from indexer_testkit import ChainDriver, free_port  # noqa: E402
 
-PG_BASE = os.environ.get("FABRICA_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(autouse=True)
@@ -47,23 +45,6 @@ def chain(devnet: tuple[str, object, Path]) -> ChainDriver:
     driver = ChainDriver(rpc_url, deployment, home / "content", seed=11)  # type: ignore[arg-type]
     driver.setup_shop()
     return driver
-
-
-def pg_schema_url() -> tuple[str, str]:
-    """A fresh PostgreSQL schema and the URL whose search_path points at it."""
-    schema = f"gw_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_BASE)
-    with admin.begin() as c:
-        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return schema, f"{PG_BASE}?options=-csearch_path%3D{schema}"
-
-
-def drop_schema(schema: str) -> None:
-    admin = sa.create_engine(PG_BASE)
-    with admin.begin() as c:
-        c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from fabrica.indexer.sync import Indexer, IndexerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
+PG_BASE = os.environ.get("FABRICA_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FABRICA = str(Path(sys.executable).with_name("fabrica"))
 
 
@@ -127,3 +130,20 @@ def sign_in(client: Any, key: bytes | str, **kw: Any) -> dict[str, Any]:
 
 def in_a_minute() -> datetime:
     return datetime.now(UTC) + timedelta(minutes=1)
+
+
+def pg_schema_url() -> tuple[str, str]:
+    """A fresh PostgreSQL schema and the URL whose search_path points at it."""
+    schema = f"gw_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_BASE)
+    with admin.begin() as c:
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return schema, f"{PG_BASE}?options=-csearch_path%3D{schema}"
+
+
+def drop_schema(schema: str) -> None:
+    admin = sa.create_engine(PG_BASE)
+    with admin.begin() as c:
+        c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

@@ -16,7 +16,7 @@ ADMIN = dev_account(11)
 @pytest.fixture(scope="module")
 def served(devnet, chain, tmp_path_factory):
     """The gateway as `fabrica gateway serve` over a PostgreSQL index with a job, a design and a bounty."""
-    from conftest import drop_schema, pg_schema_url
+    from gateway_testkit import drop_schema, pg_schema_url
 
     rpc_url, deployment, home = devnet
     job = chain.post()

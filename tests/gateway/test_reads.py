@@ -44,7 +44,7 @@ def world(chain):
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def client(request, world, devnet, tmp_path_factory):
-    from conftest import drop_schema, pg_schema_url
+    from gateway_testkit import drop_schema, pg_schema_url
 
     rpc_url, deployment, home = devnet
     schema = None
