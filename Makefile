@@ -7,11 +7,17 @@ FORGE := $(CURDIR)/node_modules/.bin/forge
 export PATH := $(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # ape-solidity finds compilers through py-solc-x's folder: point it at our solc-js adapter.
 export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
+# The dApp (gateway/web): its own exact npm lock; the build (dist/, not committed) is what `fabrica gateway serve`
+# serves at /. Rebuilt only when its sources, its lock or the contract artifacts it imports change.
+WEB := gateway/web
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
+	$(wildcard protocol/artifacts/*.json)
 
 .PHONY: peers-lock install demo demo-stop test test-contracts test-python build artifacts gas-snapshot slither lint clean lock
 
-install: $(VENV)/.installed $(VENV)/.bytecode node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256
+install: $(VENV)/.installed $(VENV)/.bytecode node_modules/.installed .cache/solcx/solc-v0.8.37 .venv-peers/.lock.sha256 $(WEB)/dist/index.html
 	bash scripts/slicer-setup.sh
+	bash scripts/chromium-setup.sh  # the dApp's browser tests drive Debian's Chromium through Playwright
 	$(BIN)/python -m compileall -qq protocol validators miners indexer gateway node-client  # see $(VENV)/.bytecode
 	$(BIN)/python -m fabrica.miners.solvers.warmup  # the miner's tabu kernels into .cache/numba, not into its first solve
 
@@ -43,6 +49,14 @@ $(VENV)/.bytecode: $(VENV)/.installed
 # only this platform's is downloaded) and fails if the lock and package.json disagree.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.installed $(WEB_SOURCES)
+	npm run build --prefix $(WEB)
 	touch $@
 
 lock:  ## re-resolve Python dependencies (then commit requirements.lock)

@@ -30,7 +30,7 @@ def _error(request: Request, status: int, code: str, detail: Any, headers: dict[
 def create_app(config: GatewayConfig, settings: Settings, db_url: str) -> FastAPI:
     """The gateway application for one worker process."""
     from . import stream
-    from .routes import auth, content, ops, reads, telemetry, tx
+    from .routes import auth, config as config_routes, content, ops, reads, telemetry, tx
     from .state import Gateway
 
     holder: dict[str, Gateway | None] = {"gw": None}
@@ -97,6 +97,7 @@ def create_app(config: GatewayConfig, settings: Settings, db_url: str) -> FastAP
     app.include_router(ops.router)
     app.include_router(auth.router)
     app.include_router(reads.router)
+    app.include_router(config_routes.router)
     app.include_router(content.router)
     app.include_router(tx.router)
     app.include_router(telemetry.router)

@@ -33,7 +33,6 @@ class GatewayConfig(BaseModel):
     cors_origins: tuple[str, ...] = ()  # the dApp's origin(s); default: the public URL only
     admins: dict[str, AdminRole] = {}  # operations staff by address: admin, operator or viewer
     secret: str | None = None  # HMAC key of session tokens; default: one generated and kept in the database
-    redis_url: str | None = None  # shared rate-limit buckets across workers; default: per-worker buckets
     session_ttl_s: int = Field(900, ge=30, le=86_400)  # bearer/cookie access token
     refresh_ttl_s: int = Field(7 * 86_400, ge=60, le=90 * 86_400)
     nonce_ttl_s: int = Field(600, ge=10, le=3_600)
@@ -50,6 +49,9 @@ class GatewayConfig(BaseModel):
     telemetry_rate: float = Field(2.0, gt=0)  # batches per second per node
     telemetry_max_age_s: int = Field(300, ge=10)  # a batch signed longer ago is refused (replay window)
     web_dir: str | None = None  # the dApp's build output; default gateway/web/dist when present
+    # The JSON-RPC URL the dApp's browsers use for reads and receipts (GET /v1/config); default: the chain settings'
+    # rpc_url, which only works where browsers reach the same node (a laptop, a devnet).
+    public_rpc_url: str = ""
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -91,6 +93,8 @@ class GatewayConfig(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"public_url {self.public_url!r} must be an http(s) URL like https://fabrica.example")
         object.__setattr__(self, "public_url", f"{parts.scheme}://{parts.netloc}")
+        if self.public_rpc_url and urlsplit(self.public_rpc_url).scheme not in ("http", "https"):
+            raise ValueError(f"public_rpc_url {self.public_rpc_url!r} must be an http(s) URL like https://rpc.example")
         if not self.cors_origins:
             object.__setattr__(self, "cors_origins", (self.public_url,))
         for origin in self.cors_origins:
