@@ -3,6 +3,10 @@
 import { lazy } from "react";
 import type { RouteDef } from "./router";
 import Home from "../pages/Home";
+import { ROUTES as CUSTOMER } from "./areas/customer";
+import { ROUTES as DAO } from "./areas/dao";
+import { ROUTES as DESIGN } from "./areas/design";
+import { ROUTES as SHOP } from "./areas/shop";
 
 const Jobs = lazy(() => import("../pages/Jobs"));
 const Job = lazy(() => import("../pages/Job"));
@@ -19,4 +23,9 @@ export const ROUTES: RouteDef[] = [
   { path: "/nodes", title: () => "Nodes", nav: "Nodes", component: Nodes },
   { path: "/nodes/:id", title: (p) => `Node ${p.id}`, component: Node },
   { path: "/account", title: () => "Your account", nav: "Account", component: Account },
+  // Each role's flows keep their routes in ./areas/<area>.ts.
+  ...CUSTOMER,
+  ...DESIGN,
+  ...DAO,
+  ...SHOP,
 ];
