@@ -57,6 +57,7 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 
 $(WEB)/dist/index.html: $(WEB)/node_modules/.installed $(WEB_SOURCES)
 	npm run build --prefix $(WEB)
+	find $(WEB)/dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) -exec gzip -k -9 -f {} +
 	touch $@
 
 lock:  ## re-resolve Python dependencies (then commit requirements.lock)

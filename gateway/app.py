@@ -116,6 +116,33 @@ def _mount_web(app: FastAPI, config: GatewayConfig) -> None:
     web = Path(config.web_dir) if config.web_dir else Path(__file__).resolve().parent / "web" / "dist"
     if not (web / "index.html").is_file():
         return
-    from fastapi.staticfiles import StaticFiles
+    PrecompressedStatic = _precompressed_static()
+    app.mount("/", PrecompressedStatic(directory=web, html=True), name="web")
 
-    app.mount("/", StaticFiles(directory=web, html=True), name="web")
+
+def _precompressed_static() -> Any:
+    from fastapi.staticfiles import StaticFiles
+    from starlette.responses import FileResponse
+
+    class Precompressed(StaticFiles):
+        """Static files, sending `name.gz` (written beside each asset by the build) to clients that accept gzip:
+        the dApp's JavaScript crosses the wire at a third of its size, with no compression work per request."""
+
+        def file_response(self, full_path: Any, stat_result: Any, scope: Any, status_code: int = 200) -> Any:
+            accepts = b"gzip" in dict(scope.get("headers") or []).get(b"accept-encoding", b"")
+            gz = f"{full_path}.gz"
+            if accepts and str(full_path).endswith((".js", ".css", ".html", ".svg", ".json")):
+                import mimetypes
+                import os
+
+                if os.path.isfile(gz):
+                    media = mimetypes.guess_type(str(full_path))[0] or "application/octet-stream"
+                    response = FileResponse(gz, status_code=status_code, media_type=media,
+                                            headers={"content-encoding": "gzip", "vary": "accept-encoding"})
+                    if "/assets/" in str(full_path):  # hashed names: never change
+                        response.headers["cache-control"] = "public, max-age=31536000, immutable"
+                    return response
+            return super().file_response(full_path, stat_result, scope, status_code)
+
+    return Precompressed
+

@@ -109,3 +109,25 @@ def test_served_process_logs_json_with_request_ids_and_readiness_follows_lag(dev
     assert len(served) == 3 and {x["status"] for x in served} == {200, 503}
     assert all(len(x["request_id"]) == 32 and x["ms"] >= 0 for x in served)
 
+
+
+def test_the_dapp_is_served_precompressed_to_clients_that_accept_gzip(indexed, devnet, tmp_path) -> None:
+    import gzip
+
+    rpc_url, _d, home = devnet
+    web = tmp_path / "dist"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>dApp</title>")
+    script = b"console.log('fabrica');" * 200
+    (web / "assets" / "index-abc.js").write_bytes(script)
+    (web / "assets" / "index-abc.js.gz").write_bytes(gzip.compress(script, 9))
+    with app_client(indexed, home, rpc_url, web_dir=str(web)) as c:
+        zipped = c.get("/assets/index-abc.js", headers={"accept-encoding": "gzip"})
+        assert zipped.status_code == 200 and zipped.headers["content-encoding"] == "gzip"
+        assert zipped.content == script  # httpx decodes it: the bytes are the script's
+        assert int(zipped.headers["content-length"]) < len(script) / 5
+        assert "immutable" in zipped.headers["cache-control"]
+        plain = c.get("/assets/index-abc.js", headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == script
+        assert c.get("/").text.startswith("<!doctype html>")
+        assert c.get("/v1/stats").status_code == 200  # the API still wins over the static mount
