@@ -1,4 +1,7 @@
 // Routes of the shop flows (merged into the route table by ../routes.ts). One line per page.
+import { lazy } from "react";
 import type { RouteDef } from "../router";
 
-export const ROUTES: RouteDef[] = [];
+const Shop = lazy(() => import("../../pages/shop/Shop"));
+
+export const ROUTES: RouteDef[] = [{ path: "/shop", title: () => "Your shop", nav: "Shop", component: Shop }];
