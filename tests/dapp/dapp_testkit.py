@@ -27,6 +27,7 @@ import httpx
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "gateway" / "web"
@@ -275,7 +276,7 @@ class InjectedWallet:
         out: dict[str, Any] = {"chainId": self.anvil_chain, "from": sender.address,
                                "value": int(tx.get("value", "0x0"), 16), "data": tx.get("data") or tx.get("input") or "0x"}
         if tx.get("to"):
-            out["to"] = tx["to"]
+            out["to"] = Web3.to_checksum_address(tx["to"])  # wallets take any case; eth_account wants EIP-55
         out["nonce"] = int(self._proxy("eth_getTransactionCount", [sender.address, "pending"]), 16)
         call = {k: v for k, v in {"from": sender.address, "to": tx.get("to"), "data": out["data"],
                                   "value": hex(out["value"])}.items() if v is not None}

@@ -1,4 +1,4 @@
-// Designs: newest first, offset paging through /v1/designs.
+// Designs: newest first, offset paging through /v1/designs; each links to its page (pages/design/Design.tsx).
 import { Link, type RouteProps } from "../app/router";
 import { Address, Loadable } from "../components/bits";
 import { get } from "../lib/api";
@@ -14,6 +14,9 @@ export default function Designs({ query }: RouteProps) {
   return (
     <>
       <h1>Designs</h1>
+      <p>
+        <Link className="button" to="/designs/new">Mint a design</Link>
+      </p>
       <Loadable {...page}>
         {(p) =>
           p.items.length === 0 ? (
@@ -36,7 +39,9 @@ export default function Designs({ query }: RouteProps) {
                     {p.items.map((d) => (
                       <tr key={d.token_id}>
                         <td className="mono" title={d.token_id}>
-                          {d.token_id.length > 12 ? `${d.token_id.slice(0, 10)}…` : d.token_id}
+                          <Link to={`/designs/${d.token_id}`} aria-label={`Design ${d.token_id}`}>
+                            {d.token_id.length > 12 ? `${d.token_id.slice(0, 10)}…` : d.token_id}
+                          </Link>
                         </td>
                         <td>{humanize(d.state)}{d.licensed ? " · licensed" : ""}</td>
                         <td>{(d.royalty_bps / 100).toFixed(2)} %</td>
