@@ -9,6 +9,8 @@ import { formatTime, humanize } from "../lib/format";
 import { useTopic } from "../lib/stream";
 import type { Job as JobT } from "../lib/types";
 import { useFetch } from "../lib/useFetch";
+import { CustomerPanel } from "../components/customer/CustomerPanel";
+import { ProofSummary } from "../components/customer/ProofSummary";
 
 export default function Job({ params }: RouteProps) {
   const cfg = useConfig();
@@ -17,8 +19,10 @@ export default function Job({ params }: RouteProps) {
   const valid = /^[0-9]{1,19}$/.test(id);
   const job = useFetch(() => (valid ? get<JobT>(`/v1/jobs/${id}`) : Promise.reject(new Error(`${id} is not a job id`))), [id]);
   const [live, setLive] = useState<string | null>(null);
+  const [tick, setTick] = useState(0); // every stream message: the customer's panel reads the telemetry again
 
   useTopic(valid ? `job:${id}` : null, (m) => {
+    setTick((t) => t + 1);
     if (m.type === "event") {
       setLive(`${humanize(m.event)} in block ${m.block}`);
       void job.reload();
@@ -45,9 +49,10 @@ export default function Job({ params }: RouteProps) {
       <Loadable {...job}>
         {(j) => (
           <>
-            <p>
+            <p data-testid="job-status">
               <StatusBadge status={j.status} />
             </p>
+            <CustomerPanel job={j} tick={tick} onChanged={() => void job.reload()} />
             <section aria-labelledby="terms-h">
               <h2 id="terms-h">Terms</h2>
               <Facts
@@ -80,9 +85,12 @@ export default function Job({ params }: RouteProps) {
             <section aria-labelledby="proof-h">
               <h2 id="proof-h">Proof of fabrication</h2>
               {j.proof ? (
-                <p>
-                  <a href={j.proof.url}>Open the proof bundle ({j.proof.cid.slice(0, 12)}…)</a>
-                </p>
+                <>
+                  <p>
+                    <a href={j.proof.url}>Open the proof bundle ({j.proof.cid.slice(0, 12)}…)</a>
+                  </p>
+                  <ProofSummary cid={j.proof.cid} operator={j.node} />
+                </>
               ) : (
                 <p className="muted">No proof delivered yet.</p>
               )}
