@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# After `fabrica demo`: keep the index following the devnet (`fabrica indexer run`) and serve the gateway,
+# After `fabrica demo`: keep the index following the devnet (`fabrica indexer run`, polling every 0.25 s so a
+# confirmed transaction reaches the dApp well within a second) and serve the gateway,
 # both in the background, then wait until the gateway is ready and print where it is.
 # `make demo-stop` (this script with `stop`) ends them; `fabrica devnet down` stops the chain.
 set -euo pipefail
@@ -26,7 +27,7 @@ if [[ "${1:-start}" == "stop" ]]; then
   exit 0
 fi
 stop
-nohup "$BIN/fabrica" indexer run --db "$DB" >"$STATE/logs/indexer.log" 2>&1 &
+nohup "$BIN/fabrica" indexer run --db "$DB" --poll 0.25 >"$STATE/logs/indexer.log" 2>&1 &
 echo $! >"$STATE/indexer.pid"
 nohup "$BIN/fabrica" gateway serve --db "$DB" --port "$PORT" >"$STATE/logs/gateway.log" 2>&1 &
 echo $! >"$STATE/gateway.pid"
