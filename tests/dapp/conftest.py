@@ -124,7 +124,7 @@ def gateway(devnet: tuple[str, Any, Path], indexer: RunningIndexer) -> Iterator[
         yield gw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium through Playwright (its own browser download is not used)."""
     from playwright.sync_api import sync_playwright
