@@ -5,6 +5,8 @@ reload, a rejected signature and a wrong network that leave the page usable, and
 desktop and phone widths. Screenshots of each key state go to .build/test-output/dapp/."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from dapp_testkit import DESKTOP, PHONE, axe_violations, page_errors, shot, wait_indexed
 from fabrica.protocol.accounts import DEV_ROLES, dev_account
 
@@ -50,8 +52,10 @@ def test_connect_sign_in_browse_and_follow_a_job_live(open_dapp, chain, gateway)
     page.wait_for_url("**/#/jobs?status=open")
     row = page.locator(f'tr[data-job-id="{job}"]')
     row.wait_for()
-    assert page.locator("tbody tr").count() >= 1
-    assert all(s == "Open" for s in page.locator("tbody .badge").all_inner_texts())
+    # The list may redraw as the stream reports in: let Playwright retry until the filtered rows stand still.
+    expect(page.locator("tbody tr").first).to_be_visible()
+    expect(page.locator("tbody .badge").filter(has_not_text="Open")).to_have_count(0)
+    expect(row).to_be_visible()
     shot(page, "shell-04-jobs-open")
     row.get_by_role("link").click()
     page.get_by_role("heading", name=f"Job {job}").wait_for()
