@@ -94,7 +94,6 @@ class Indexer:
         migrate_schema: bool = True,
     ) -> None:
         self.engine = make_engine(engine) if isinstance(engine, str) else engine
-        self._owns_engine = isinstance(engine, str)
         self.config = config or IndexerConfig()
         if self.config.confirmations > self.config.max_reorg_depth:
             raise IndexerError("confirmations must not exceed max_reorg_depth (the window the index keeps)")
@@ -117,8 +116,6 @@ class Indexer:
         self.fetcher.close()
         self.lock.release()
         self.rpc.close()
-        if self._owns_engine:  # close pooled connections now, not at garbage collection (SQLite checkpoints then)
-            self.engine.dispose()
 
     def __enter__(self) -> Indexer:
         return self
