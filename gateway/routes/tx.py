@@ -127,11 +127,7 @@ def job_order_payload(request: Request, order: dict[str, Any]) -> dict[str, Any]
     """The eth_signTypedData_v4 payload and digest of a job order (JobMarket), for the customer to sign."""
     from fabrica.protocol.orders import Order
 
-    gw = gw_of(request)
-    dep = gw.deployment()
-    o = _model(Order, order, "job order")
-    market = dep.address("JobMarket")
-    return {"typed_data": o.typed_data(dep.chain_id, market), "digest": "0x" + o.digest(dep.chain_id, market).hex()}
+    return _order_payload(request, Order, order, "job order", "JobMarket")
 
 
 @router.post("/eip712/design-order", dependencies=[allow("public")])
@@ -139,10 +135,14 @@ def design_order_payload(request: Request, order: dict[str, Any]) -> dict[str, A
     """The eth_signTypedData_v4 payload and digest of a design-market listing or offer."""
     from fabrica.protocol.design_orders import DesignOrder
 
-    gw = gw_of(request)
-    dep = gw.deployment()
-    o = _model(DesignOrder, order, "design order")
-    market = dep.address("DesignMarket")
+    return _order_payload(request, DesignOrder, order, "design order", "DesignMarket")
+
+
+def _order_payload(request: Request, model: Any, order: dict[str, Any], what: str, market_name: str) -> dict[str, Any]:
+    """An order's typed data and digest on the deployment's `market_name`."""
+    dep = gw_of(request).deployment()
+    o = _model(model, order, what)
+    market = dep.address(market_name)
     return {"typed_data": o.typed_data(dep.chain_id, market), "digest": "0x" + o.digest(dep.chain_id, market).hex()}
 
 
